@@ -1,0 +1,78 @@
+// buildApp(): the HTTP API as a Fastify instance, ready for `inject` or `listen` (only the server
+// entry listens). Routes: stations, live WebSocket, health, metrics, and the portal at `/`.
+import { existsSync, readFileSync } from 'node:fs';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry as PromRegistry } from 'prom-client';
+import type { Registry } from '../contracts/stations.ts';
+import type { InfluxHttp } from '../ingest/influx/influx-http.ts';
+import { ApiError } from './errors.ts';
+import type { LiveHub } from './live-hub.ts';
+import { stationRoutes } from './routes/stations.ts';
+
+export interface ReadinessCheck {
+  readonly name: string;
+  /** undefined when healthy, else what is wrong. */
+  check(): Promise<string | undefined>;
+}
+
+export interface AppDeps {
+  readonly registry: Registry;
+  readonly influx: InfluxHttp;
+  readonly live: LiveHub;
+  readonly metrics: PromRegistry;
+  readonly readiness: readonly ReadinessCheck[];
+  readonly logger?: boolean | object;
+  /** Folder holding the built portal (index.html at its root). */
+  readonly portalDir?: string;
+}
+
+const PORTAL_DIST = fileURLToPath(new URL('../dashboards/dist', import.meta.url));
+const PORTAL_PUBLIC = fileURLToPath(new URL('../dashboards/public', import.meta.url));
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+};
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({ logger: deps.logger ?? false });
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof ApiError) return reply.status(err.status).send({ error: err.code, message: err.message });
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status < 500) return reply.status(status).send({ error: 'BAD_REQUEST', message: (err as Error).message });
+    app.log.error({ err }, 'request failed');
+    return reply.status(503).send({ error: 'DATABASE_UNAVAILABLE', message: 'the service could not answer; try again shortly' });
+  });
+
+  await app.register(async (scope) => stationRoutes(scope, { registry: deps.registry, influx: deps.influx, maxBuckets: 10_000 }));
+
+  app.get('/ws/live', { websocket: true }, (socket) => deps.live.add(socket));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const results = await Promise.all(deps.readiness.map(async (c) => [c.name, await c.check().catch((e: Error) => e.message)] as const));
+    const problems = Object.fromEntries(results.filter(([, p]) => p !== undefined));
+    const ready = Object.keys(problems).length === 0;
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results.map(([n, p]) => [n, p ?? 'ok'])) });
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
+
+  const portalDir = deps.portalDir ?? (existsSync(join(PORTAL_DIST, 'index.html')) ? PORTAL_DIST : PORTAL_PUBLIC);
+  app.get('/*', async (req, reply) => {
+    const path = normalize(decodeURIComponent(req.url.split('?')[0] ?? '/')).replace(/^(\.\.[/\\])+/, '');
+    let file = join(portalDir, path);
+    if (!file.startsWith(portalDir) || !existsSync(file) || path.endsWith('/')) file = join(portalDir, 'index.html');
+    if (!existsSync(file)) return reply.status(404).send({ error: 'NOT_FOUND', message: 'no portal is built' });
+    return reply.type(MIME[extname(file)] ?? 'application/octet-stream').send(readFileSync(file));
+  });
+  return app;
+}

@@ -1,0 +1,72 @@
+// InfluxQL read models of the API: the latest reading of a station, and time-bucketed statistics.
+// All statements go through InfluxHttp.query (the v1 /query API, served by InfluxDB 1.x, 2.x, 3.x).
+import { PARAMETERS, type StationKind } from '../contracts/parameters.ts';
+import type { LiveReading } from '../contracts/reading.ts';
+import type { Station } from '../contracts/stations.ts';
+import type { InfluxHttp, InfluxSeries } from '../ingest/influx/influx-http.ts';
+import { quoteIdent, quoteString } from '../ingest/influx/influx-http.ts';
+
+const paramsOf = (kind: StationKind): string[] => Object.keys(PARAMETERS[kind]);
+
+function rows(series: InfluxSeries | undefined): Record<string, unknown>[] {
+  if (!series) return [];
+  return series.values.map((v) => Object.fromEntries(series.columns.map((c, i) => [c, v[i]])));
+}
+
+export async function latestReading(http: InfluxHttp, station: Station): Promise<LiveReading | undefined> {
+  const q = `SELECT * FROM ${quoteIdent(station.kind)} WHERE "station" = ${quoteString(station.id)} ORDER BY time DESC LIMIT 1`;
+  const [series] = await http.query(q);
+  const row = rows(series?.[0])[0];
+  if (!row) return undefined;
+  const values: Record<string, number> = {};
+  for (const p of paramsOf(station.kind)) if (typeof row[p] === 'number') values[p] = row[p] as number;
+  const quality: Record<string, 'stuck' | 'spike'> = {};
+  if (typeof row.qc === 'string') {
+    for (const part of row.qc.split(',')) {
+      const [param, flag] = part.split(':');
+      if (param && (flag === 'stuck' || flag === 'spike')) quality[param] = flag;
+    }
+  }
+  return {
+    type: 'reading',
+    station: station.id,
+    kind: station.kind,
+    ts: new Date(row.time as number).toISOString(),
+    ...(typeof row.seq === 'number' ? { seq: row.seq } : {}),
+    values,
+    ...(Object.keys(quality).length > 0 ? { quality } : {}),
+  };
+}
+
+export interface BucketQuery {
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly everyMs: number;
+}
+
+export interface Bucket {
+  readonly ts: string;
+  readonly values: Record<string, { mean: number | null; min: number | null; max: number | null; count: number }>;
+}
+
+/** Means, minima, maxima and counts per parameter in buckets of `everyMs`, oldest first. */
+export async function bucketedReadings(http: InfluxHttp, station: Station, q: BucketQuery): Promise<Bucket[]> {
+  const params = paramsOf(station.kind);
+  const select = params
+    .flatMap((p) => [`mean(${quoteIdent(p)}) AS "${p}__mean"`, `min(${quoteIdent(p)}) AS "${p}__min"`, `max(${quoteIdent(p)}) AS "${p}__max"`, `count(${quoteIdent(p)}) AS "${p}__count"`])
+    .join(', ');
+  const statement =
+    `SELECT ${select} FROM ${quoteIdent(station.kind)} WHERE "station" = ${quoteString(station.id)} ` +
+    `AND time >= ${q.fromMs}ms AND time < ${q.toMs}ms GROUP BY time(${q.everyMs}ms) fill(none)`;
+  const [series] = await http.query(statement);
+  return rows(series?.[0]).map((row) => {
+    const values: Bucket['values'] = {};
+    for (const p of params) {
+      const count = row[`${p}__count`];
+      if (typeof count !== 'number' || count === 0) continue;
+      const num = (v: unknown) => (typeof v === 'number' ? v : null);
+      values[p] = { mean: num(row[`${p}__mean`]), min: num(row[`${p}__min`]), max: num(row[`${p}__max`]), count };
+    }
+    return { ts: new Date(row.time as number).toISOString(), values };
+  });
+}

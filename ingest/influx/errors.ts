@@ -1,0 +1,29 @@
+// Write errors that carry the writer's decision (STYLE.md 8): branch on the class, never on text.
+
+/** Try the same batch again later; `retryAfterMs` is the server's Retry-After when it sent one. */
+export class RetryableWriteError extends Error {
+  override readonly name = 'RetryableWriteError';
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | undefined,
+    readonly status: number | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The database refused some or all lines (400/422). Good lines of a partial write are stored. */
+export class RejectedWriteError extends Error {
+  override readonly name = 'RejectedWriteError';
+}
+
+/** The request body was too large (413): split the batch. */
+export class TooLargeWriteError extends Error {
+  override readonly name = 'TooLargeWriteError';
+}
+
+/** The database (1.x) or bucket (2.x/3.x) does not exist. */
+export class DatabaseMissingError extends Error {
+  override readonly name = 'DatabaseMissingError';
+}

@@ -1,0 +1,140 @@
+// Runs a private influxd (Debian's InfluxDB 1.x) with its data in a project folder, on free ports,
+// for `npm start`, the tests and the benchmarks. It never touches a system-wide InfluxDB.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, writeFileSync, closeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+export interface LocalInfluxd {
+  readonly url: string;
+  readonly httpPort: number;
+  readonly pid: number;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
+  stop(graceMs?: number): Promise<void>;
+  /** SIGKILL at once (fault tests). */
+  kill(): Promise<void>;
+}
+
+export interface LocalInfluxdOptions {
+  /** Folder for meta/, data/, wal/, the generated config and the log. */
+  readonly dir: string;
+  /** HTTP port to try first; a free one is chosen when it is taken. 0 = any free port. */
+  readonly preferredHttpPort?: number;
+  readonly readyTimeoutMs?: number;
+}
+
+export class InfluxdStartError extends Error {
+  override readonly name = 'InfluxdStartError';
+}
+
+/** A port that is free now (bound and released), preferring `preferred`. */
+export async function freePort(preferred = 0): Promise<number> {
+  const tryPort = (port: number) =>
+    new Promise<number | undefined>((done) => {
+      const srv = createServer();
+      srv.once('error', () => done(undefined));
+      srv.listen(port, '127.0.0.1', () => {
+        const addr = srv.address();
+        const got = typeof addr === 'object' && addr ? addr.port : undefined;
+        srv.close(() => done(got));
+      });
+    });
+  if (preferred > 0) {
+    const got = await tryPort(preferred);
+    if (got !== undefined) return got;
+  }
+  const any = await tryPort(0);
+  if (any === undefined) throw new InfluxdStartError('no free TCP port on 127.0.0.1');
+  return any;
+}
+
+function configText(dir: string, httpPort: number, rpcPort: number): string {
+  // influxd 1.6 option names; [monitor] store-enabled=false keeps the _internal database out.
+  return `reporting-disabled = true
+bind-address = "127.0.0.1:${rpcPort}"
+[meta]
+  dir = "${join(dir, 'meta')}"
+[data]
+  dir = "${join(dir, 'data')}"
+  wal-dir = "${join(dir, 'wal')}"
+  query-log-enabled = false
+  cache-max-memory-size = "1g"
+  max-values-per-tag = 0
+  max-series-per-database = 0
+[monitor]
+  store-enabled = false
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:${httpPort}"
+  log-enabled = false
+  max-body-size = 0
+[logging]
+  level = "warn"
+[continuous_queries]
+  enabled = false
+`;
+}
+
+async function waitForPing(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new InfluxdStartError(`influxd exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) });
+      if (res.status === 204) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new InfluxdStartError(`influxd did not answer /ping within ${timeoutMs} ms`);
+}
+
+export async function startLocalInfluxd(opts: LocalInfluxdOptions): Promise<LocalInfluxd> {
+  const dir = resolve(opts.dir);
+  for (const sub of ['meta', 'data', 'wal']) mkdirSync(join(dir, sub), { recursive: true });
+  const httpPort = await freePort(opts.preferredHttpPort ?? 0);
+  let rpcPort = await freePort(0);
+  while (rpcPort === httpPort) rpcPort = await freePort(0);
+  const configPath = join(dir, 'influxd.conf');
+  writeFileSync(configPath, configText(dir, httpPort, rpcPort));
+  const logFd = openSync(join(dir, 'influxd.log'), 'a');
+  const child = spawn('influxd', ['run', '-config', configPath], {
+    stdio: ['ignore', logFd, logFd],
+    detached: false,
+  });
+  closeSync(logFd);
+  const spawnError = new Promise<never>((_, reject) =>
+    child.once('error', (err) =>
+      reject(
+        new InfluxdStartError(
+          `cannot run influxd (${err.message}); install it with: apt-get update && apt-get install -y influxdb`,
+          { cause: err },
+        ),
+      ),
+    ),
+  );
+  const url = `http://127.0.0.1:${httpPort}`;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  try {
+    await Promise.race([waitForPing(url, child, opts.readyTimeoutMs ?? 30_000), spawnError]);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err instanceof InfluxdStartError
+      ? new InfluxdStartError(`${err.message}; see ${join(dir, 'influxd.log')}`, { cause: err })
+      : err;
+  }
+  const stop = async (graceMs = 10_000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGKILL');
+    await exited;
+  };
+  return { url, httpPort, pid: child.pid ?? -1, stop, kill };
+}

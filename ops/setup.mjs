@@ -1,0 +1,88 @@
+// Set-up before `npm start`, `npm test` and `npm run bench`: installs what is missing (npm packages,
+// Debian's influxdb, chromium and mosquitto-clients) or stops with the exact command to run.
+// Plain JavaScript with no dependencies: it runs before node_modules exists.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const purpose = process.argv[2] ?? 'start';
+
+function log(msg) {
+  process.stderr.write(`[setup] ${msg}\n`);
+}
+
+function fail(msg) {
+  process.stderr.write(`\n[setup] cannot continue: ${msg}\n\n`);
+  process.exit(1);
+}
+
+function has(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function checkNode() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  if (major < 20 || (major === 20 && minor < 19)) {
+    fail(`Node ${process.versions.node} is too old; quantrac needs Node 20.19 or newer.`);
+  }
+}
+
+/** npm ci when node_modules is missing or older than the lock file. */
+function ensureNodeModules() {
+  const lock = join(root, 'package-lock.json');
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  log('installing npm packages (npm ci)...');
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) fail('`npm ci` failed; run it yourself in the project folder to see why.');
+}
+
+/** Debian packages the project runs; `bin` is what must be on PATH afterwards. */
+const DEBIAN_PACKAGES = {
+  influxdb: { bin: 'influxd', why: 'the local InfluxDB 1.x server' },
+  chromium: { bin: 'chromium', why: 'the browser the portal tests drive' },
+  'mosquitto-clients': { bin: 'mosquitto_pub', why: 'publishing a reading by hand, as the README shows' },
+};
+
+function ensureDebianPackages(names) {
+  const missing = names.filter((n) => !has(DEBIAN_PACKAGES[n].bin));
+  if (missing.length === 0) return;
+  const cmd = `apt-get update && apt-get install -y ${missing.join(' ')}`;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot || !has('apt-get')) {
+    const what = missing.map((n) => `${n} (${DEBIAN_PACKAGES[n].why})`).join(', ');
+    fail(`missing ${what}. Install with:\n\n    sudo ${cmd}\n`);
+  }
+  log(`installing Debian packages: ${missing.join(', ')} ...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  try {
+    execFileSync('sh', ['-c', `apt-get update -qq && apt-get install -y -qq --no-install-recommends ${missing.join(' ')}`], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env,
+    });
+  } catch {
+    fail(`installing ${missing.join(', ')} failed. Run it yourself to see why:\n\n    ${cmd}\n`);
+  }
+  const still = missing.filter((n) => !has(DEBIAN_PACKAGES[n].bin));
+  if (still.length > 0) fail(`after installing, ${still.map((n) => DEBIAN_PACKAGES[n].bin).join(', ')} is still not on PATH.`);
+}
+
+/** Builds the portal when its sources are newer than the last build. */
+function ensurePortalBuilt() {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  if (!pkg.scripts?.['build:portal']) return;
+  log('building the portal (npm run build:portal)...');
+  const r = spawnSync('npm', ['run', '-s', 'build:portal'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) fail('building the portal failed; run `npm run build:portal` to see why.');
+}
+
+checkNode();
+ensureNodeModules();
+const needInflux = !process.env.INFLUX_URL || purpose === 'test' || purpose === 'bench';
+const packages = [];
+if (needInflux) packages.push('influxdb');
+if (purpose === 'test') packages.push('chromium', 'mosquitto-clients');
+ensureDebianPackages(packages);
+ensurePortalBuilt();

@@ -1,0 +1,84 @@
+// Configuration of the quantrac server, from environment variables: one zod schema, parsed once
+// at start with every problem listed together, then frozen. Each field names its unit and default.
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const MiB = 1024 * 1024;
+
+export const EnvSchema = z.object({
+  INFLUX_URL: z.url().default('http://127.0.0.1:8086'),
+  /** `v1` (database + retention policy via /write) or `v2` (org + bucket + token via /api/v2/write). */
+  INFLUX_API: z.enum(['v1', 'v2', 'auto']).default('auto'),
+  INFLUX_DATABASE: z.string().min(1).default('quantrac'),
+  INFLUX_RETENTION_POLICY: z.string().optional(),
+  INFLUX_ORG: z.string().optional(),
+  INFLUX_BUCKET: z.string().optional(),
+  INFLUX_TOKEN: z.string().optional(),
+  INFLUX_TIMEOUT_MS: int(10_000, 100),
+  MQTT_HOST: z.string().default('0.0.0.0'),
+  MQTT_PORT: int(1883),
+  MQTT_ALLOW_ANONYMOUS: bool(false),
+  MQTT_DRAIN_TIMEOUT_MS: int(10_000, 100),
+  HTTP_HOST: z.string().default('0.0.0.0'),
+  HTTP_PORT: int(8080),
+  DATA_DIR: z.string().default('.data'),
+  REGISTRY_PATH: z.string().optional(),
+  SPOOL_MAX_BYTES: int(1024 * MiB, 1),
+  SPOOL_SEGMENT_BYTES: int(16 * MiB, 1024),
+  SPOOL_FSYNC: bool(true),
+  WRITE_BATCH_LINES: int(5000, 1),
+  WRITE_FLUSH_INTERVAL_MS: int(200),
+  WRITE_MAX_POINTS_PER_S: int(200_000),
+  WRITE_BACKOFF_BASE_MS: int(250, 1),
+  WRITE_BACKOFF_MAX_MS: int(30_000, 1),
+  INGEST_MAX_FUTURE_MS: int(5 * 60_000),
+  INGEST_MAX_AGE_MS: int(30 * 24 * 3600_000),
+  INGEST_MAX_PAYLOAD_BYTES: int(256 * 1024, 64),
+  INGEST_MAX_BATCH_READINGS: int(1000, 1),
+  INGEST_MAX_JSON_DEPTH: int(8, 3),
+  QC_STUCK_REPEATS: int(10),
+  QC_SPIKE_SIGMA: z.coerce.number().positive().default(6),
+  QC_SPIKE_WINDOW: int(30, 2),
+  SHUTDOWN_DRAIN_MS: int(5000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config extends Env {
+  readonly influxApi: 'v1' | 'v2';
+  readonly dataDir: string;
+  readonly spoolDir: string;
+  readonly credentialsPath: string;
+}
+
+export function parseConfig(env: Record<string, string | undefined>): Readonly<Config> {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const influxApi = e.INFLUX_API === 'auto' ? (e.INFLUX_BUCKET || e.INFLUX_TOKEN ? 'v2' : 'v1') : e.INFLUX_API;
+  if (influxApi === 'v2' && !e.INFLUX_BUCKET) problems.push('INFLUX_BUCKET: required with the v2 API (InfluxDB 2.x/3.x)');
+  if (influxApi === 'v2' && !e.INFLUX_TOKEN) problems.push('INFLUX_TOKEN: required with the v2 API (InfluxDB 2.x/3.x)');
+  if (e.WRITE_BACKOFF_MAX_MS < e.WRITE_BACKOFF_BASE_MS) problems.push('WRITE_BACKOFF_MAX_MS: must be at least WRITE_BACKOFF_BASE_MS');
+  if (e.SPOOL_MAX_BYTES < e.SPOOL_SEGMENT_BYTES) problems.push('SPOOL_MAX_BYTES: must be at least SPOOL_SEGMENT_BYTES');
+  if (problems.length > 0) throw new ConfigError(problems);
+  const dataDir = resolve(e.DATA_DIR);
+  return Object.freeze({
+    ...e,
+    influxApi,
+    dataDir,
+    spoolDir: resolve(dataDir, 'spool'),
+    credentialsPath: resolve(dataDir, 'gateways.json'),
+  });
+}

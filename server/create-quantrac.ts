@@ -1,0 +1,191 @@
+// Composes one quantrac server: InfluxDB client, spool, ingest pipeline, InfluxDB writer, MQTT
+// broker and HTTP API. start() brings them up in dependency order; stop() takes them down in
+// reverse: no new publishes, in-flight ones committed, a bounded drain, spool closed.
+import { mkdirSync } from 'node:fs';
+import pino, { type Logger } from 'pino';
+import { gatewayDeadLetterTopic } from '../contracts/topics.ts';
+import { loadRegistry, type Registry } from '../contracts/stations.ts';
+import { buildApp } from '../api/app.ts';
+import { createLiveHub } from '../api/live-hub.ts';
+import { startBroker, type Broker } from '../broker/create-broker.ts';
+import { createCredentialStore } from '../broker/gateway-credentials.ts';
+import { createInfluxHttp, type InfluxHttp } from '../ingest/influx/influx-http.ts';
+import { createMetrics, type Metrics } from '../ingest/metrics.ts';
+import { createIngest, type Ingest } from '../ingest/pipeline.ts';
+import { createInfluxWriter, type InfluxWriter } from '../ingest/sink/influx-writer.ts';
+import { Spool } from '../ingest/sink/spool.ts';
+import type { Config } from './config.ts';
+
+export interface Quantrac {
+  readonly config: Readonly<Config>;
+  readonly registry: Registry;
+  readonly metrics: Metrics;
+  readonly influx: InfluxHttp;
+  readonly log: Logger;
+  /** Addresses actually bound (ports resolved when configured as 0). */
+  urls(): { mqtt: string; http: string };
+  /** Resolves when every reading spooled so far is in InfluxDB. */
+  flushed(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startQuantrac(config: Readonly<Config>, log: Logger = pino({ level: config.LOG_LEVEL })): Promise<Quantrac> {
+  const registry = loadRegistry(config.REGISTRY_PATH);
+  const metrics = createMetrics();
+  const influx = createInfluxHttp({
+    url: config.INFLUX_URL,
+    api: config.influxApi,
+    database: config.INFLUX_DATABASE,
+    retentionPolicy: config.INFLUX_RETENTION_POLICY,
+    org: config.INFLUX_ORG,
+    bucket: config.INFLUX_BUCKET,
+    token: config.INFLUX_TOKEN,
+    timeoutMs: config.INFLUX_TIMEOUT_MS,
+  });
+  // The database is created (1.x) or checked (2.x/3.x) at start when reachable; when it is down,
+  // ingest still starts (readings spool) and the writer creates it once InfluxDB answers.
+  await influx.ensureDatabase().catch((err: Error) => log.warn({ err: err.message }, 'InfluxDB not ready at start; readings will spool'));
+
+  mkdirSync(config.dataDir, { recursive: true });
+  const spool = await Spool.open({
+    dir: config.spoolDir,
+    segmentBytes: config.SPOOL_SEGMENT_BYTES,
+    maxBytes: config.SPOOL_MAX_BYTES,
+    fsync: config.SPOOL_FSYNC,
+  });
+  const sampleSpool = () => {
+    const s = spool.stats();
+    metrics.spoolBytes.set(s.bytes);
+    metrics.spoolSegments.set(s.segments);
+    metrics.spoolFull.set(s.full ? 1 : 0);
+    metrics.spoolCorruptRecords.set(s.corruptRecords);
+    metrics.oldestUnwrittenSeconds.set(s.oldestUnwrittenMs / 1000);
+  };
+  const sampler = setInterval(sampleSpool, 1000);
+  sampler.unref();
+
+  let broker: Broker | undefined;
+  const ingest: Ingest = createIngest({
+    registry,
+    spool,
+    metrics,
+    log,
+    options: {
+      maxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES,
+      maxJsonDepth: config.INGEST_MAX_JSON_DEPTH,
+      maxBatchReadings: config.INGEST_MAX_BATCH_READINGS,
+      maxFutureMs: config.INGEST_MAX_FUTURE_MS,
+      maxAgeMs: config.INGEST_MAX_AGE_MS,
+      quality: {
+        stuckRepeats: config.QC_STUCK_REPEATS,
+        spikeSigma: config.QC_SPIKE_SIGMA,
+        spikeWindow: config.QC_SPIKE_WINDOW,
+        constantOk: new Set(['rain_mm', 'interval_s', 'depth_cm']),
+      },
+    },
+    deadLetter: (gatewayId, letter) => broker?.publish(gatewayDeadLetterTopic(gatewayId), JSON.stringify(letter)),
+  });
+
+  const writer: InfluxWriter = createInfluxWriter(
+    spool,
+    influx,
+    {
+      batchLines: config.WRITE_BATCH_LINES,
+      batchBytes: 8 * 1024 * 1024,
+      flushIntervalMs: config.WRITE_FLUSH_INTERVAL_MS,
+      backoffBaseMs: config.WRITE_BACKOFF_BASE_MS,
+      backoffMaxMs: config.WRITE_BACKOFF_MAX_MS,
+      maxPointsPerS: config.WRITE_MAX_POINTS_PER_S,
+    },
+    {
+      onWritten: (n, s) => {
+        metrics.pointsWritten.inc(n);
+        metrics.writeBatchSeconds.observe(s);
+      },
+      onRetry: (err, delayMs) => {
+        metrics.writeRetries.inc({ status: 'status' in err && err.status ? String(err.status) : 'network' });
+        log.warn({ err: err.message, delayMs: Math.round(delayMs) }, 'InfluxDB write failed; retrying');
+      },
+      onRejectedLine: (line, reason) => {
+        metrics.pointsRejected.inc();
+        log.error({ line: line.slice(0, 300), reason }, 'InfluxDB refused a point; dead-lettered');
+        const station = /,station=([^, ]+)/.exec(line)?.[1];
+        const gatewayId = station ? registry.get(station)?.gatewayId : undefined;
+        if (gatewayId) {
+          broker?.publish(
+            gatewayDeadLetterTopic(gatewayId),
+            JSON.stringify({ reason: 'database_rejected', detail: reason, topic: '', station, payload: line.slice(0, 1024), rejectedAt: new Date().toISOString() }),
+          );
+        }
+      },
+      onError: (err) => log.error({ err }, 'InfluxDB writer loop failed; continuing'),
+    },
+  );
+  writer.start();
+
+  const live = createLiveHub({ maxBufferedBytes: 1024 * 1024, onCount: (n) => metrics.wsClients.set(n) });
+  ingest.onDurable((readings) => live.broadcast(readings));
+
+  broker = await startBroker(
+    {
+      host: config.MQTT_HOST,
+      port: config.MQTT_PORT,
+      allowAnonymous: config.MQTT_ALLOW_ANONYMOUS,
+      credentials: createCredentialStore(config.credentialsPath),
+      drainTimeoutMs: config.MQTT_DRAIN_TIMEOUT_MS,
+    },
+    ingest,
+    log,
+    {
+      onConnections: (n) => metrics.brokerConnections.set(n),
+      onRefused: (what, reason) => metrics.brokerRefused.inc({ what, reason }),
+    },
+  );
+  if (config.MQTT_ALLOW_ANONYMOUS) log.warn('MQTT_ALLOW_ANONYMOUS=true: anonymous MQTT clients may publish; for development only');
+
+  const app = await buildApp({
+    registry,
+    influx,
+    live,
+    metrics: metrics.registry,
+    readiness: [
+      { name: 'influxdb', check: async () => ((await influx.ping()) ? undefined : `InfluxDB at ${config.INFLUX_URL} does not answer`) },
+      { name: 'broker', check: async () => (broker ? undefined : 'MQTT broker not listening') },
+      {
+        name: 'spool',
+        check: async () => {
+          const s = spool.stats();
+          return s.full ? `spool full (${s.bytes} of ${config.SPOOL_MAX_BYTES} bytes): acknowledgements are held until InfluxDB catches up` : undefined;
+        },
+      },
+    ],
+  });
+  await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  const httpAddress = app.server.address();
+  const httpPort = typeof httpAddress === 'object' && httpAddress ? httpAddress.port : config.HTTP_PORT;
+  const mqttPort = broker.port();
+  const host = (h: string) => (h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    registry,
+    metrics,
+    influx,
+    log,
+    urls: () => ({ mqtt: `mqtt://${host(config.MQTT_HOST)}:${mqttPort}`, http: `http://${host(config.HTTP_HOST)}:${httpPort}` }),
+    flushed: () => writer.flushed(),
+    stop() {
+      stopping ??= (async () => {
+        await broker?.close(); // no new connections or publishes
+        await ingest.idle(); // publishes already inside the pipeline reach the spool
+        live.close();
+        await app.close();
+        await writer.stop(config.SHUTDOWN_DRAIN_MS); // what is not written by then stays spooled
+        clearInterval(sampler);
+        await spool.close();
+      })();
+      return stopping;
+    },
+  };
+}
