@@ -297,8 +297,10 @@ export class Spool extends EventEmitter {
 
   /** True when every committed record has been released. */
   isDrained(): boolean {
-    const end = this.committedEnd();
-    return this.cursor.segment === end.segment && this.cursor.offset >= end.offset && !this.group;
+    if (this.group) return false;
+    return this.segments.every((s) =>
+      s.id < this.cursor.segment ? true : s.id === this.cursor.segment ? this.cursor.offset >= s.size : s.size === 0,
+    );
   }
 
   stats(now = Date.now()): SpoolStats {

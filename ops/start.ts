@@ -1,0 +1,103 @@
+// `npm start`: runs the whole pipeline on this machine — a private InfluxDB (unless INFLUX_URL is
+// set), the quantrac server (broker, ingest, API, portal) and the simulator (unless SIM=off) —
+// prints where to look, and on Ctrl-C or SIGTERM stops everything it started.
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadRegistry } from '../contracts/stations.ts';
+import { ensureSimCredentials } from './sim-credentials.ts';
+import { startLocalInfluxd, type LocalInfluxd } from './local-influxd.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const dataDir = resolve(process.env.DATA_DIR ?? join(root, '.data'));
+const children: ChildProcess[] = [];
+let influxd: LocalInfluxd | undefined;
+let stopping = false;
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+async function stopAll(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say('\nquantrac: stopping…');
+    for (const child of [...children].reverse()) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await new Promise((r) => child.once('exit', r));
+        clearTimeout(timer);
+      }
+    }
+    await influxd?.stop();
+    say('quantrac: stopped.');
+  }
+  process.exit(code);
+}
+
+function watch(child: ChildProcess, name: string): void {
+  children.push(child);
+  child.once('exit', (code, signal) => {
+    if (stopping) return;
+    say(`quantrac: ${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the rest.`);
+    void stopAll(1);
+  });
+}
+
+async function main(): Promise<void> {
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+  mkdirSync(dataDir, { recursive: true });
+
+  let influxUrl = process.env.INFLUX_URL;
+  if (!influxUrl) {
+    say('quantrac: starting a private InfluxDB (data in .data/influxdb)…');
+    influxd = await startLocalInfluxd({ dir: join(dataDir, 'influxdb'), preferredHttpPort: 8086 });
+    influxUrl = influxd.url;
+  }
+
+  const registry = loadRegistry(process.env.REGISTRY_PATH);
+  const gatewayIds = [...new Set(registry.stations.map((s) => s.gatewayId))];
+  const simCredentialsPath = await ensureSimCredentials(dataDir, gatewayIds);
+
+  const env = { ...process.env, INFLUX_URL: influxUrl, DATA_DIR: dataDir };
+  const server = fork(join(root, 'server/main.ts'), [], {
+    env,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  watch(server, 'the server');
+  const ready = await new Promise<{ mqtt: string; http: string }>((resolveReady, reject) => {
+    server.once('message', (m) => resolveReady(m as { mqtt: string; http: string }));
+    server.once('exit', () => reject(new Error('the server stopped before it was ready')));
+  });
+
+  const simOn = (process.env.SIM ?? 'on').toLowerCase() !== 'off';
+  if (simOn) {
+    const sim = spawn(process.execPath, ['--import', 'tsx', join(root, 'sensors-sim/main.ts'), '--url', ready.mqtt, '--credentials', simCredentialsPath], {
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    watch(sim, 'the simulator');
+  }
+
+  const { http, mqtt } = ready;
+  say(`
+quantrac is running.
+  Portal (citizens' maps)  ${http}/
+  API                      ${http}/api/stations
+  Live stream (WebSocket)  ${http.replace('http', 'ws')}/ws/live
+  Health / metrics         ${http}/readyz   ${http}/metrics
+  MQTT broker              ${mqtt}
+  InfluxDB                 ${influxUrl}  (database ${process.env.INFLUX_DATABASE ?? 'quantrac'})
+  Simulator                ${simOn ? `on: ${registry.stations.length} stations, ${gatewayIds.length} gateways` : 'off (SIM=off)'}
+  Gateway passwords        ${simCredentialsPath}
+Press Ctrl-C to stop.
+`);
+}
+
+main().catch(async (err: unknown) => {
+  say(`quantrac: could not start: ${err instanceof Error ? err.message : String(err)}`);
+  await stopAll(1);
+});
