@@ -20,6 +20,8 @@ export class BucketWindow {
   private readonly sums: Float64Array;
   private readonly counts: Uint32Array;
   private head: number | null = null;
+  /** Index of the first bucket of the current unbroken run of data (for coveredMs). */
+  private since: number | null = null;
   private sumAll = 0;
   private countAll = 0;
 
@@ -37,6 +39,7 @@ export class BucketWindow {
     this.advance(idx);
     const head = this.head as number;
     if (idx <= head - this.size) return;
+    if (this.countAll === 0 || this.since === null || idx < this.since) this.since = idx;
     const slot = mod(idx, this.size);
     this.sums[slot] = (this.sums[slot] as number) + value;
     this.counts[slot] = (this.counts[slot] as number) + 1;
@@ -58,13 +61,13 @@ export class BucketWindow {
   get mean(): number | undefined {
     return this.countAll === 0 ? undefined : this.sumAll / this.countAll;
   }
-  /** Time covered from the oldest non-empty bucket to the end of the newest, ms. */
+  /**
+   * Span the data covers, from the first bucket of the current run (data since the window was last
+   * empty) to the end of the newest bucket, at most windowMs. Gaps inside the run count as covered.
+   */
   get coveredMs(): number {
-    if (this.head === null) return 0;
-    for (let back = this.size - 1; back >= 0; back--) {
-      if ((this.counts[mod(this.head - back, this.size)] as number) > 0) return (back + 1) * this.bucketMs;
-    }
-    return 0;
+    if (this.head === null || this.since === null || this.countAll === 0) return 0;
+    return Math.min(this.size, this.head - this.since + 1) * this.bucketMs;
   }
 
   /** Mean of the bucket `back` buckets before the newest (0 = newest), or undefined if empty. */
@@ -110,6 +113,7 @@ export class BucketWindow {
     w.head = state.head;
     for (const [idx, sum, count] of state.buckets) {
       if (w.head !== null && idx <= w.head - w.size) continue;
+      if (w.since === null || idx < w.since) w.since = idx;
       const slot = mod(idx, w.size);
       w.sums[slot] = sum;
       w.counts[slot] = count;

@@ -1,0 +1,241 @@
+// The alert engine: onReading() judges each accepted reading against the compiled rules (O(rules of
+// the station) with incremental windows), tick() detects silence, and every alert change becomes an
+// AlertEvent that is journalled before it is returned. Window state is snapshotted from tick().
+import type { Alert, AlertEvent, AlertFilter } from '../../contracts/alerts.ts';
+import { severityRank } from '../../contracts/alerts.ts';
+import type { Reading } from '../../contracts/reading.ts';
+import type { Registry, Station } from '../../contracts/stations.ts';
+import { clearAlert, moveAlert, openAlert } from './alert-records.ts';
+import { AlertNotFoundError } from './errors.ts';
+import { step } from './lifecycle.ts';
+import type { RulesFile } from './rules.ts';
+import { compileRules, type Measurement, type Signal, type WindowSpec } from './signals.ts';
+import {
+  NEVER, reconcile, restoreStation, serializeStation, slotKey,
+  type EngineSnapshot, type Slot, type StationState,
+} from './state.ts';
+import type { AlertStore } from './store.ts';
+import { BucketWindow, SampleWindow } from './windows.ts';
+
+export interface AlertEngineOptions {
+  readonly registry: Registry;
+  readonly rules: RulesFile;
+  readonly store: AlertStore;
+  /** Wall clock, epoch ms (silence, acknowledgements). Default Date.now. */
+  readonly clock?: () => number;
+  /** How long cleared alerts stay in list()/get(), ms. Default 7 days. */
+  readonly retainClearedMs?: number;
+  /** tick() writes a snapshot at most this often when something changed, ms. Default 60 000. */
+  readonly snapshotEveryMs?: number;
+}
+
+export interface AlertEngine {
+  /** Judges one accepted reading; returns the alert events it caused (usually none). */
+  onReading(reading: Reading): AlertEvent[];
+  /** Silence detection, pruning and periodic snapshots; call every few seconds. */
+  tick(nowMs: number): AlertEvent[];
+  acknowledge(alertId: string, ack: { by: string; note?: string; at?: number }): AlertEvent;
+  list(filter?: AlertFilter): Alert[];
+  get(id: string): Alert | undefined;
+  /** Writes a snapshot now. */
+  flush(): void;
+  /** Flushes and closes the store. */
+  close(): void;
+}
+
+export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
+  const { registry, rules, store } = opts;
+  const clock = opts.clock ?? Date.now;
+  const retainClearedMs = opts.retainClearedMs ?? 7 * 86_400_000;
+  const snapshotEveryMs = opts.snapshotEveryMs ?? 60_000;
+  const signals = compileRules(rules);
+  const silenceSignals = signals.filter((s) => s.rule.signal === 'silence');
+  const startedAt = clock();
+
+  const alerts = new Map<string, Alert>();
+  const slots = new Map<string, Slot>();
+  const stations = new Map<string, StationState>();
+  const perStation = new Map<string, { signals: Signal[]; specs: WindowSpec[] }>();
+  let dirty = false;
+  let lastSnapshotMs = startedAt;
+
+  const recovered = store.load();
+  for (const a of recovered.alerts) alerts.set(a.id, a);
+  if (recovered.snapshot) {
+    for (const [k, s] of recovered.snapshot.slots) slots.set(k, { ...s, life: { ...s.life } });
+    for (const [id, s] of recovered.snapshot.stations) stations.set(id, restoreStation(s));
+  }
+  reconcile(slots, alerts);
+
+  function plan(station: Station) {
+    let p = perStation.get(station.id);
+    if (!p) {
+      const mine = signals.filter((s) => s.rule.signal !== 'silence' && s.appliesTo(station));
+      const specs = new Map<string, WindowSpec>();
+      for (const s of mine) for (const w of s.windows) specs.set(w.key, w);
+      p = { signals: mine, specs: [...specs.values()] };
+      perStation.set(station.id, p);
+    }
+    return p;
+  }
+
+  function stationState(id: string): StationState {
+    let st = stations.get(id);
+    if (!st) {
+      st = { lastSeenMs: null, windows: { buckets: new Map(), samples: new Map() } };
+      stations.set(id, st);
+    }
+    return st;
+  }
+
+  function observe(st: StationState, specs: readonly WindowSpec[], r: Reading): void {
+    for (const spec of specs) {
+      const v = r.values[spec.parameter];
+      if (spec.type === 'buckets') {
+        let w = st.windows.buckets.get(spec.key);
+        if (!w) st.windows.buckets.set(spec.key, (w = new BucketWindow(spec.windowMs, spec.bucketMs)));
+        if (v === undefined) w.advanceTo(r.ts);
+        else w.push(r.ts, v);
+      } else if (v !== undefined) {
+        let w = st.windows.samples.get(spec.key);
+        if (!w) st.windows.samples.set(spec.key, (w = new SampleWindow(spec.windowMs)));
+        w.push(r.ts, v);
+      }
+    }
+  }
+
+  /** One judgement of one (station, rule); pushes the resulting events. */
+  function judge(station: Station, signal: Signal, m: Measurement, atMs: number, out: AlertEvent[]): void {
+    const levels = signal.levels(station, atMs);
+    if (levels.length === 0) return;
+    const key = slotKey(station.id, signal.rule.id);
+    let slot = slots.get(key);
+    if (!slot) slots.set(key, (slot = { life: { level: -1, pending: null, lastMs: NEVER }, alertId: null, lastEmitMs: NEVER, lastEmitValue: NaN }));
+    if (atMs < slot.life.lastMs) return; // a late reading does not move the lifecycle back in time
+    const before = slot.life;
+    const from = Math.min(before.level, levels.length - 1);
+    slot.life = step(before, levels, m.value, atMs, {
+      openAfterMs: signal.rule.openAfterS * 1000,
+      clearAfterMs: signal.rule.clearAfterS * 1000,
+    });
+    const to = slot.life.level;
+    if (to !== from || before.pending?.sinceMs !== slot.life.pending?.sinceMs) dirty = true;
+    const prev = slot.alertId === null ? undefined : alerts.get(slot.alertId);
+    const o = { station, signal, value: m.value, forecast: m.forecast, atMs };
+    let event: AlertEvent | undefined;
+    if (to >= 0 && !prev) {
+      const alert = openAlert({ ...o, level: levels[to]! }, rules.version);
+      slot.alertId = alert.id;
+      event = { type: 'opened', at: atMs, alert };
+    } else if (prev && to === -1) {
+      event = { type: 'cleared', at: atMs, alert: clearAlert(prev, o, levels[Math.max(0, from)]!) };
+      slot.alertId = null;
+    } else if (prev) {
+      const alert = moveAlert(prev, { ...o, level: levels[to]! });
+      if (to > from) event = { type: 'escalated', at: atMs, alert, from: prev.level };
+      else if (to < from) event = { type: 'updated', reason: 'deescalated', at: atMs, alert, from: prev.level };
+      else if (atMs - slot.lastEmitMs >= signal.rule.updateEveryS * 1000 && m.value !== slot.lastEmitValue) {
+        event = { type: 'updated', reason: 'value', at: atMs, alert };
+      }
+      alerts.set(alert.id, alert);
+    }
+    if (event) {
+      alerts.set(event.alert.id, event.alert);
+      slot.lastEmitMs = atMs;
+      slot.lastEmitValue = m.value;
+      out.push(event);
+    }
+  }
+
+  function commit(events: AlertEvent[]): AlertEvent[] {
+    if (events.length > 0) {
+      store.append(events);
+      dirty = true;
+    }
+    return events;
+  }
+
+  function snapshot(nowMs: number): EngineSnapshot {
+    return {
+      version: 1, savedAt: nowMs, rulesVersion: rules.version,
+      alerts: [...alerts.values()],
+      slots: [...slots],
+      stations: [...stations].map(([id, s]) => [id, serializeStation(s)] as const),
+    };
+  }
+
+  function flush(): void {
+    const now = clock();
+    store.saveSnapshot(snapshot(now));
+    lastSnapshotMs = now;
+    dirty = false;
+  }
+
+  return {
+    onReading(reading) {
+      const station = registry.get(reading.stationId);
+      if (!station) return [];
+      const st = stationState(station.id);
+      const p = plan(station);
+      observe(st, p.specs, reading);
+      const out: AlertEvent[] = [];
+      for (const signal of p.signals) {
+        const m = signal.evaluate(station, st.windows, reading);
+        if (m !== undefined) judge(station, signal, m, reading.ts, out);
+      }
+      const now = clock();
+      st.lastSeenMs = Math.max(st.lastSeenMs ?? NEVER, now);
+      for (const signal of silenceSignals) if (signal.appliesTo(station)) judge(station, signal, { value: 0 }, now, out);
+      return commit(out);
+    },
+
+    tick(nowMs) {
+      const out: AlertEvent[] = [];
+      for (const signal of silenceSignals) {
+        for (const station of registry.stations) {
+          if (!signal.appliesTo(station)) continue;
+          const seen = stations.get(station.id)?.lastSeenMs ?? startedAt;
+          const missed = Math.floor(((nowMs - seen) / (station.intervalS * 1000)) * 10) / 10;
+          judge(station, signal, { value: Math.max(0, missed) }, nowMs, out);
+        }
+      }
+      for (const [id, a] of alerts) if (a.state === 'cleared' && (a.clearedAt ?? 0) < nowMs - retainClearedMs) alerts.delete(id);
+      commit(out);
+      if (dirty && nowMs - lastSnapshotMs >= snapshotEveryMs) flush();
+      return out;
+    },
+
+    acknowledge(alertId, ack) {
+      const prev = alerts.get(alertId);
+      if (!prev) throw new AlertNotFoundError(alertId);
+      const at = ack.at ?? clock();
+      const alert: Alert = { ...prev, acknowledged: { by: ack.by, at, ...(ack.note ? { note: ack.note } : {}) }, updatedAt: Math.max(prev.updatedAt, at) };
+      alerts.set(alertId, alert);
+      const event: AlertEvent = { type: 'acknowledged', at, alert };
+      commit([event]);
+      return event;
+    },
+
+    list(filter = {}) {
+      const min = filter.minSeverity === undefined ? -1 : severityRank(filter.minSeverity);
+      return [...alerts.values()]
+        .filter(
+          (a) =>
+            (filter.state === undefined || a.state === filter.state) &&
+            (filter.stationId === undefined || a.stationId === filter.stationId) &&
+            (filter.ruleId === undefined || a.ruleId === filter.ruleId) &&
+            (filter.kind === undefined || a.kind === filter.kind) &&
+            (filter.acknowledged === undefined || (a.acknowledged !== null) === filter.acknowledged) &&
+            severityRank(a.level.severity) >= min,
+        )
+        .sort((a, b) => severityRank(b.level.severity) - severityRank(a.level.severity) || b.updatedAt - a.updatedAt);
+    },
+
+    get: (id) => alerts.get(id),
+    flush,
+    close() {
+      flush();
+      store.close();
+    },
+  };
+}
