@@ -26,6 +26,27 @@ export const EnvSchema = z.object({
   MQTT_PORT: int(1883),
   MQTT_ALLOW_ANONYMOUS: bool(false),
   MQTT_DRAIN_TIMEOUT_MS: int(10_000, 100),
+  /** MQTT over TLS listener port; it listens only when TLS_CERT_FILE and TLS_KEY_FILE are set. */
+  MQTT_TLS_PORT: int(8883),
+  /** Largest MQTT packet accepted, bytes (fixed header excluded); above INGEST_MAX_PAYLOAD_BYTES. */
+  MQTT_MAX_PACKET_BYTES: int(1024 * 1024, 1024),
+  /** Open MQTT connections allowed from one remote address. */
+  MQTT_MAX_CONNECTIONS_PER_ADDRESS: int(64, 1),
+  /** Connection attempts allowed from one address per MQTT_CONNECT_WINDOW_MS before a ban. */
+  MQTT_CONNECT_BURST: int(30, 1),
+  MQTT_CONNECT_WINDOW_MS: int(10_000, 100),
+  /** How long an address that exceeded MQTT_CONNECT_BURST is refused, ms. */
+  MQTT_CONNECT_BAN_MS: int(60_000, 0),
+  /** Unacknowledged publishes per client before the broker stops reading its socket. */
+  MQTT_MAX_INFLIGHT: int(100, 1),
+  /** What a publish outside the client's ACL gets: `ignore` (ack and drop, mosquitto) or `disconnect`. */
+  MQTT_DENY_ACTION: z.enum(['ignore', 'disconnect']).default('ignore'),
+  /** PEM certificate chain and key for MQTT over TLS and HTTPS/WSS; optional CA bundle sent with them. */
+  TLS_CERT_FILE: z.string().optional(),
+  TLS_KEY_FILE: z.string().optional(),
+  TLS_CA_FILE: z.string().optional(),
+  /** Serve the API over HTTPS/WSS when the TLS files are set (false behind a TLS-terminating proxy). */
+  HTTP_TLS: bool(true),
   HTTP_HOST: z.string().default('0.0.0.0'),
   HTTP_PORT: int(8080),
   DATA_DIR: z.string().default('.data'),
@@ -57,6 +78,10 @@ export interface Config extends Env {
   readonly dataDir: string;
   readonly spoolDir: string;
   readonly credentialsPath: string;
+  /** Append-only JSON-lines log of credential changes and officer actions. */
+  readonly auditLogPath: string;
+  /** Plain passwords of the simulated gateways (0600), written by ensureGatewayCredentials. */
+  readonly simCredentialsPath: string;
 }
 
 export function parseConfig(env: Record<string, string | undefined>): Readonly<Config> {
@@ -72,6 +97,10 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
   if (influxApi === 'v2' && !e.INFLUX_TOKEN) problems.push('INFLUX_TOKEN: required with the v2 API (InfluxDB 2.x/3.x)');
   if (e.WRITE_BACKOFF_MAX_MS < e.WRITE_BACKOFF_BASE_MS) problems.push('WRITE_BACKOFF_MAX_MS: must be at least WRITE_BACKOFF_BASE_MS');
   if (e.SPOOL_MAX_BYTES < e.SPOOL_SEGMENT_BYTES) problems.push('SPOOL_MAX_BYTES: must be at least SPOOL_SEGMENT_BYTES');
+  if (e.MQTT_MAX_PACKET_BYTES <= e.INGEST_MAX_PAYLOAD_BYTES) {
+    problems.push('MQTT_MAX_PACKET_BYTES: must exceed INGEST_MAX_PAYLOAD_BYTES (oversized payloads are dead-lettered by ingest, not cut off)');
+  }
+  if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) problems.push('TLS_CERT_FILE, TLS_KEY_FILE: set both or neither');
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir = resolve(e.DATA_DIR);
   return Object.freeze({
@@ -80,5 +109,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
     dataDir,
     spoolDir: resolve(dataDir, 'spool'),
     credentialsPath: resolve(dataDir, 'gateways.json'),
+    auditLogPath: resolve(dataDir, 'audit.jsonl'),
+    simCredentialsPath: resolve(dataDir, 'sim-credentials.json'),
   });
 }
