@@ -92,28 +92,13 @@ export type Rule = z.infer<typeof RuleSchema>;
 
 const WaterLimitOverride = z.object({ min: z.number().optional(), max: z.number().optional() });
 
-export const RulesFileSchema = z
-  .object({
-    version: z.number().int().positive(),
-    /** Deployment values for QCVN 08 cells (the *unsure* ones above all), by class and parameter. */
-    qcvn08Overrides: z.partialRecord(z.enum(WATER_CLASSES), z.partialRecord(z.enum(QCVN08_PARAMETERS), WaterLimitOverride)).default({}),
-    rules: z.array(RuleSchema),
-  })
-  .superRefine((file, ctx) => {
-    const seen = new Set<string>();
-    file.rules.forEach((rule, i) => {
-      const at = (...path: (string | number)[]) => ['rules', i, ...path];
-      if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', path: at('id'), message: `duplicate rule id ${rule.id}` });
-      seen.add(rule.id);
-      if ('levels' in rule) checkLevels(rule.levels, rule.direction, (msg, j) => ctx.addIssue({ code: 'custom', path: at('levels', j), message: msg }));
-      if (rule.signal === 'qcvn05' && QCVN05_LIMITS[rule.parameter][rule.window] === undefined) {
-        ctx.addIssue({ code: 'custom', path: at('window'), message: `QCVN 05:2023 has no ${rule.window} limit for ${rule.parameter}` });
-      }
-      if (rule.signal === 'threshold' && !Object.hasOwn(PARAMETERS[rule.kind], rule.parameter)) {
-        ctx.addIssue({ code: 'custom', path: at('parameter'), message: `${rule.kind} stations have no parameter ${rule.parameter}` });
-      }
-    });
-  });
+const FileShape = z.object({
+  version: z.number().int().positive(),
+  /** Deployment values for QCVN 08 cells (the *unsure* ones above all), by class and parameter. */
+  qcvn08Overrides: z.partialRecord(z.enum(WATER_CLASSES), z.partialRecord(z.enum(QCVN08_PARAMETERS), WaterLimitOverride)).default({}),
+});
+
+export const RulesFileSchema = FileShape.extend({ rules: z.array(RuleSchema) });
 export type RulesFile = z.infer<typeof RulesFileSchema>;
 
 /** Levels must be ordered mildest first and each clear threshold must sit on the safe side of set. */
@@ -126,14 +111,40 @@ function checkLevels(list: readonly RuleLevel[], direction: 'above' | 'below', r
   });
 }
 
-/** Validates parsed JSON; throws AlertRulesError naming every problem. Result is deep-frozen. */
+/**
+ * Validates parsed JSON; throws AlertRulesError naming every problem (each rule is checked on its
+ * own, so one bad rule does not hide the others). The result is deep-frozen.
+ */
 export function parseRules(raw: unknown, source = 'rules'): RulesFile {
-  const parsed = RulesFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(file)'}: ${i.message}`);
-    throw new AlertRulesError(source, problems);
+  const problems: string[] = [];
+  const report = (path: readonly PropertyKey[], message: string) =>
+    problems.push(`${path.length ? path.map(String).join('.') : '(file)'}: ${message}`);
+  const file = FileShape.extend({ rules: z.array(z.unknown()) }).safeParse(raw);
+  if (!file.success) for (const i of file.error.issues) report(i.path, i.message);
+  const list: unknown[] = Array.isArray((raw as { rules?: unknown } | null)?.rules) ? (raw as { rules: unknown[] }).rules : [];
+  const seen = new Set<string>();
+  list.forEach((item, i) => {
+    const rule = RuleSchema.safeParse(item);
+    if (!rule.success) {
+      for (const issue of rule.error.issues) report(['rules', i, ...issue.path], issue.message);
+      return;
+    }
+    if (seen.has(rule.data.id)) report(['rules', i, 'id'], `duplicate rule id ${rule.data.id}`);
+    seen.add(rule.data.id);
+    checkRule(rule.data, (path, message) => report(['rules', i, ...path], message));
+  });
+  if (problems.length > 0) throw new AlertRulesError(source, problems);
+  return deepFreeze(RulesFileSchema.parse(raw));
+}
+
+function checkRule(rule: Rule, report: (path: (string | number)[], message: string) => void): void {
+  if ('levels' in rule) checkLevels(rule.levels, rule.direction, (msg, j) => report(['levels', j], msg));
+  if (rule.signal === 'qcvn05' && QCVN05_LIMITS[rule.parameter][rule.window] === undefined) {
+    report(['window'], `QCVN 05:2023 has no ${rule.window} limit for ${rule.parameter}`);
   }
-  return deepFreeze(parsed.data);
+  if (rule.signal === 'threshold' && !Object.hasOwn(PARAMETERS[rule.kind], rule.parameter)) {
+    report(['parameter'], `${rule.kind} stations have no parameter ${rule.parameter}`);
+  }
 }
 
 /** Reads and validates a rules file (default: ingest/alerts/rules.default.json). */
