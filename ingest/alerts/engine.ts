@@ -178,6 +178,7 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
       const st = stationState(station.id);
       const p = plan(station);
       observe(st, p.specs, reading);
+      dirty = true; // windows moved: the next due snapshot (tick) saves them
       const out: AlertEvent[] = [];
       for (const signal of p.signals) {
         const m = signal.evaluate(station, st.windows, reading);

@@ -1,6 +1,7 @@
 // Lifecycle behaviour officers rely on: one alert per breach (hysteresis), no alert for a lone spike
 // (debounce), escalation and de-escalation under one identity, clear only past the clear threshold.
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import type { AlertEvent } from '../../../contracts/alerts.ts';
 import { createAlertEngine } from '../../../ingest/alerts/engine.ts';
 import { createMemoryAlertStore } from '../../../ingest/alerts/store.ts';
@@ -106,5 +107,26 @@ describe('updates', () => {
     engine.onReading(reading('street-001', T0 + HOUR, { depth_cm: 12 }));
     expect(engine.onReading(reading('street-001', T0, { depth_cm: 0 }))).toEqual([]);
     expect(engine.list({ state: 'active' })).toHaveLength(1);
+  });
+});
+
+describe('invariants', () => {
+  it('never holds two active alerts for one (station, rule), and opens again only after a clear', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0, max: 60, noNaN: true }), { maxLength: 80 }), fc.boolean(), (values, debounce) => {
+        const { events, engine } = run(values, depthRule(debounce ? { openAfterS: 120, clearAfterS: 120 } : {}));
+        let open = false;
+        for (const e of events) {
+          if (e.type === 'opened') {
+            if (open) return false;
+            open = true;
+          } else if (e.type === 'cleared') {
+            if (!open) return false;
+            open = false;
+          } else if (!open) return false;
+        }
+        return engine.list({ state: 'active' }).length === (open ? 1 : 0);
+      }),
+    );
   });
 });
