@@ -145,7 +145,7 @@ function compile(rule: Rule, overrides: WaterLimitOverrides): Signal {
           const lo = lim?.min ?? -Infinity;
           const hi = lim?.max ?? Infinity;
           const text =
-            lim?.min !== undefined && lim.max !== undefined ? `ngoài/outside ${lo}–${hi}` : lim?.min !== undefined ? `< ${lo} ${unit}` : `> ${hi} ${unit}`;
+            lim?.min !== undefined && lim.max !== undefined ? `< ${lo} | > ${hi}` : lim?.min !== undefined ? `< ${lo} ${unit}` : `> ${hi} ${unit}`;
           const out = lim
             ? [level(0, rule.level.key, rule.level.label, rule.level.severity, `${text} (QCVN 08:2023 ${s.waterClass})`, (v) => v < lo || v > hi, (v) => v < lo + m || v > hi - m)]
             : [];
