@@ -27,6 +27,8 @@ export interface AppDeps {
   readonly logger?: boolean | object;
   /** Folder holding the built portal (index.html at its root). */
   readonly portalDir?: string;
+  /** PEM certificate and key: the API then serves HTTPS and WSS only (broker/listeners.ts loadTls). */
+  readonly https?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer } | undefined;
 }
 
 const PORTAL_DIST = fileURLToPath(new URL('../dashboards/dist', import.meta.url));
@@ -42,7 +44,8 @@ const MIME: Record<string, string> = {
 };
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: deps.logger ?? false });
+  // The https server type differs only in TLS; routes and inject() do not depend on it.
+  const app = (deps.https ? Fastify({ logger: deps.logger ?? false, https: deps.https }) : Fastify({ logger: deps.logger ?? false })) as FastifyInstance;
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   app.setErrorHandler((err, _req, reply) => {
