@@ -8,8 +8,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry as PromRegistry } from 'prom-client';
 import type { Registry } from '../contracts/stations.ts';
 import type { InfluxHttp } from '../ingest/influx/influx-http.ts';
+import type { Auth } from './auth.ts';
 import { ApiError } from './errors.ts';
 import type { LiveHub } from './live-hub.ts';
+import { authRoutes } from './routes/auth.ts';
 import { stationRoutes } from './routes/stations.ts';
 
 export interface ReadinessCheck {
@@ -24,6 +26,8 @@ export interface AppDeps {
   readonly live: LiveHub;
   readonly metrics: PromRegistry;
   readonly readiness: readonly ReadinessCheck[];
+  /** Officer/operator tokens (api/auth.ts). */
+  readonly auth: Auth;
   readonly logger?: boolean | object;
   /** Folder holding the built portal (index.html at its root). */
   readonly portalDir?: string;
@@ -57,6 +61,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await app.register(async (scope) => stationRoutes(scope, { registry: deps.registry, influx: deps.influx, maxBuckets: 10_000 }));
+
+  await app.register(async (scope) => authRoutes(scope, { auth: deps.auth }));
 
   app.get('/ws/live', { websocket: true }, (socket) => deps.live.add(socket));
 

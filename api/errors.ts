@@ -1,8 +1,15 @@
 // The API's error catalogue: stable codes, each with its HTTP status (Fastify's demo-app habit).
+// Every error body is `{ error: CODE, message }`; clients branch on `error`, never on `message`.
 export const API_ERRORS = {
   STATION_NOT_FOUND: { status: 404, message: 'no such station' },
+  NOT_FOUND: { status: 404, message: 'no such resource' },
   BAD_QUERY: { status: 400, message: 'invalid query parameters' },
+  BAD_BODY: { status: 400, message: 'invalid request body' },
   RANGE_TOO_LARGE: { status: 400, message: 'time range or point count over the limit' },
+  UNAUTHORIZED: { status: 401, message: 'a valid bearer token is required' },
+  LOGIN_FAILED: { status: 401, message: 'unknown user or wrong password' },
+  FORBIDDEN: { status: 403, message: 'your role may not do this' },
+  RATE_LIMITED: { status: 429, message: 'too many requests; slow down' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'the time-series database is unavailable' },
 } as const;
 

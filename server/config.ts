@@ -67,6 +67,32 @@ export const EnvSchema = z.object({
   QC_STUCK_REPEATS: int(10),
   QC_SPIKE_SIGMA: z.coerce.number().positive().default(6),
   QC_SPIKE_WINDOW: int(30, 2),
+  /** Public API requests allowed per client address per minute (429 beyond). */
+  API_RATE_LIMIT_PER_MIN: int(600, 1),
+  /** Comma-separated origins allowed by CORS (e.g. `https://a.example,https://b.example`), `*` for any; empty = same origin only. */
+  API_CORS_ORIGINS: z.string().default(''),
+  /** HMAC secret of officer/operator bearer tokens; when absent one is generated once into DATA_DIR/api-token-secret. */
+  API_TOKEN_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** Lifetime of a bearer token, seconds (8 h). */
+  API_TOKEN_TTL_S: int(8 * 3600, 60),
+  /** How long snapshots and aggregates are cached in process (and told to clients via Cache-Control), ms. */
+  API_CACHE_TTL_MS: int(10_000, 0),
+  /** Longest time range one request may span, days. */
+  API_MAX_RANGE_DAYS: int(31, 1),
+  /** Most buckets (time points) one series request may return. */
+  API_MAX_POINTS: int(10_000, 1),
+  /** Row cap of /api/export.csv (announced in the X-Row-Cap header and a trailing comment row). */
+  API_EXPORT_MAX_ROWS: int(100_000, 1),
+  /** Map tile origin the portal loads images from, allowed by the Content-Security-Policy. */
+  API_TILE_URL: z.url().default('https://tile.openstreetmap.org'),
+  /** Largest WebSocket message accepted from a client, bytes. */
+  WS_MAX_PAYLOAD_BYTES: int(16 * 1024, 256),
+  /** Socket buffer above which a live client gets only the latest reading per station, bytes. */
+  WS_COALESCE_BYTES: int(256 * 1024, 1024),
+  /** Socket buffer above which a live client is disconnected as not reading, bytes. */
+  WS_MAX_BUFFERED_BYTES: int(4 * MiB, 1024),
+  /** Interval of WebSocket pings; a client that has not answered the previous ping is terminated, ms. */
+  WS_HEARTBEAT_MS: int(30_000, 100),
   SHUTDOWN_DRAIN_MS: int(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -82,6 +108,10 @@ export interface Config extends Env {
   readonly auditLogPath: string;
   /** Plain passwords of the simulated gateways (0600), written by ensureGatewayCredentials. */
   readonly simCredentialsPath: string;
+  /** Officer/operator accounts of the API (scrypt hashes), see api/auth.ts. */
+  readonly apiUsersPath: string;
+  /** Generated API token secret when API_TOKEN_SECRET is not set (0600). */
+  readonly apiTokenSecretPath: string;
 }
 
 export function parseConfig(env: Record<string, string | undefined>): Readonly<Config> {
@@ -101,6 +131,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
     problems.push('MQTT_MAX_PACKET_BYTES: must exceed INGEST_MAX_PAYLOAD_BYTES (oversized payloads are dead-lettered by ingest, not cut off)');
   }
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) problems.push('TLS_CERT_FILE, TLS_KEY_FILE: set both or neither');
+  if (e.WS_COALESCE_BYTES >= e.WS_MAX_BUFFERED_BYTES) problems.push('WS_COALESCE_BYTES: must be below WS_MAX_BUFFERED_BYTES');
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir = resolve(e.DATA_DIR);
   return Object.freeze({
@@ -111,5 +142,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
     credentialsPath: resolve(dataDir, 'gateways.json'),
     auditLogPath: resolve(dataDir, 'audit.jsonl'),
     simCredentialsPath: resolve(dataDir, 'sim-credentials.json'),
+    apiUsersPath: resolve(dataDir, 'users.json'),
+    apiTokenSecretPath: resolve(dataDir, 'api-token-secret'),
   });
 }

@@ -6,6 +6,7 @@ import pino, { type Logger } from 'pino';
 import { gatewayDeadLetterTopic } from '../contracts/topics.ts';
 import { loadRegistry, type Registry } from '../contracts/stations.ts';
 import { buildApp } from '../api/app.ts';
+import { createAuth, loadOrCreateSecret } from '../api/auth.ts';
 import { createLiveHub } from '../api/live-hub.ts';
 import { startBroker, type Broker } from '../broker/create-broker.ts';
 import { createCredentialStore } from '../broker/gateway-credentials.ts';
@@ -143,8 +144,14 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
   );
   if (config.MQTT_ALLOW_ANONYMOUS) log.warn('MQTT_ALLOW_ANONYMOUS=true: anonymous MQTT clients may publish; for development only');
 
+  const auth = createAuth({
+    usersPath: config.apiUsersPath,
+    secret: loadOrCreateSecret(config.API_TOKEN_SECRET, config.apiTokenSecretPath),
+    tokenTtlS: config.API_TOKEN_TTL_S,
+  });
   const app = await buildApp({
     registry,
+    auth,
     influx,
     live,
     metrics: metrics.registry,
