@@ -1,13 +1,19 @@
-// The embedded Aedes broker on TCP: hooks wired, drainTimeout set (one frozen subscriber must not
-// stall everyone), connection count reported. Start/stop only; the entry process calls them.
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:net';
+// The embedded Aedes broker on TCP and, when certificate files are configured, on TLS: hooks wired,
+// per-address admission and packet-size guard in front of Aedes, in-flight bound, drainTimeout set
+// (one frozen subscriber must not stall everyone), sessions ended when their credential is revoked.
+import type { Socket } from 'node:net';
+import type { Server } from 'node:net';
 import { Aedes, type Client } from 'aedes';
 import type { Logger } from 'pino';
+import { identityOf } from './client-identity.ts';
 import type { CredentialStore } from './gateway-credentials.ts';
 import { createAuthenticate } from './hooks/authenticate.ts';
 import { createAuthorizePublish, type PublishSink } from './hooks/authorize-publish.ts';
 import { createAuthorizeSubscribe } from './hooks/authorize-subscribe.ts';
+import { createAddressLimiter, type AddressLimits } from './limits/address-limiter.ts';
+import { limitInflight } from './limits/inflight-limiter.ts';
+import { GuardedConnection } from './limits/packet-size-guard.ts';
+import { listen, type TlsFiles } from './listeners.ts';
 
 export interface BrokerOptions {
   readonly host: string;
@@ -16,17 +22,33 @@ export interface BrokerOptions {
   readonly credentials: CredentialStore | undefined;
   /** A subscriber that does not read for this long is dropped, ms. */
   readonly drainTimeoutMs: number;
+  /** The gateway of a station (undefined when unknown); the publish ACL needs it. */
+  readonly stationGateway: (stationId: string) => string | undefined;
+  readonly denyAction: 'ignore' | 'disconnect';
+  /** Largest remaining length of one MQTT packet, bytes. */
+  readonly maxPacketBytes: number;
+  readonly addressLimits: AddressLimits;
+  /** Unacknowledged publishes per client before its socket stops being read. */
+  readonly maxInflight: number;
+  /** MQTT over TLS, when configured. */
+  readonly tls?: { readonly port: number; readonly files: TlsFiles } | undefined;
+  /** How often the credentials file is checked for revoked or rotated credentials, ms. */
+  readonly credentialsCheckMs?: number;
 }
+
+export type RefusedWhat = 'connect' | 'publish' | 'subscribe' | 'packet' | 'session';
 
 export interface BrokerEvents {
   onConnections?(count: number): void;
-  onRefused?(what: 'connect' | 'publish' | 'subscribe', reason: string): void;
+  onRefused?(what: RefusedWhat, reason: string): void;
 }
 
 export interface Broker {
   readonly aedes: Aedes;
   /** The bound TCP port (useful when configured as 0). */
   port(): number;
+  /** The bound TLS port, when TLS is configured. */
+  tlsPort(): number | undefined;
   /** Publishes from the broker itself (dead letters, alerts). */
   publish(topic: string, payload: string, qos?: 0 | 1): void;
   /** Stops accepting connections and publishes; disconnects clients. */
@@ -34,36 +56,97 @@ export interface Broker {
 }
 
 export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: Logger, events: BrokerEvents = {}): Promise<Broker> {
-  const refused = (what: 'connect' | 'publish' | 'subscribe') => (reason: string, client: Client | null, topic?: string) => {
-    events.onRefused?.(what, reason);
-    log.warn({ clientId: client?.id, reason, topic }, `MQTT ${what} refused`);
-  };
+  const refused =
+    (what: RefusedWhat) =>
+    (reason: string, client: Client | null, topic?: string, address?: string): void => {
+      events.onRefused?.(what, reason);
+      // A banned address retrying is logged at debug: the ban itself was logged once at warn.
+      const level = reason === 'banned' ? 'debug' : 'warn';
+      log[level]({ clientId: client?.id ?? undefined, address, reason, topic }, `MQTT ${what} refused`);
+    };
+  const authorizePublish = createAuthorizePublish({ sink, stationGateway: opts.stationGateway, denyAction: opts.denyAction, onRefused: refused('publish') });
   const aedes = await Aedes.createBroker({
     drainTimeout: opts.drainTimeoutMs,
     authenticate: createAuthenticate({ credentials: opts.credentials, allowAnonymous: opts.allowAnonymous, onRefused: refused('connect') }),
-    authorizePublish: createAuthorizePublish({ sink, onRefused: refused('publish') }),
+    authorizePublish: limitInflight(opts.maxInflight, authorizePublish, (client) =>
+      log.debug({ clientId: client.id, maxInflight: opts.maxInflight }, 'MQTT client at its in-flight bound: reading paused'),
+    ),
     authorizeSubscribe: createAuthorizeSubscribe(refused('subscribe')),
   });
+  const connected = new Set<Client>();
   const report = () => events.onConnections?.(aedes.connectedClients);
-  aedes.on('clientReady', report);
-  aedes.on('clientDisconnect', report);
+  aedes.on('clientReady', (client) => {
+    connected.add(client);
+    report();
+  });
+  aedes.on('clientDisconnect', (client) => {
+    connected.delete(client);
+    report();
+  });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
-  const server: Server = createServer((socket) => aedes.handle(socket));
-  server.listen(opts.port, opts.host);
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : opts.port;
+  aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'MQTT connection error before CONNECT'));
+
+  const limiter = createAddressLimiter(opts.addressLimits);
+  const sweeper = setInterval(() => limiter.sweep(), opts.addressLimits.windowMs);
+  sweeper.unref();
+  const refuseConnect = refused('connect');
+  const refusePacket = refused('packet');
+  /** Admission before any MQTT byte is parsed; `wrap` adds TLS when the listener is the TLS one. */
+  const onSocket = (socket: Socket, stream: Socket = socket) => {
+    const address = socket.remoteAddress ?? 'unknown';
+    const refusal = limiter.admit(address);
+    if (refusal) {
+      refuseConnect(refusal, null, undefined, address);
+      socket.destroy();
+      return;
+    }
+    socket.once('close', () => limiter.release(address));
+    aedes.handle(new GuardedConnection(stream, opts.maxPacketBytes, (v) => refusePacket(v, null, undefined, address)));
+  };
+
+  const servers: Server[] = [await listen({ host: opts.host, port: opts.port }, onSocket)];
+  if (opts.tls) {
+    servers.push(
+      await listen({ host: opts.host, port: opts.tls.port, tls: opts.tls.files }, onSocket, (socket) =>
+        refuseConnect('tls_handshake', null, undefined, socket.remoteAddress),
+      ),
+    );
+  }
+  const portOf = (server: Server | undefined) => {
+    const address = server?.address();
+    return typeof address === 'object' && address ? address.port : undefined;
+  };
+
+  // Revoking or rotating a credential ends the sessions that used it, not only future connects.
+  let revision = opts.credentials?.revision();
+  const watcher = setInterval(() => {
+    const store = opts.credentials;
+    if (!store || store.revision() === revision) return;
+    revision = store.revision();
+    for (const client of connected) {
+      const user = identityOf(client)?.user;
+      if (user && !store.isLive(user)) {
+        refused('session')('credential_revoked', client);
+        client.close();
+      }
+    }
+  }, opts.credentialsCheckMs ?? 1000);
+  watcher.unref();
+
   return {
     aedes,
-    port: () => port,
+    port: () => portOf(servers[0]) ?? opts.port,
+    tlsPort: () => (opts.tls ? portOf(servers[1]) : undefined),
     publish(topic, payload, qos = 0) {
       aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false }, (err) => {
         if (err) log.warn({ topic, err: err.message }, 'broker publish failed');
       });
     },
     async close() {
+      clearInterval(watcher);
+      clearInterval(sweeper);
       // Refuse new connections first; server.close() completes once Aedes has closed the clients.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await closed;
     },

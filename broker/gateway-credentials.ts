@@ -1,7 +1,8 @@
-// Gateway credentials: a JSON file of scrypt hashes (never plain passwords), keyed by gateway id.
-// Re-read when the file changes, so add/rotate/revoke take effect without a restart.
+// MQTT credentials: a JSON file of scrypt hashes (never plain passwords), keyed by user name (a
+// gateway id, or a read-only consumer). Re-read when the file changes, so add/rotate/revoke take
+// effect without a restart; writers take a lock file and replace the file atomically.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const scrypt = promisify(scryptCb) as (pw: string | Buffer, salt: Buffer, keylen: number, opts: object) => Promise<Buffer>;
@@ -9,14 +10,26 @@ const KEY_BYTES = 32;
 /** OWASP-recommended scrypt cost for interactive logins (N=2^15, r=8, p=1): ~30-50 ms here. */
 const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 
+/** `gateway`: publishes its own stations' readings; `consumer`: subscribes to alerts/status only. */
+export type CredentialRole = 'gateway' | 'consumer';
+
 export interface GatewayCredential {
   /** `scrypt$N$r$p$saltB64$hashB64` */
   readonly hash: string;
   readonly createdAt: string;
+  /** Absent means `gateway` (files written before roles existed). */
+  readonly role?: CredentialRole;
   readonly revokedAt?: string;
 }
 
 export type CredentialsFile = { version: 1; gateways: Record<string, GatewayCredential> };
+
+/** Who a verified user is; `hash` identifies the credential so a rotation can end old sessions. */
+export interface VerifiedUser {
+  readonly id: string;
+  readonly role: CredentialRole;
+  readonly hash: string;
+}
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
@@ -38,27 +51,45 @@ export async function verifyPassword(password: Buffer | string, hash: string): P
 }
 
 export interface CredentialStore {
-  /** The gateway id when `username`/`password` are a live credential, else undefined. */
-  verify(username: string, password: Buffer): Promise<string | undefined>;
+  /** The user when `username`/`password` are a live credential, else undefined. */
+  verify(username: string, password: Buffer): Promise<VerifiedUser | undefined>;
+  /** False once the credential a session authenticated with is revoked, rotated or removed. */
+  isLive(user: VerifiedUser): boolean;
+  /** Changes whenever the file does (inode, size, mtime); cheap to poll. */
+  revision(): string;
 }
 
-/** Reads the credentials file on each change (mtime), so CLI edits apply without a restart. */
+/** Reads the credentials file on each change, so CLI edits apply without a restart. */
 export function createCredentialStore(path: string): CredentialStore {
-  let cached: { mtimeMs: number; file: CredentialsFile } | undefined;
+  let cached: { revision: string; file: CredentialsFile } | undefined;
+  const revision = (): string => {
+    if (!existsSync(path)) return 'absent';
+    const st = statSync(path);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  };
   const load = (): CredentialsFile => {
-    if (!existsSync(path)) return { version: 1, gateways: {} };
-    const { mtimeMs } = statSync(path);
-    if (cached?.mtimeMs !== mtimeMs) cached = { mtimeMs, file: readCredentialsFile(path) };
+    const rev = revision();
+    if (cached?.revision !== rev) cached = { revision: rev, file: readCredentialsFile(path) };
     return cached.file;
   };
   return {
     async verify(username, password) {
-      const entry = load().gateways[username];
+      const entry = entryOf(load(), username);
       if (!entry || entry.revokedAt) return undefined;
-      return (await verifyPassword(password, entry.hash)) ? username : undefined;
+      if (!(await verifyPassword(password, entry.hash))) return undefined;
+      return { id: username, role: entry.role ?? 'gateway', hash: entry.hash };
     },
+    isLive(user) {
+      const entry = entryOf(load(), user.id);
+      return entry !== undefined && !entry.revokedAt && entry.hash === user.hash;
+    },
+    revision,
   };
 }
+
+/** The file is keyed by names from the wire: an inherited name ('__proto__') must read as absent. */
+const entryOf = (file: CredentialsFile, name: string): GatewayCredential | undefined =>
+  Object.hasOwn(file.gateways, name) ? file.gateways[name] : undefined;
 
 export function readCredentialsFile(path: string): CredentialsFile {
   if (!existsSync(path)) return { version: 1, gateways: {} };
@@ -68,15 +99,49 @@ export function readCredentialsFile(path: string): CredentialsFile {
 }
 
 export function writeCredentialsFile(path: string, file: CredentialsFile): void {
-  const tmp = `${path}.tmp`;
+  const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, path);
+  renameSync(tmp, path); // atomic: the broker never reads half a file
 }
 
-/** Adds or replaces a gateway's credential; returns the new plain password (shown once). */
-export async function setGatewayPassword(path: string, gatewayId: string, password = randomBytes(18).toString('base64url')): Promise<string> {
-  const file = readCredentialsFile(path);
-  file.gateways[gatewayId] = { hash: await hashPassword(password), createdAt: new Date().toISOString() };
-  writeCredentialsFile(path, file);
+const LOCK_STALE_MS = 30_000;
+
+/**
+ * Runs `change` on the file under an exclusive lock file (O_EXCL), so two CLI runs or the CLI and
+ * `npm start` cannot lose each other's edits. A lock older than 30 s is taken to be abandoned.
+ */
+export async function updateCredentials<T>(path: string, change: (file: CredentialsFile) => Promise<T> | T): Promise<T> {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + LOCK_STALE_MS + 5_000;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx', 0o600));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = existsSync(lock) ? Date.now() - statSync(lock).mtimeMs : 0;
+      if (age > LOCK_STALE_MS) unlinkSync(lock);
+      else if (Date.now() > deadline) throw new Error(`${lock} is held by another process`, { cause: err });
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  try {
+    const file = readCredentialsFile(path);
+    const result = await change(file);
+    writeCredentialsFile(path, file);
+    return result;
+  } finally {
+    unlinkSync(lock);
+  }
+}
+
+export const newPassword = (): string => randomBytes(18).toString('base64url');
+
+/** Adds or replaces a credential; returns the new plain password (shown once). */
+export async function setGatewayPassword(path: string, gatewayId: string, password = newPassword(), role: CredentialRole = 'gateway'): Promise<string> {
+  const hash = await hashPassword(password); // outside the lock: it costs ~40 ms
+  await updateCredentials(path, (file) => {
+    file.gateways[gatewayId] = { hash, createdAt: new Date().toISOString(), ...(role === 'consumer' ? { role } : {}) };
+  });
   return password;
 }

@@ -10,6 +10,7 @@ import { createAuth, loadOrCreateSecret } from '../api/auth.ts';
 import { createLiveHub } from '../api/live-hub.ts';
 import { startBroker, type Broker } from '../broker/create-broker.ts';
 import { createCredentialStore } from '../broker/gateway-credentials.ts';
+import { loadTls, type TlsFiles } from '../broker/listeners.ts';
 import { createInfluxHttp, type InfluxHttp } from '../ingest/influx/influx-http.ts';
 import { createMetrics, type Metrics } from '../ingest/metrics.ts';
 import { createIngest, type Ingest } from '../ingest/pipeline.ts';
@@ -24,7 +25,8 @@ export interface Quantrac {
   readonly influx: InfluxHttp;
   readonly log: Logger;
   /** Addresses actually bound (ports resolved when configured as 0). */
-  urls(): { mqtt: string; http: string };
+  /** `mqtts` only when TLS is configured; `http` is then an https:// URL. */
+  urls(): { mqtt: string; http: string; mqtts?: string };
   /** Resolves when every reading spooled so far is in InfluxDB. */
   flushed(): Promise<void>;
   stop(): Promise<void>;
@@ -127,6 +129,9 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
   const live = createLiveHub({ maxBufferedBytes: 1024 * 1024, onCount: (n) => metrics.wsClients.set(n) });
   ingest.onDurable((readings) => live.broadcast(readings));
 
+  const tlsFiles: TlsFiles | undefined =
+    config.TLS_CERT_FILE && config.TLS_KEY_FILE ? { certFile: config.TLS_CERT_FILE, keyFile: config.TLS_KEY_FILE, caFile: config.TLS_CA_FILE } : undefined;
+  const httpsOn = tlsFiles !== undefined && config.HTTP_TLS;
   broker = await startBroker(
     {
       host: config.MQTT_HOST,
@@ -134,6 +139,17 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
       allowAnonymous: config.MQTT_ALLOW_ANONYMOUS,
       credentials: createCredentialStore(config.credentialsPath),
       drainTimeoutMs: config.MQTT_DRAIN_TIMEOUT_MS,
+      stationGateway: (id) => registry.get(id)?.gatewayId,
+      denyAction: config.MQTT_DENY_ACTION,
+      maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
+      addressLimits: {
+        maxConnections: config.MQTT_MAX_CONNECTIONS_PER_ADDRESS,
+        burst: config.MQTT_CONNECT_BURST,
+        windowMs: config.MQTT_CONNECT_WINDOW_MS,
+        banMs: config.MQTT_CONNECT_BAN_MS,
+      },
+      maxInflight: config.MQTT_MAX_INFLIGHT,
+      tls: tlsFiles ? { port: config.MQTT_TLS_PORT, files: tlsFiles } : undefined,
     },
     ingest,
     log,
@@ -155,6 +171,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     influx,
     live,
     metrics: metrics.registry,
+    https: httpsOn && tlsFiles ? loadTls(tlsFiles) : undefined,
     readiness: [
       { name: 'influxdb', check: async () => ((await influx.ping()) ? undefined : `InfluxDB at ${config.INFLUX_URL} does not answer`) },
       { name: 'broker', check: async () => (broker ? undefined : 'MQTT broker not listening') },
@@ -180,7 +197,11 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     metrics,
     influx,
     log,
-    urls: () => ({ mqtt: `mqtt://${host(config.MQTT_HOST)}:${mqttPort}`, http: `http://${host(config.HTTP_HOST)}:${httpPort}` }),
+    urls: () => ({
+      mqtt: `mqtt://${host(config.MQTT_HOST)}:${mqttPort}`,
+      http: `${httpsOn ? 'https' : 'http'}://${host(config.HTTP_HOST)}:${httpPort}`,
+      ...(broker?.tlsPort() ? { mqtts: `mqtts://${host(config.MQTT_HOST)}:${broker.tlsPort()}` } : {}),
+    }),
     flushed: () => writer.flushed(),
     stop() {
       stopping ??= (async () => {

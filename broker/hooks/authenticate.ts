@@ -1,7 +1,8 @@
-// authenticate hook: a gateway connects with username = its gateway id and its password; the MQTT
-// client id must be the gateway id too. Safe default: refuse. Anonymous only when configured.
+// authenticate hook: a gateway connects with username = client id = its gateway id and its password;
+// a consumer with its name as username and client id `name` or `name:suffix` (several dashboards).
+// Safe default: refuse. Anonymous only when configured.
 import type { AuthenticateError, Client } from 'aedes';
-import type { CredentialStore } from '../gateway-credentials.ts';
+import type { CredentialStore, VerifiedUser } from '../gateway-credentials.ts';
 import { setIdentity } from '../client-identity.ts';
 
 export interface AuthenticateDeps {
@@ -15,6 +16,15 @@ function refusal(code: 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
 }
 
+/**
+ * A consumer's client ids carry a `:` that gateway ids cannot contain, so a consumer can never take
+ * over a gateway's session by reusing its client id [MQTT-3.1.4-2].
+ */
+function clientIdFits(user: VerifiedUser, clientId: string): boolean {
+  if (user.role === 'gateway') return clientId === user.id;
+  return clientId === user.id || clientId.startsWith(`${user.id}:`);
+}
+
 export function createAuthenticate(deps: AuthenticateDeps) {
   return (
     client: Client,
@@ -24,7 +34,7 @@ export function createAuthenticate(deps: AuthenticateDeps) {
   ): void => {
     if (username === undefined) {
       if (deps.allowAnonymous) {
-        setIdentity(client, { anonymous: true });
+        setIdentity(client, { role: 'anonymous', anonymous: true });
         return done(null, true);
       }
       deps.onRefused('anonymous', client);
@@ -35,16 +45,16 @@ export function createAuthenticate(deps: AuthenticateDeps) {
       return done(refusal(4, 'bad user name or password'), false);
     }
     deps.credentials.verify(username, password).then(
-      (gatewayId) => {
-        if (!gatewayId) {
+      (user) => {
+        if (!user) {
           deps.onRefused('bad_credentials', client);
           return done(refusal(4, 'bad user name or password'), false);
         }
-        if (client.id !== gatewayId) {
+        if (!clientIdFits(user, client.id)) {
           deps.onRefused('client_id_mismatch', client);
-          return done(refusal(5, `client id must be the gateway id ${gatewayId}`), false);
+          return done(refusal(5, `client id does not match user ${user.id}`), false);
         }
-        setIdentity(client, { gatewayId, anonymous: false });
+        setIdentity(client, { role: user.role, gatewayId: user.role === 'gateway' ? user.id : undefined, user, anonymous: false });
         done(null, true);
       },
       () => {

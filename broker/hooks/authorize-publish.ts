@@ -1,9 +1,14 @@
 // authorizePublish hook. Runs before Aedes sends the PUBACK, so the ingest pipeline accepts each
 // reading here and the callback fires only once the reading is durable. Safe default: deny.
-// $SYS/ stays reserved [MQTT-4.7.2-1] and quantrac/ topics are for quantrac alone.
+// The topic ACL is broker/topic-acl.ts; this file applies its decision.
+//
+// A denied publish is by default acknowledged and dropped, as mosquitto does: MQTT 3.1.1 has no
+// negative PUBACK, and an error here makes Aedes close the connection, so a gateway with one
+// misrouted station would reconnect-loop and its good readings would stall behind the bad one.
+// MQTT_DENY_ACTION=disconnect closes the connection instead (EMQX's `deny_action = disconnect`).
 import type { Client, PublishPacket } from 'aedes';
-import { gatewayStatusTopic, INTERNAL_PREFIX } from '../../contracts/topics.ts';
 import { identityOf } from '../client-identity.ts';
+import { decidePublish } from '../topic-acl.ts';
 
 export interface PublishSink {
   handles(topic: string): boolean;
@@ -12,29 +17,44 @@ export interface PublishSink {
 
 export interface AuthorizePublishDeps {
   readonly sink: PublishSink;
+  readonly stationGateway: (stationId: string) => string | undefined;
+  readonly denyAction: 'ignore' | 'disconnect';
   readonly onRefused: (reason: string, client: Client | null, topic: string) => void;
 }
+
+/**
+ * Aedes has no "acknowledge but do not deliver" answer, so a dropped publish is re-addressed to a
+ * `$` topic no client may subscribe to (`#` never matches `$` topics [MQTT-4.7.2-1]) and loses
+ * its retain flag: the PUBACK still goes out, nothing is delivered or retained.
+ */
+export const DROPPED_TOPIC = '$quantrac/dropped';
 
 export function createAuthorizePublish(deps: AuthorizePublishDeps) {
   return (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void => {
     const topic = packet.topic;
-    if (topic.startsWith('$SYS/')) return callback(new Error('$SYS/ topics are reserved'));
-    if (client === null) return callback(null); // the broker's own publishes (alerts, dead letters)
-    if (topic.startsWith(INTERNAL_PREFIX)) {
-      deps.onRefused('internal_topic', client, topic);
-      return callback(new Error(`${INTERNAL_PREFIX} topics are reserved`));
+    if (client === null) {
+      // The broker's own publishes (alerts, dead letters); `$SYS/` stays Aedes' own.
+      return callback(topic.startsWith('$SYS/') ? new Error('$SYS/ topics are reserved') : null);
     }
     const identity = identityOf(client);
-    if (deps.sink.handles(topic)) {
+    const decision = decidePublish(identity, topic, deps.stationGateway);
+    const ingest = (gatewayId: string | undefined) => {
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
       deps.sink
-        .onPublish({ topic, payload, qos: packet.qos, gatewayId: identity?.gatewayId, clientId: client.id })
+        .onPublish({ topic, payload, qos: packet.qos, gatewayId, clientId: client.id })
         .then(() => callback(null), (err: Error) => callback(err));
-      return;
+    };
+    if (decision.allow) {
+      if (decision.ingest && deps.sink.handles(topic)) return ingest(identity?.gatewayId);
+      return callback(null);
     }
-    if (identity?.gatewayId && topic === gatewayStatusTopic(identity.gatewayId)) return callback(null);
-    if (identity?.anonymous && topic.startsWith('gateways/') && topic.endsWith('/status')) return callback(null);
-    deps.onRefused('topic_not_allowed', client, topic);
-    callback(new Error(`publishing to ${topic} is not allowed`));
+    deps.onRefused(decision.reason, client, topic);
+    if (deps.denyAction === 'disconnect') return callback(new Error(`publishing to ${topic} is not allowed (${decision.reason})`));
+    // Another gateway's station: ingest acknowledges it and dead-letters it to this gateway as
+    // `not_authorized`, so its operator learns which station is misrouted.
+    if (decision.reason === 'not_your_station') return ingest(identity?.gatewayId);
+    packet.topic = DROPPED_TOPIC;
+    packet.retain = false;
+    callback(null);
   };
 }

@@ -1,0 +1,106 @@
+// Guards one connection against oversized MQTT packets before Aedes' parser buffers them: Aedes 1.x
+// and mqtt-packet have no maximum packet size, and a fixed header may announce 256 MB. The guard
+// reads only the fixed headers [MQTT-2.2] as bytes pass and closes the connection as soon as a
+// remaining length above the limit (or a malformed length) is announced.
+import { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+
+export type PacketViolation = 'packet_too_large' | 'malformed_length';
+
+/** Tracks MQTT framing across chunks; `feed` returns a violation or undefined. */
+export function createFrameTracker(maxPacketBytes: number) {
+  let bodyLeft = 0; // bytes of the current packet body still to pass
+  let headerBytes = 0; // 0: expecting a packet type byte; 1..4: inside the remaining length
+  let length = 0;
+  let multiplier = 1;
+  return {
+    feed(chunk: Buffer): PacketViolation | undefined {
+      let i = 0;
+      while (i < chunk.length) {
+        if (bodyLeft > 0) {
+          const take = Math.min(bodyLeft, chunk.length - i);
+          bodyLeft -= take;
+          i += take;
+          continue;
+        }
+        const byte = chunk[i++]!;
+        if (headerBytes === 0) {
+          headerBytes = 1;
+          length = 0;
+          multiplier = 1;
+          continue;
+        }
+        length += (byte & 0x7f) * multiplier;
+        multiplier *= 128;
+        if (length > maxPacketBytes) return 'packet_too_large';
+        if (byte & 0x80) {
+          // [MQTT-2.2.3]: the remaining length takes at most four bytes.
+          if (++headerBytes > 4) return 'malformed_length';
+          continue;
+        }
+        headerBytes = 0;
+        bodyLeft = length;
+      }
+      return undefined;
+    },
+  };
+}
+
+/**
+ * The socket as Aedes sees it: bytes pass through unchanged while the framing is within limits.
+ * On a violation `onViolation` is told and the socket destroyed (the peer sees the TCP/TLS close).
+ */
+export class GuardedConnection extends Duplex {
+  readonly remoteAddress: string | undefined;
+  readonly #socket: Socket;
+  #held = false;
+
+  constructor(socket: Socket, maxPacketBytes: number, onViolation: (v: PacketViolation) => void) {
+    super({ allowHalfOpen: false });
+    this.#socket = socket;
+    this.remoteAddress = socket.remoteAddress;
+    const frames = createFrameTracker(maxPacketBytes);
+    socket.on('data', (chunk: Buffer) => {
+      const violation = frames.feed(chunk);
+      if (violation) {
+        onViolation(violation);
+        this.destroy(new Error(`MQTT ${violation.replace('_', ' ')}`));
+        return;
+      }
+      if (!this.push(chunk) || this.#held) socket.pause();
+    });
+    socket.on('end', () => this.push(null));
+    socket.on('error', (err) => this.destroy(err));
+    socket.on('close', () => this.destroy());
+  }
+
+  override _read(): void {
+    if (!this.#held) this.#socket.resume();
+  }
+
+  /** Stops reading from the peer (TCP backpressure) until `release`; see inflight-limiter.ts. */
+  hold(): void {
+    this.#held = true;
+    this.#socket.pause();
+  }
+
+  release(): void {
+    this.#held = false;
+    // If Aedes' buffer is still full, the next push returns false and pauses the socket again.
+    this.#socket.resume();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    if (this.#socket.write(chunk)) done();
+    else this.#socket.once('drain', () => done());
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    this.#socket.end(() => done());
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.#socket.destroy();
+    done(err);
+  }
+}

@@ -1,0 +1,58 @@
+// The broker's listeners: plain TCP, and TLS from PEM files. TLS is layered on each socket only
+// after the per-address admission, so a flood costs no handshakes; the handshake runs inside Aedes'
+// connect timeout.
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, TLSSocket } from 'node:tls';
+
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CA bundle sent with the certificate (intermediates). */
+  readonly caFile?: string | undefined;
+}
+
+/** Reads the PEM files once; a missing or unreadable file fails the start with its path. */
+export function loadTls(files: TlsFiles): { cert: Buffer; key: Buffer; ca?: Buffer } {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`cannot read TLS file ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  return { cert: read(files.certFile), key: read(files.keyFile), ...(files.caFile ? { ca: read(files.caFile) } : {}) };
+}
+
+export async function listen(
+  where: { host: string; port: number; tls?: TlsFiles },
+  onSocket: (socket: Socket, stream: Socket) => void,
+  onHandshakeFailed?: (socket: Socket) => void,
+): Promise<Server> {
+  const context = where.tls ? createSecureContext(loadTls(where.tls)) : undefined;
+  const open = new Set<Socket>();
+  const server = createServer((socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+    socket.on('error', () => undefined); // reported through the stream Aedes reads
+    if (!context) return onSocket(socket, socket);
+    const secure = new TLSSocket(socket, { isServer: true, secureContext: context });
+    let handshaken = false;
+    secure.once('secure', () => (handshaken = true));
+    secure.on('error', () => {
+      if (!handshaken) onHandshakeFailed?.(socket);
+    });
+    onSocket(socket, secure);
+  });
+  // Sockets that never sent CONNECT are not Aedes clients yet; close() must not wait for them.
+  const close = server.close.bind(server);
+  server.close = (cb) => {
+    close(cb);
+    for (const s of open) s.destroy();
+    return server;
+  };
+  server.listen(where.port, where.host);
+  await once(server, 'listening');
+  return server;
+}
