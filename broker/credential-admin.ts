@@ -1,0 +1,75 @@
+// Administration of MQTT credentials (add, rotate, revoke, list) on DATA_DIR/gateways.json: what
+// `npm run gateways` runs. Passwords are generated here, returned once and never stored in plain;
+// every change is appended to the audit log. The running broker picks changes up by itself.
+import type { AuditLog } from '../server/audit-log.ts';
+import { CredentialError } from './errors.ts';
+import { hashPassword, newPassword, readCredentialsFile, updateCredentials, type CredentialRole } from './gateway-credentials.ts';
+
+/** Same rule as station registry gateway ids (contracts/stations.ts); no `:` (see authenticate.ts). */
+const ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
+
+export interface AdminContext {
+  readonly credentialsPath: string;
+  readonly audit: AuditLog;
+  readonly actor: string;
+}
+
+export interface CredentialSummary {
+  readonly id: string;
+  readonly role: CredentialRole;
+  readonly createdAt: string;
+  readonly revokedAt?: string | undefined;
+}
+
+function checkId(id: string): void {
+  if (!ID.test(id)) throw new CredentialError('bad_id', `"${id}" is not a valid id: lower-case letters, digits and dashes, 2-63 characters`);
+}
+
+/** A new credential (or a new one for a revoked id); returns the password, shown once. */
+export async function addCredential(ctx: AdminContext, id: string, role: CredentialRole = 'gateway'): Promise<string> {
+  checkId(id);
+  const password = newPassword();
+  const hash = await hashPassword(password);
+  await updateCredentials(ctx.credentialsPath, (file) => {
+    const existing = file.gateways[id];
+    if (existing && !existing.revokedAt) throw new CredentialError('exists', `${id} already has a credential; use rotate`);
+    file.gateways[id] = { hash, createdAt: new Date().toISOString(), ...(role === 'consumer' ? { role } : {}) };
+  });
+  await ctx.audit.append({ actor: ctx.actor, action: 'credential.add', subject: id, detail: { role } });
+  return password;
+}
+
+/** Replaces a live credential's password; sessions using the old one are ended by the broker. */
+export async function rotateCredential(ctx: AdminContext, id: string): Promise<string> {
+  checkId(id);
+  const password = newPassword();
+  const hash = await hashPassword(password);
+  const role = await updateCredentials(ctx.credentialsPath, (file) => {
+    const existing = file.gateways[id];
+    if (!existing) throw new CredentialError('not_found', `${id} has no credential; use add`);
+    if (existing.revokedAt) throw new CredentialError('revoked', `${id} was revoked at ${existing.revokedAt}; use add to issue a new credential`);
+    file.gateways[id] = { ...existing, hash, createdAt: new Date().toISOString() };
+    return existing.role ?? 'gateway';
+  });
+  await ctx.audit.append({ actor: ctx.actor, action: 'credential.rotate', subject: id, detail: { role } });
+  return password;
+}
+
+/** Refuses the credential from now on; connected sessions using it are ended by the broker. */
+export async function revokeCredential(ctx: AdminContext, id: string): Promise<void> {
+  checkId(id);
+  const role = await updateCredentials(ctx.credentialsPath, (file) => {
+    const existing = file.gateways[id];
+    if (!existing) throw new CredentialError('not_found', `${id} has no credential`);
+    if (existing.revokedAt) throw new CredentialError('revoked', `${id} was already revoked at ${existing.revokedAt}`);
+    file.gateways[id] = { ...existing, revokedAt: new Date().toISOString() };
+    return existing.role ?? 'gateway';
+  });
+  await ctx.audit.append({ actor: ctx.actor, action: 'credential.revoke', subject: id, detail: { role } });
+}
+
+export function listCredentials(credentialsPath: string): CredentialSummary[] {
+  return Object.entries(readCredentialsFile(credentialsPath).gateways)
+    .map(([id, c]) => ({ id, role: c.role ?? 'gateway', createdAt: c.createdAt, ...(c.revokedAt ? { revokedAt: c.revokedAt } : {}) }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+}

@@ -1,0 +1,66 @@
+// `npm run gateways -- add|rotate|revoke|list [id] [--consumer]`: MQTT credentials in
+// DATA_DIR/gateways.json, applied by a running broker within a second, no restart. A new password
+// is printed once on stdout; only its scrypt hash is stored. Changes go to DATA_DIR/audit.jsonl.
+import { mkdirSync } from 'node:fs';
+import { addCredential, listCredentials, revokeCredential, rotateCredential } from '../broker/credential-admin.ts';
+import { CredentialError } from '../broker/errors.ts';
+import { createAuditLog, currentOsUser } from '../server/audit-log.ts';
+import { parseConfig } from '../server/config.ts';
+import { ConfigError } from '../server/errors.ts';
+
+const USAGE = `usage: npm run gateways -- <command> [id] [--consumer]
+  add <id> [--consumer]  new credential (a gateway, or a read-only consumer of alerts and status)
+  rotate <id>            new password; sessions using the old one are disconnected
+  revoke <id>            refuse from now on; connected sessions are disconnected
+  list                   ids, roles, dates (never passwords)`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const flags = argv.filter((a) => a.startsWith('--'));
+  const [command, id] = argv.filter((a) => !a.startsWith('--'));
+  const unknown = flags.filter((f) => f !== '--consumer');
+  if (!command || unknown.length > 0 || (command !== 'list' && !id)) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const config = parseConfig(process.env);
+  mkdirSync(config.dataDir, { recursive: true });
+  const ctx = { credentialsPath: config.credentialsPath, audit: createAuditLog(config.auditLogPath), actor: currentOsUser() };
+  switch (command) {
+    case 'add': {
+      const password = await addCredential(ctx, id!, flags.includes('--consumer') ? 'consumer' : 'gateway');
+      process.stdout.write(`${password}\n`);
+      const clientId = flags.includes('--consumer') ? `${id} or ${id}:<anything>` : id;
+      process.stderr.write(`added ${id}: the password above is shown once; connect with username ${id}, client id ${clientId}\n`);
+      return 0;
+    }
+    case 'rotate': {
+      process.stdout.write(`${await rotateCredential(ctx, id!)}\n`);
+      process.stderr.write(`rotated ${id}: the password above is shown once; sessions using the old one are disconnected\n`);
+      return 0;
+    }
+    case 'revoke':
+      await revokeCredential(ctx, id!);
+      process.stderr.write(`revoked ${id}\n`);
+      return 0;
+    case 'list':
+      for (const c of listCredentials(config.credentialsPath)) {
+        process.stdout.write(`${c.id}\t${c.role}\tcreated ${c.createdAt}${c.revokedAt ? `\trevoked ${c.revokedAt}` : ''}\n`);
+      }
+      return 0;
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof CredentialError || err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(err instanceof ConfigError ? 2 : 1);
+    }
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
