@@ -93,6 +93,24 @@ export const EnvSchema = z.object({
   WS_MAX_BUFFERED_BYTES: int(4 * MiB, 1024),
   /** Interval of WebSocket pings; a client that has not answered the previous ping is terminated, ms. */
   WS_HEARTBEAT_MS: int(30_000, 100),
+  /** Alert rules file (ingest/alerts/README.md); default ingest/alerts/rules.default.json. A bad file stops start-up. */
+  ALERT_RULES_PATH: z.string().optional(),
+  /** Interval of the alert engine's tick (silence detection, pruning, snapshots), ms. */
+  ALERT_TICK_MS: int(5000, 100),
+  /** Webhook URLs receiving signed alert events: a JSON array or a comma-separated list; empty = none. */
+  ALERT_WEBHOOKS: z.string().default(''),
+  /** HMAC-SHA256 key of the webhook signature; required when ALERT_WEBHOOKS is set. */
+  ALERT_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** Timeout of one webhook request, ms. */
+  ALERT_WEBHOOK_TIMEOUT_MS: int(5000, 100),
+  /** Attempts per webhook delivery before it is recorded as failed. */
+  ALERT_WEBHOOK_MAX_ATTEMPTS: int(8, 1),
+  /** First retry delay of a webhook delivery (doubled each attempt, full jitter), ms. */
+  ALERT_WEBHOOK_BACKOFF_BASE_MS: int(1000, 1),
+  /** Longest retry delay of a webhook delivery, ms. */
+  ALERT_WEBHOOK_BACKOFF_MAX_MS: int(60_000, 1),
+  /** Alert deliveries queued per channel before the oldest is dropped (and counted). */
+  ALERT_DELIVERY_QUEUE_MAX: int(10_000, 1),
   SHUTDOWN_DRAIN_MS: int(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -112,6 +130,10 @@ export interface Config extends Env {
   readonly apiUsersPath: string;
   /** Generated API token secret when API_TOKEN_SECRET is not set (0600). */
   readonly apiTokenSecretPath: string;
+  /** Alert store, webhook delivery log (DATA_DIR/alerts). */
+  readonly alertsDir: string;
+  /** ALERT_WEBHOOKS parsed into absolute http(s) URLs. */
+  readonly alertWebhookUrls: readonly string[];
 }
 
 export function parseConfig(env: Record<string, string | undefined>): Readonly<Config> {
@@ -132,6 +154,9 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
   }
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) problems.push('TLS_CERT_FILE, TLS_KEY_FILE: set both or neither');
   if (e.WS_COALESCE_BYTES >= e.WS_MAX_BUFFERED_BYTES) problems.push('WS_COALESCE_BYTES: must be below WS_MAX_BUFFERED_BYTES');
+  const alertWebhookUrls = parseWebhookUrls(e.ALERT_WEBHOOKS, problems);
+  if (alertWebhookUrls.length > 0 && !e.ALERT_WEBHOOK_SECRET) problems.push('ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOKS is set');
+  if (e.ALERT_WEBHOOK_BACKOFF_MAX_MS < e.ALERT_WEBHOOK_BACKOFF_BASE_MS) problems.push('ALERT_WEBHOOK_BACKOFF_MAX_MS: must be at least ALERT_WEBHOOK_BACKOFF_BASE_MS');
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir = resolve(e.DATA_DIR);
   return Object.freeze({
@@ -144,5 +169,30 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
     simCredentialsPath: resolve(dataDir, 'sim-credentials.json'),
     apiUsersPath: resolve(dataDir, 'users.json'),
     apiTokenSecretPath: resolve(dataDir, 'api-token-secret'),
+    alertsDir: resolve(dataDir, 'alerts'),
+    alertWebhookUrls: Object.freeze(alertWebhookUrls),
   });
+}
+
+/** ALERT_WEBHOOKS: a JSON array of URLs or a comma-separated list; each must be http(s). */
+function parseWebhookUrls(raw: string, problems: string[]): string[] {
+  const text = raw.trim();
+  if (text === '') return [];
+  let items: unknown[];
+  if (text.startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      items = Array.isArray(parsed) ? parsed : [parsed];
+    } catch {
+      problems.push('ALERT_WEBHOOKS: not a valid JSON array');
+      return [];
+    }
+  } else items = text.split(',').map((u) => u.trim()).filter((u) => u !== '');
+  const urls: string[] = [];
+  for (const item of items) {
+    const ok = typeof item === 'string' && URL.canParse(item) && /^https?:$/.test(new URL(item).protocol);
+    if (ok) urls.push(item);
+    else problems.push(`ALERT_WEBHOOKS: ${JSON.stringify(item)} is not an http(s) URL`);
+  }
+  return urls;
 }
