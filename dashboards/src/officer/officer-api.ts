@@ -1,0 +1,82 @@
+// The officer API as planned by the alert engine (contracts/alerts.ts): login, alerts by state,
+// acknowledge with a note, and the /ws/officer event stream. Everything that depends on that API's
+// exact shape lives in this file, so adjusting to it touches nothing else.
+import type { Alert, AlertEvent } from '../../../contracts/alerts.ts';
+import { AbsentError, HttpError, requestJson } from '../data/api.ts';
+
+export type { Alert, AlertEvent };
+
+const TOKEN_KEY = 'quantrac.officer';
+
+export interface Session {
+  readonly token: string;
+  readonly role: string;
+  readonly username: string;
+}
+
+export function savedSession(): Session | undefined {
+  try {
+    const raw = sessionStorage.getItem(TOKEN_KEY);
+    return raw ? (JSON.parse(raw) as Session) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function forget(): void {
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+export type LoginResult = { ok: true; session: Session } | { ok: false; reason: 'absent' | 'denied' | 'error'; message?: string };
+
+export async function login(username: string, password: string): Promise<LoginResult> {
+  try {
+    const r = await requestJson<{ token: string; role: string }>('/api/auth/login', { method: 'POST', body: JSON.stringify({ username, password }) });
+    const session = { token: r.token, role: r.role, username };
+    sessionStorage.setItem(TOKEN_KEY, JSON.stringify(session));
+    return { ok: true, session };
+  } catch (err) {
+    if (err instanceof AbsentError) return { ok: false, reason: 'absent' };
+    if (err instanceof HttpError && (err.status === 401 || err.status === 403)) return { ok: false, reason: 'denied' };
+    return { ok: false, reason: 'error', message: (err as Error).message };
+  }
+}
+
+const auth = (s: Session) => ({ authorization: `Bearer ${s.token}` });
+
+/** Alerts in one state, newest first; the list may arrive bare or as { alerts } / { items }. */
+export async function listAlerts(s: Session, state: 'active' | 'cleared'): Promise<Alert[]> {
+  const body = await requestJson<unknown>(`/api/alerts?state=${state}&limit=100`, { headers: auth(s) });
+  const list = Array.isArray(body) ? body : ((body as { alerts?: unknown; items?: unknown }).alerts ?? (body as { items?: unknown }).items);
+  return (Array.isArray(list) ? (list as Alert[]) : []).sort((a, b) => b.updatedAt - a.updatedAt);
+}
+
+export async function acknowledge(s: Session, alertId: string, note: string): Promise<void> {
+  await requestJson<unknown>(`/api/alerts/${encodeURIComponent(alertId)}/ack`, { method: 'POST', headers: auth(s), body: JSON.stringify({ note }) });
+}
+
+/** Alert events as they happen; reconnects until closed. `onEvent` also fires on (re)connect. */
+export function watchAlerts(s: Session, onEvent: () => void): () => void {
+  let ws: WebSocket | undefined;
+  let closed = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let attempt = 0;
+  const open = () => {
+    ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/officer?token=${encodeURIComponent(s.token)}`);
+    ws.onopen = () => {
+      attempt = 0;
+      onEvent();
+    };
+    ws.onmessage = () => onEvent();
+    ws.onclose = () => {
+      if (closed) return;
+      timer = setTimeout(open, Math.min(30_000, 1000 * 2 ** attempt++));
+    };
+  };
+  open();
+  return () => {
+    closed = true;
+    clearTimeout(timer);
+    ws?.close();
+  };
+}

@@ -1,0 +1,72 @@
+// Pieces shared by the map views: freshness line, parameter table, scale switch and legend.
+import { PARAMETERS } from '../../../contracts/parameters.ts';
+import { h } from '../dom.ts';
+import { formatNumber, formatTime, relativeTime, t, tr } from '../i18n.ts';
+import type { Kind, Latest } from '../data/types.ts';
+import { bandsOf, rgbCss, SCALE_NAME, textOn, type Scale } from '../domain/air.ts';
+
+/** "cập nhật 3 phút trước", with the exact time on hover and for screen readers. */
+export function freshness(latest: Latest | null, stale: boolean): HTMLElement {
+  if (!latest) return h('p', { class: 'freshness' }, t('noData'));
+  const ms = Date.parse(latest.ts);
+  return h(
+    'p',
+    { class: `freshness${stale ? ' is-stale' : ''}`, 'data-testid': 'freshness' },
+    `${t('updated')} `,
+    h('time', { datetime: latest.ts, title: formatTime(ms) }, relativeTime(ms)),
+    stale ? h('strong', { class: 'stale-flag' }, ` — ${t('stale')}`) : null,
+  );
+}
+
+export function valueTable(kind: Kind, values: Readonly<Record<string, number>>): HTMLElement {
+  const specs = PARAMETERS[kind] as Record<string, { unit: string; label: { vi: string; en: string } } | undefined>;
+  const rows = Object.entries(values).map(([k, v]) => {
+    const spec = specs[k];
+    return h('tr', {}, h('th', { scope: 'row' }, spec ? tr(spec.label) : k), h('td', {}, `${formatNumber(v)} ${spec?.unit ?? ''}`));
+  });
+  return h('table', { class: 'values' }, h('caption', {}, t('allValues')), h('tbody', {}, ...rows));
+}
+
+/** Radio group VN_AQI | US AQI: one scale on the map at a time. */
+export function scaleSwitch(current: Scale, onChange: (s: Scale) => void): HTMLElement {
+  const option = (s: Scale, key: 'scaleVn' | 'scaleUs') =>
+    h(
+      'label',
+      { class: 'scale-option' },
+      h('input', { type: 'radio', name: 'aqi-scale', value: s, checked: s === current, 'data-testid': `scale-${s}`, onchange: () => onChange(s) }),
+      ` ${t(key)}`,
+    );
+  return h('fieldset', { class: 'scale-switch' }, h('legend', {}, t('scale')), option('vn', 'scaleVn'), option('us', 'scaleUs'));
+}
+
+export function aqiLegend(scale: Scale): HTMLElement {
+  return h(
+    'div',
+    { class: 'legend', 'data-testid': 'legend', 'data-scale': scale },
+    h('h2', {}, `${t('legend')}: ${tr(SCALE_NAME[scale])}`),
+    h(
+      'ul',
+      {},
+      ...bandsOf(scale).map((b) =>
+        h('li', {}, h('span', { class: 'swatch', style: `background:${rgbCss(b.rgb)};color:${textOn(b.rgb)}` }, `${b.min}–${b.max}`), ` ${tr(b.label)}`),
+      ),
+      h('li', {}, h('span', { class: 'swatch swatch-stale' }, '–'), ` ${t('stale')}`),
+    ),
+    h('p', { class: 'scale-note' }, t(scale === 'vn' ? 'scaleNoteVn' : 'scaleNoteUs')),
+  );
+}
+
+/** Re-runs `fn` every 30 s (freshness text, stale greying); returns the stop function. */
+export function every30s(fn: () => void): () => void {
+  const id = setInterval(fn, 30_000);
+  return () => clearInterval(id);
+}
+
+/** Enter or Space on a focused marker acts like a click (Leaflet only maps Enter to popups). */
+export function onActivate(el: HTMLElement, fn: () => void): void {
+  el.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Enter' && ev.key !== ' ') return;
+    ev.preventDefault();
+    fn();
+  });
+}
