@@ -61,6 +61,14 @@ export interface Ingest {
 
 const MAX_LETTER_PAYLOAD = 1024;
 
+/** Calls `inc` once per kind with its count: one metric update per publish, not per reading. */
+function countByKind(readings: readonly Reading[], inc: (kind: string, n: number) => void): void {
+  if (readings.length === 1) return inc(readings[0]!.kind, 1);
+  const counts = new Map<string, number>();
+  for (const r of readings) counts.set(r.kind, (counts.get(r.kind) ?? 0) + 1);
+  for (const [kind, n] of counts) inc(kind, n);
+}
+
 export function createIngest(deps: IngestDeps): Ingest {
   const { registry, spool, metrics, log, options } = deps;
   const now = deps.now ?? Date.now;
@@ -104,7 +112,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     }
     const durable = spool.append(lines);
     const announce = () => {
-      for (const r of accepted) metrics.readingsAccepted.inc({ kind: r.kind, qos: String(qos) });
+      countByKind(accepted, (kind, n) => metrics.readingsAccepted.inc({ kind, qos: String(qos) }, n));
       for (const l of durableListeners) l(accepted);
     };
     if (qos === 0) {
@@ -145,7 +153,6 @@ export function createIngest(deps: IngestDeps): Ingest {
           reject(input, result.rejection, item, (item as { seq?: unknown } | null)?.seq);
           continue;
         }
-        metrics.readingsReceived.inc({ kind: result.reading.kind });
         const checked = quality.check(result.reading);
         const reading = checked.duplicate ? result.reading : checked.reading;
         if (checked.duplicate) metrics.readingsDuplicate.inc({ kind: reading.kind });
@@ -156,6 +163,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         lines.push(encode(reading));
         accepted.push(reading);
       }
+      countByKind(accepted, (kind, n) => metrics.readingsReceived.inc({ kind }, n));
       if (lines.length > 0) await admit(lines, accepted, input.qos);
     } finally {
       if (--inFlight === 0) for (const w of idleWaiters.splice(0)) w();

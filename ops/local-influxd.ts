@@ -68,6 +68,7 @@ bind-address = "127.0.0.1:${rpcPort}"
   bind-address = "127.0.0.1:${httpPort}"
   log-enabled = false
   max-body-size = 0
+  max-row-limit = 0
 [logging]
   level = "warn"
 [continuous_queries]

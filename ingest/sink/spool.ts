@@ -38,7 +38,8 @@ export interface SpoolStats {
 }
 
 interface Group {
-  buffers: Buffer[];
+  /** Encoded records of the group, back to back; grown by doubling. */
+  buffer: Buffer;
   bytes: number;
   done: Promise<void>;
   resolve: () => void;
@@ -140,12 +141,18 @@ export class Spool extends EventEmitter {
     if (this.closed) return Promise.reject(new SpoolClosedError('spool is closed'));
     const group = this.group ?? this.newGroup();
     for (const p of payloads) {
-      const body = Buffer.from(p, 'utf8');
-      const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
-      header.writeUInt32LE(body.length, 0);
-      header.writeUInt32LE(crc32(body), 4);
-      group.buffers.push(header, body);
-      group.bytes += RECORD_HEADER_BYTES + body.length;
+      const len = Buffer.byteLength(p, 'utf8');
+      const need = group.bytes + RECORD_HEADER_BYTES + len;
+      if (need > group.buffer.length) {
+        const grown = Buffer.allocUnsafe(Math.max(need, group.buffer.length * 2));
+        group.buffer.copy(grown, 0, 0, group.bytes);
+        group.buffer = grown;
+      }
+      const at = group.bytes;
+      group.buffer.write(p, at + RECORD_HEADER_BYTES, len, 'utf8');
+      group.buffer.writeUInt32LE(len, at);
+      group.buffer.writeUInt32LE(crc32(group.buffer.subarray(at + RECORD_HEADER_BYTES, need)), at + 4);
+      group.bytes = need;
     }
     if (!this.committing) {
       this.committing = true;
@@ -161,7 +168,7 @@ export class Spool extends EventEmitter {
       resolve = res;
       reject = rej;
     });
-    this.group = { buffers: [], bytes: 0, done, resolve, reject };
+    this.group = { buffer: Buffer.allocUnsafe(64 * 1024), bytes: 0, done, resolve, reject };
     return this.group;
   }
 
@@ -171,7 +178,7 @@ export class Spool extends EventEmitter {
       this.group = undefined;
       try {
         if (this.active.size > 0 && this.active.size + group.bytes > this.opts.segmentBytes) await this.rotate();
-        await this.activeFd.write(Buffer.concat(group.buffers, group.bytes));
+        await this.activeFd.write(group.buffer, 0, group.bytes);
         if (this.opts.fsync) await this.activeFd.datasync();
         this.active.size += group.bytes;
         this.mark(this.active.id, this.active.size);

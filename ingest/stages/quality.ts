@@ -38,14 +38,15 @@ export interface QualityChecker {
 }
 
 export function createQualityChecker(opts: QualityOptions = DEFAULT_QUALITY): QualityChecker {
-  const series = new Map<string, Series>();
+  /** station → parameter → series */
+  const series = new Map<string, Map<string, Series>>();
   const lastTs = new Map<string, number>();
 
-  function flagOf(key: string, name: string, value: number): QualityFlag | undefined {
-    let s = series.get(key);
+  function flagOf(ofStation: Map<string, Series>, name: string, value: number): QualityFlag | undefined {
+    let s = ofStation.get(name);
     if (!s) {
       s = { last: NaN, repeats: 0, ring: new Float64Array(opts.spikeWindow), next: 0, count: 0, sum: 0, sumSq: 0 };
-      series.set(key, s);
+      ofStation.set(name, s);
     }
     let flag: QualityFlag | undefined;
     s.repeats = value === s.last ? s.repeats + 1 : 1;
@@ -79,9 +80,11 @@ export function createQualityChecker(opts: QualityOptions = DEFAULT_QUALITY): Qu
       // overwrites the same point with the same values) but does not move the quality state.
       if (lastTs.get(reading.stationId) === reading.ts) return { duplicate: true };
       lastTs.set(reading.stationId, reading.ts);
+      let ofStation = series.get(reading.stationId);
+      if (!ofStation) series.set(reading.stationId, (ofStation = new Map()));
       let quality: Record<string, QualityFlag> | undefined;
-      for (const [name, value] of Object.entries(reading.values)) {
-        const flag = flagOf(`${reading.stationId}\u0000${name}`, name, value);
+      for (const name in reading.values) {
+        const flag = flagOf(ofStation, name, reading.values[name]!);
         if (flag) (quality ??= {})[name] = flag;
       }
       return { duplicate: false, reading: quality ? { ...reading, quality } : reading };

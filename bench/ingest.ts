@@ -1,0 +1,199 @@
+// Ingest throughput benchmark: the whole durable pipeline (fsync on) against two references
+// measured in the same run with the same publishers and readings — the bare embedded broker and
+// the raw InfluxDB write rate — plus peak RSS, and an optional RSS soak at 80% of the top rate.
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { linearRegression } from 'simple-statistics';
+import type { Registry, Station } from '../contracts/stations.ts';
+import { createLineEncoder } from '../ingest/sink/line-protocol.ts';
+import { freePort } from '../ops/local-influxd.ts';
+import { ensureSimCredentials } from '../ops/sim-credentials.ts';
+import { prepareLoad, publishLoad, type PreparedLoad } from './publishers.ts';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+export interface IngestBenchOptions {
+  readonly influxUrl: string;
+  readonly registry: Registry;
+  readonly dataDir: string;
+  /** Readings per station in each throughput run. */
+  readonly perStation: number;
+  /** Unacknowledged publishes per gateway connection. */
+  readonly windowPerLane: number;
+  readonly log: (line: string) => void;
+}
+
+export interface RateResult {
+  readonly readings: number;
+  readonly seconds: number;
+  readonly perS: number;
+}
+
+function rssPeakKb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await new Promise((r) => child.once('exit', r));
+  clearTimeout(timer);
+}
+
+let prepared: PreparedLoad | undefined;
+/** The one prepared load every run publishes (same stations, seqs and values). */
+function load(o: IngestBenchOptions): PreparedLoad {
+  prepared ??= prepareLoad(o.registry, o.perStation, Date.now() - 2 * 3_600_000);
+  return prepared;
+}
+
+/** Reference 1: bare Aedes with a do-nothing consumer, same publishers. */
+export async function benchBareBroker(o: IngestBenchOptions): Promise<RateResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'bare-broker.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+  const { port } = JSON.parse(line) as { port: number };
+  try {
+    const r = await publishLoad(`mqtt://127.0.0.1:${port}`, load(o), { windowPerLane: o.windowPerLane });
+    return { readings: r.acked, seconds: r.elapsedMs / 1000, perS: r.acked / (r.elapsedMs / 1000) };
+  } finally {
+    await stopChild(child);
+  }
+}
+
+/** Reference 2: the same kind of points, pre-serialised, posted to /write in 5,000-line batches. */
+export async function benchRawInflux(o: IngestBenchOptions, points: number): Promise<RateResult> {
+  const db = `bench_raw_${Date.now()}`;
+  await fetch(`${o.influxUrl}/query?q=${encodeURIComponent(`CREATE DATABASE "${db}"`)}`, { method: 'POST' });
+  const encode = createLineEncoder(o.registry);
+  const stations = o.registry.stations;
+  const prepared = load(o);
+  const batches: string[] = [];
+  let lines: string[] = [];
+  const items = prepared.lanes.flatMap((l) => l.items);
+  for (let i = 0; i < points; i++) {
+    const item = items[i % items.length]!;
+    const s: Station = o.registry.get(item.topic.split('/')[1]!)!;
+    const seq = Math.floor(i / items.length) * prepared.perStation + item.seq;
+    lines.push(encode({ stationId: s.id, kind: s.kind, ts: prepared.baseMs + seq * 1000, seq, values: item.values }));
+    if (lines.length === 5000) {
+      batches.push(lines.join('\n'));
+      lines = [];
+    }
+  }
+  if (lines.length > 0) batches.push(lines.join('\n'));
+  const started = performance.now();
+  for (const body of batches) {
+    const res = await fetch(`${o.influxUrl}/write?db=${db}&precision=ms`, { method: 'POST', body });
+    if (res.status !== 204) throw new Error(`raw write failed: ${res.status} ${await res.text()}`);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await fetch(`${o.influxUrl}/query?q=${encodeURIComponent(`DROP DATABASE "${db}"`)}`, { method: 'POST' });
+  return { readings: points, seconds, perS: points / seconds };
+}
+
+interface PipelineProcess {
+  readonly child: ChildProcess;
+  readonly mqtt: string;
+  readonly http: string;
+  readonly credentials: Record<string, string>;
+}
+
+async function startPipeline(o: IngestBenchOptions, database: string): Promise<PipelineProcess> {
+  const gatewayIds = [...new Set(o.registry.stations.map((s) => s.gatewayId))];
+  const credPath = await ensureSimCredentials(o.dataDir, gatewayIds);
+  const child = fork(join(here, '../server/main.ts'), [], {
+    // BENCH_PROFILE=DIR writes a V8 CPU profile of the pipeline process there (see README).
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])],
+    env: {
+      ...process.env,
+      INFLUX_URL: o.influxUrl,
+      INFLUX_DATABASE: database,
+      DATA_DIR: o.dataDir,
+      MQTT_HOST: '127.0.0.1',
+      MQTT_PORT: String(await freePort()),
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(await freePort()),
+      SPOOL_FSYNC: 'true',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const ready = await new Promise<{ mqtt: string; http: string }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { mqtt: string; http: string }));
+    child.once('exit', (c) => reject(new Error(`pipeline exited (${c})`)));
+  });
+  return { child, ...ready, credentials: JSON.parse(readFileSync(credPath, 'utf8')) as Record<string, string> };
+}
+
+async function pointsWritten(http: string): Promise<number> {
+  const text = await (await fetch(`${http}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('quantrac_points_written_total '));
+  return line ? Number(line.split(' ')[1]) : 0;
+}
+
+/** The whole pipeline: readings acknowledged by InfluxDB per second, from first publish to last point confirmed. */
+export async function benchPipeline(o: IngestBenchOptions): Promise<RateResult & { peakRssMb: number; acked: number; ackedPerS: number }> {
+  const p = await startPipeline(o, `bench_${Date.now()}`);
+  try {
+    const started = performance.now();
+    const r = await publishLoad(p.mqtt, load(o), { windowPerLane: o.windowPerLane, credentials: p.credentials });
+    const deadline = Date.now() + 120_000;
+    let written = await pointsWritten(p.http);
+    while (written < r.acked && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 50));
+      written = await pointsWritten(p.http);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    if (written < r.acked) o.log(`WARNING: only ${written} of ${r.acked} acknowledged readings confirmed by InfluxDB within 120 s`);
+    return { readings: written, acked: r.acked, ackedPerS: r.acked / (r.elapsedMs / 1000), seconds, perS: written / seconds, peakRssMb: rssPeakKb(p.child.pid!) / 1024 };
+  } finally {
+    await stopChild(p.child);
+  }
+}
+
+/** RSS of the pipeline every 5 s over `durationS` at a fixed rate; slope in MB per minute. */
+export async function benchSoak(o: IngestBenchOptions, ratePerS: number, durationS: number): Promise<{ ratePerS: number; achievedPerS: number; samplesMb: number[]; slopeMbPerMin: number; firstMinuteMb: number; lastMinuteMb: number }> {
+  const p = await startPipeline(o, `soak_${Date.now()}`);
+  const samples: [number, number][] = [];
+  const t0 = Date.now();
+  const sampler = setInterval(() => samples.push([(Date.now() - t0) / 60_000, rssKb(p.child.pid!) / 1024]), 5000);
+  try {
+    const soakLoad = load(o);
+    const cycles = Math.ceil((ratePerS * durationS) / soakLoad.total);
+    const r = await publishLoad(p.mqtt, soakLoad, {
+      windowPerLane: o.windowPerLane,
+      credentials: p.credentials,
+      ratePerS,
+      cycles,
+      onProgress: (acked, ms) => o.log(`  soak ${Math.round(ms / 1000)} s: ${Math.round((acked * 1000) / ms)} acked/s, RSS ${samples.at(-1)?.[1].toFixed(0) ?? '?'} MB`),
+    });
+    clearInterval(sampler);
+    const mb = samples.map(([, m]) => m);
+    const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+    return {
+      ratePerS,
+      achievedPerS: r.acked / (r.elapsedMs / 1000),
+      samplesMb: mb.map((m) => Math.round(m)),
+      slopeMbPerMin: samples.length > 1 ? linearRegression(samples).m : 0,
+      firstMinuteMb: avg(samples.filter(([t]) => t <= 1).map(([, m]) => m)),
+      lastMinuteMb: avg(samples.filter(([t]) => t >= durationS / 60 - 1).map(([, m]) => m)),
+    };
+  } finally {
+    clearInterval(sampler);
+    await stopChild(p.child);
+  }
+}

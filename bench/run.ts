@@ -1,0 +1,108 @@
+// `npm run bench`: measures quantrac on this machine and writes bench/results/<date>-<name>.{json,md}.
+// Every figure is reported beside a reference measured in the same run (STYLE: ratios, not raw
+// speeds). Options: --quick (short runs), --soak (adds the 5-minute RSS soak), --only ingest,api,...
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadRegistry } from '../contracts/stations.ts';
+import { startLocalInfluxd } from '../ops/local-influxd.ts';
+import { benchBareBroker, benchPipeline, benchRawInflux, benchSoak, type IngestBenchOptions } from './ingest.ts';
+
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+const soak = args.has('--soak');
+const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
+const wants = (name: string) => !only || only.has(name);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+function versions(): Record<string, string> {
+  const pkg = (name: string) => (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  let influxd = 'unknown';
+  try {
+    influxd = execFileSync('influxd', ['version'], { encoding: 'utf8' }).trim();
+  } catch {
+    // not installed: the bench below fails with its own message
+  }
+  return { node: process.version, aedes: pkg('aedes'), mqtt: pkg('mqtt'), influxd, quantrac: (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version };
+}
+
+function machine() {
+  return { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30) };
+}
+
+function save(name: string, result: object, markdown: string): void {
+  const dir = join(root, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().slice(0, 10);
+  writeFileSync(join(dir, `${stamp}-${name}.json`), `${JSON.stringify({ date: new Date().toISOString(), machine: machine(), versions: versions(), ...result }, null, 2)}\n`);
+  writeFileSync(join(dir, `${stamp}-${name}.md`), `${markdown}\n`);
+  log(`\n${markdown}\n(saved bench/results/${stamp}-${name}.{json,md})`);
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function ingestBench(o: IngestBenchOptions): Promise<void> {
+  log(`ingest: bare broker reference…`);
+  const bare = await benchBareBroker(o);
+  log(`ingest: whole durable pipeline…`);
+  const pipeline = await benchPipeline(o);
+  log(`ingest: raw InfluxDB reference (${fmt(pipeline.readings)} points)…`);
+  const raw = await benchRawInflux(o, Math.max(50_000, pipeline.readings));
+  const m = machine();
+  let md = `# Ingest throughput — ${new Date().toISOString().slice(0, 10)}\n\n`;
+  md += `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGb} GiB. Same publishers and readings for both broker runs: ${o.registry.stations.length} stations × ${o.perStation} sequenced QoS 1 readings, one mqtt.js connection per gateway over TCP, ${o.windowPerLane} unacknowledged per connection.\n\n`;
+  md += `| run | readings | seconds | readings/s | vs bare broker |\n|---|---|---|---|---|\n`;
+  md += `| bare embedded broker (reference) | ${fmt(bare.readings)} | ${bare.seconds.toFixed(1)} | ${fmt(bare.perS)} | 1.00 |\n`;
+  md += `| raw InfluxDB /write, 5,000-line batches (reference) | ${fmt(raw.readings)} | ${raw.seconds.toFixed(1)} | ${fmt(raw.perS)} | ${(raw.perS / bare.perS).toFixed(2)} |\n`;
+  md += `| **quantrac pipeline, fsync on, counted when InfluxDB confirmed** | ${fmt(pipeline.readings)} | ${pipeline.seconds.toFixed(1)} | ${fmt(pipeline.perS)} | **${(pipeline.perS / bare.perS).toFixed(2)}** |\n\n`;
+  md += `Pipeline vs raw InfluxDB: ${(pipeline.perS / raw.perS).toFixed(2)}. Pipeline peak RSS: ${pipeline.peakRssMb.toFixed(0)} MB. Acknowledged ${fmt(pipeline.acked)} (PUBACK rate ${fmt(pipeline.ackedPerS)}/s, ${(pipeline.ackedPerS / bare.perS).toFixed(2)} of the bare broker), confirmed by InfluxDB ${fmt(pipeline.readings)}.\n`;
+  const result: Record<string, unknown> = { bareBroker: bare, rawInflux: raw, pipeline, ratios: { pipelineVsBare: pipeline.perS / bare.perS, pipelineVsRaw: pipeline.perS / raw.perS } };
+  if (soak) {
+    const rate = Math.round(pipeline.perS * 0.8);
+    log(`ingest: 5-minute soak at ${fmt(rate)} readings/s (80% of the top rate)…`);
+    const s = await benchSoak(o, rate, 300);
+    result.soak = s;
+    md += `\n## RSS soak: 5 minutes at 80% of the top rate\n\nTarget ${fmt(s.ratePerS)}/s, achieved ${fmt(s.achievedPerS)}/s. RSS first minute ${s.firstMinuteMb.toFixed(0)} MB, last minute ${s.lastMinuteMb.toFixed(0)} MB, slope ${s.slopeMbPerMin.toFixed(2)} MB/min.\nSamples (MB, every 5 s): ${s.samplesMb.join(' ')}\n`;
+  }
+  save('ingest', result, md);
+}
+
+/** Benchmarks contributed by other parts, each exporting a function; run when present. */
+async function optionalBench(name: string, file: string, exportName: string, influxUrl: string): Promise<void> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(file)) as Record<string, unknown>;
+  } catch (err) {
+    log(`${name}: skipped (${(err as Error).message})`);
+    return;
+  }
+  const fn = mod[exportName];
+  if (typeof fn !== 'function') return log(`${name}: skipped (no ${exportName})`);
+  log(`${name}: running…`);
+  const out = (await (fn as (o: object) => Promise<{ result: object; markdown: string }>)({ influxUrl, quick, log })) ?? {};
+  if (out.result && out.markdown) save(name, out.result, out.markdown);
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'quantrac-bench-'));
+  const influxd = await startLocalInfluxd({ dir: join(dir, 'influxd') });
+  try {
+    const o: IngestBenchOptions = { influxUrl: influxd.url, registry: loadRegistry(), dataDir: join(dir, 'data'), perStation: quick ? 200 : 1500, windowPerLane: 200, log };
+    if (wants('ingest')) await ingestBench(o);
+    if (wants('api')) await optionalBench('api', './api.ts', 'benchApi', influxd.url);
+    if (wants('alerts')) await optionalBench('alerts', './alerts.ts', 'benchAlertLatency', influxd.url);
+    if (wants('fuzz')) await optionalBench('fuzz', './fuzz.ts', 'benchFuzz', influxd.url);
+  } finally {
+    await influxd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+// A fault-injecting HTTP proxy in front of the real InfluxDB: passes requests through, or answers
+// 503 with Retry-After, hangs them, answers 413 to large bodies, or refuses connections. Only a
+// narrow seam: the database behind it is real.
+import { once } from 'node:events';
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export type FaultMode = 'pass' | '503' | 'hang' | 'down';
+
+export interface FaultProxy {
+  readonly url: string;
+  mode: FaultMode;
+  /** Bodies larger than this many bytes get 413 (0 = off). */
+  maxBodyBytes: number;
+  readonly counts: { pass: number; faulted: number; tooLarge: number };
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(target: string): Promise<FaultProxy> {
+  const upstream = new URL(target);
+  const sockets = new Set<Socket>();
+  const hung: ServerResponse[] = [];
+  const proxy: FaultProxy = {
+    url: '',
+    mode: 'pass',
+    maxBodyBytes: 0,
+    counts: { pass: 0, faulted: 0, tooLarge: 0 },
+    close: async () => undefined,
+  };
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const isWrite = req.url?.startsWith('/write') || req.url?.startsWith('/api/v2/write');
+      if (isWrite && proxy.mode === '503') {
+        proxy.counts.faulted++;
+        res.writeHead(503, { 'retry-after': '0', 'content-type': 'application/json' }).end('{"error":"injected outage"}');
+        return;
+      }
+      if (isWrite && proxy.mode === 'hang') {
+        proxy.counts.faulted++;
+        hung.push(res);
+        return;
+      }
+      if (isWrite && proxy.maxBodyBytes > 0 && body.length > proxy.maxBodyBytes) {
+        proxy.counts.tooLarge++;
+        res.writeHead(413, { 'content-type': 'application/json' }).end('{"error":"Request Entity Too Large"}');
+        return;
+      }
+      if (isWrite) proxy.counts.pass++;
+      const up = request(
+        { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+        (upRes) => {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+        },
+      );
+      up.on('error', () => res.writeHead(502).end());
+      up.end(body);
+    });
+  });
+  server.on('connection', (s: Socket) => {
+    if (proxy.mode === 'down') {
+      s.destroy();
+      return;
+    }
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  Object.assign(proxy, {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      for (const r of hung) r.destroy();
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  });
+  return proxy;
+}

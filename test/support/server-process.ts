@@ -1,0 +1,30 @@
+// Runs the quantrac server as a separate process (the real entry, server/main.ts), for tests that
+// kill it with SIGKILL or stop it with SIGTERM.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ENTRY = fileURLToPath(new URL('../../server/main.ts', import.meta.url));
+
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly mqtt: string;
+  readonly http: string;
+  /** Resolves with the exit code (or signal) once the process has exited. */
+  readonly exited: Promise<number | string>;
+}
+
+export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const child = fork(ENTRY, [], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<number | string>((r) => child.once('exit', (code, signal) => r(signal ?? code ?? -1)));
+  const ready = await Promise.race([
+    new Promise<{ mqtt: string; http: string }>((r) => child.once('message', (m) => r(m as { mqtt: string; http: string }))),
+    exited.then((c) => {
+      throw new Error(`server exited before it was ready (${c})`);
+    }),
+  ]);
+  return { child, exited, ...ready };
+}
