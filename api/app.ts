@@ -11,13 +11,32 @@ import type { InfluxHttp } from '../ingest/influx/influx-http.ts';
 import type { Auth } from './auth.ts';
 import { ApiError } from './errors.ts';
 import type { LiveHub } from './live-hub.ts';
+import { createResponseCache } from './cache.ts';
+import { publicAlertRoutes, type PublicAlertSource } from './routes/alerts-public.ts';
 import { authRoutes } from './routes/auth.ts';
+import { docsRoutes } from './routes/docs.ts';
+import { exportRoutes } from './routes/export.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { portalConfigRoutes } from './routes/portal-config.ts';
+import { snapshotRoutes } from './routes/snapshot.ts';
 import { stationRoutes } from './routes/stations.ts';
+import { registerSecurity } from './security.ts';
 
 export interface ReadinessCheck {
   readonly name: string;
   /** undefined when healthy, else what is wrong. */
   check(): Promise<string | undefined>;
+}
+
+export interface ApiOptions {
+  readonly rateLimitPerMin: number;
+  readonly corsOrigins: readonly string[];
+  readonly cacheTtlMs: number;
+  readonly maxRangeMs: number;
+  readonly maxPoints: number;
+  readonly exportMaxRows: number;
+  readonly tileUrl: string;
+  readonly wsMaxPayloadBytes: number;
 }
 
 export interface AppDeps {
@@ -28,6 +47,10 @@ export interface AppDeps {
   readonly readiness: readonly ReadinessCheck[];
   /** Officer/operator tokens (api/auth.ts). */
   readonly auth: Auth;
+  /** Limits, caching and security of the public API (server/config.ts API_* and WS_*). */
+  readonly api: ApiOptions;
+  /** The alert engine's active alerts, once it is wired; absent = no alerts. */
+  readonly alerts?: PublicAlertSource | undefined;
   readonly logger?: boolean | object;
   /** Folder holding the built portal (index.html at its root). */
   readonly portalDir?: string;
@@ -50,17 +73,30 @@ const MIME: Record<string, string> = {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The https server type differs only in TLS; routes and inject() do not depend on it.
   const app = (deps.https ? Fastify({ logger: deps.logger ?? false, https: deps.https }) : Fastify({ logger: deps.logger ?? false })) as FastifyInstance;
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(websocket, { options: { maxPayload: deps.api.wsMaxPayloadBytes } });
+  const portalDir = deps.portalDir ?? (existsSync(join(PORTAL_DIST, 'index.html')) ? PORTAL_DIST : PORTAL_PUBLIC);
+  await registerSecurity(app, { ...deps.api, tls: Boolean(deps.https), portalDir });
 
   app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof ApiError) return reply.status(err.status).send({ error: err.code, message: err.message });
+    if (err instanceof ApiError) {
+      if (err.status === 401) void reply.header('www-authenticate', 'Bearer');
+      return reply.status(err.status).send({ error: err.code, message: err.message });
+    }
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status < 500) return reply.status(status).send({ error: 'BAD_REQUEST', message: (err as Error).message });
     app.log.error({ err }, 'request failed');
     return reply.status(503).send({ error: 'DATABASE_UNAVAILABLE', message: 'the service could not answer; try again shortly' });
   });
 
-  await app.register(async (scope) => stationRoutes(scope, { registry: deps.registry, influx: deps.influx, maxBuckets: 10_000 }));
+  const cache = createResponseCache({ ttlMs: deps.api.cacheTtlMs, maxEntries: 2000 });
+  const data = { registry: deps.registry, influx: deps.influx, cache, cacheTtlMs: deps.api.cacheTtlMs };
+  await app.register(async (scope) => stationRoutes(scope, { ...data, maxBuckets: deps.api.maxPoints, maxRangeMs: deps.api.maxRangeMs }));
+  await app.register(async (scope) => snapshotRoutes(scope, data));
+  await app.register(async (scope) => exportRoutes(scope, { ...data, maxRows: deps.api.exportMaxRows, maxRangeMs: deps.api.maxRangeMs }));
+  await app.register(async (scope) => publicAlertRoutes(scope, { alerts: deps.alerts }));
+  await app.register(async (scope) => opsRoutes(scope, { auth: deps.auth, live: deps.live, cache }));
+  await app.register(async (scope) => docsRoutes(scope, { version: '0.1.0' }));
+  await app.register(async (scope) => portalConfigRoutes(scope, { tileUrl: deps.api.tileUrl }));
 
   await app.register(async (scope) => authRoutes(scope, { auth: deps.auth }));
 
@@ -75,7 +111,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
 
-  const portalDir = deps.portalDir ?? (existsSync(join(PORTAL_DIST, 'index.html')) ? PORTAL_DIST : PORTAL_PUBLIC);
   app.get('/*', async (req, reply) => {
     const path = normalize(decodeURIComponent(req.url.split('?')[0] ?? '/')).replace(/^(\.\.[/\\])+/, '');
     let file = join(portalDir, path);

@@ -70,3 +70,17 @@ export async function bucketedReadings(http: InfluxHttp, station: Station, q: Bu
     return { ts: new Date(row.time as number).toISOString(), values };
   });
 }
+
+/** Hourly means of the AQI pollutants in clock hours [fromMs, toMs), keyed by the hour's start (ms). */
+export async function hourlyPollutantMeans(http: InfluxHttp, station: Station, fromMs: number, toMs: number): Promise<Map<number, Record<string, number>>> {
+  const fields = ['pm25', 'pm10', 'o3', 'no2', 'so2', 'co'].map((p) => `mean(${quoteIdent(p)}) AS ${quoteIdent(p)}`).join(', ');
+  const q = `SELECT ${fields} FROM "air" WHERE "station" = ${quoteString(station.id)} AND time >= ${fromMs}ms AND time < ${toMs}ms GROUP BY time(1h) fill(none)`;
+  const [series] = await http.query(q);
+  const out = new Map<number, Record<string, number>>();
+  for (const row of rows(series?.[0])) {
+    const means: Record<string, number> = {};
+    for (const [k, v] of Object.entries(row)) if (k !== 'time' && typeof v === 'number') means[k] = v;
+    out.set(row.time as number, means);
+  }
+  return out;
+}

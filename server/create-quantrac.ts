@@ -126,7 +126,13 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
   );
   writer.start();
 
-  const live = createLiveHub({ maxBufferedBytes: 1024 * 1024, onCount: (n) => metrics.wsClients.set(n) });
+  const live = createLiveHub({
+    registry,
+    coalesceBytes: config.WS_COALESCE_BYTES,
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    heartbeatMs: config.WS_HEARTBEAT_MS,
+    onCount: (n) => metrics.wsClients.set(n),
+  });
   ingest.onDurable((readings) => live.broadcast(readings));
 
   const tlsFiles: TlsFiles | undefined =
@@ -168,6 +174,16 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
   const app = await buildApp({
     registry,
     auth,
+    api: {
+      rateLimitPerMin: config.API_RATE_LIMIT_PER_MIN,
+      corsOrigins: config.API_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+      cacheTtlMs: config.API_CACHE_TTL_MS,
+      maxRangeMs: config.API_MAX_RANGE_DAYS * 86_400_000,
+      maxPoints: config.API_MAX_POINTS,
+      exportMaxRows: config.API_EXPORT_MAX_ROWS,
+      tileUrl: config.API_TILE_URL,
+      wsMaxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
+    },
     influx,
     live,
     metrics: metrics.registry,

@@ -1,72 +1,122 @@
-// Station routes: the registry, a station's latest reading, and its readings in time buckets.
+// Station routes: the registry (filtered, paged, or as GeoJSON), a station's latest reading, its
+// readings in time buckets, and its AQI series (hourly or daily, VN_AQI or US scale).
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import type { Registry } from '../../contracts/stations.ts';
+import {
+  DAY_MS,
+  HOUR_MS,
+  MINUTE_MS,
+  ReadingsQuerySchema,
+  StationAqiQuerySchema,
+  StationIdParamsSchema,
+  StationsQuerySchema,
+  type StationsQuery,
+} from '../../contracts/api.ts';
+import type { Registry, Station } from '../../contracts/stations.ts';
 import type { InfluxHttp } from '../../ingest/influx/influx-http.ts';
+import { dailyAqi, hourlyAqi, type HourMeans } from '../aqi.ts';
+import { etagOf, type ResponseCache } from '../cache.ts';
 import { ApiError } from '../errors.ts';
-import { bucketedReadings, latestReading } from '../queries.ts';
+import { sendCached } from '../http-cache.ts';
+import { bucketedReadings, hourlyPollutantMeans, latestReading } from '../queries.ts';
+import { parseOr400 } from '../validate.ts';
+
+export { EverySchema } from '../../contracts/api.ts';
 
 export interface StationRoutesDeps {
   readonly registry: Registry;
   readonly influx: InfluxHttp;
-  /** Most buckets one request may ask for. */
+  readonly cache: ResponseCache;
+  readonly cacheTtlMs: number;
+  /** Most buckets (points) one request may ask for. */
   readonly maxBuckets: number;
+  /** Longest time range of one request, ms (daily AQI may span a year). */
+  readonly maxRangeMs: number;
 }
 
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** Hanoi is UTC+7 all year: a day starts at 17:00 UTC. */
+const HANOI_OFFSET_MS = 7 * HOUR_MS;
+const hanoiDayStart = (ms: number) => Math.floor((ms + HANOI_OFFSET_MS) / DAY_MS) * DAY_MS - HANOI_OFFSET_MS;
+const MAX_DAILY_RANGE_MS = 366 * DAY_MS;
 
-/** `every` as 1m..1d: a number and a unit m, h or d. */
-export const EverySchema = z
-  .string()
-  .regex(/^\d{1,4}[mhd]$/, 'every is a number and a unit m, h or d, e.g. 5m, 1h, 1d')
-  .transform((s) => Number(s.slice(0, -1)) * UNIT_MS[s.at(-1) as keyof typeof UNIT_MS])
-  .refine((ms) => ms >= UNIT_MS.m && ms <= UNIT_MS.d, 'every must be between 1m and 1d');
+export function filterStations(registry: Registry, q: Pick<StationsQuery, 'kind' | 'ward' | 'district'>): Station[] {
+  return registry.stations.filter((s) => (!q.kind || s.kind === q.kind) && (!q.ward || s.ward === q.ward) && (!q.district || s.formerDistrict === q.district));
+}
 
-const TimeSchema = z.union([z.iso.datetime({ offset: true }), z.coerce.number().int().nonnegative()]).transform((v) => (typeof v === 'number' ? v : Date.parse(v)));
-
-const ReadingsQuerySchema = z.object({
-  from: TimeSchema.optional(),
-  to: TimeSchema.optional(),
-  every: EverySchema.optional(),
-});
+function range(from: number | undefined, to: number | undefined, defaultSpanMs: number, maxRangeMs: number): { fromMs: number; toMs: number } {
+  const toMs = to ?? Date.now();
+  const fromMs = from ?? toMs - defaultSpanMs;
+  if (!Number.isFinite(fromMs) || !Number.isFinite(toMs)) throw new ApiError('BAD_QUERY', '"from" and "to" must be valid times');
+  if (!(fromMs < toMs)) throw new ApiError('BAD_QUERY', '"from" must be before "to"');
+  if (toMs - fromMs > maxRangeMs) throw new ApiError('RANGE_TOO_LARGE', `the range spans ${Math.ceil((toMs - fromMs) / DAY_MS)} days; at most ${Math.floor(maxRangeMs / DAY_MS)}`);
+  return { fromMs, toMs };
+}
 
 export async function stationRoutes(app: FastifyInstance, deps: StationRoutesDeps): Promise<void> {
-  const stationOr404 = (id: string) => {
+  const stationOr404 = (params: unknown) => {
+    const { id } = parseOr400(StationIdParamsSchema, params);
     const s = deps.registry.get(id);
     if (!s) throw new ApiError('STATION_NOT_FOUND', `no station ${id}`);
     return s;
   };
+  const maxAgeS = Math.round(deps.cacheTtlMs / 1000);
 
-  app.get('/api/stations', async () => ({ version: deps.registry.version, stations: deps.registry.stations }));
+  app.get('/api/stations', async (req) => {
+    const q = parseOr400(StationsQuerySchema, req.query);
+    const all = filterStations(deps.registry, q);
+    const page = all.slice(q.offset, q.offset + q.limit);
+    const next = q.offset + page.length;
+    return { version: deps.registry.version, total: all.length, limit: q.limit, offset: q.offset, nextOffset: next < all.length ? next : null, stations: page };
+  });
 
-  app.get<{ Params: { id: string } }>('/api/stations/:id', async (req) => stationOr404(req.params.id));
+  app.get('/api/stations.geojson', async (req, reply) => {
+    const q = parseOr400(StationsQuerySchema.omit({ limit: true, offset: true }), req.query);
+    const features = filterStations(deps.registry, q).map((s) => ({ type: 'Feature', id: s.id, geometry: { type: 'Point', coordinates: [s.lon, s.lat] }, properties: s }));
+    return reply.type('application/geo+json').send({ type: 'FeatureCollection', features });
+  });
 
-  app.get<{ Params: { id: string } }>('/api/stations/:id/latest', async (req) => {
-    const station = stationOr404(req.params.id);
+  app.get('/api/stations/:id', async (req) => stationOr404(req.params));
+
+  app.get('/api/stations/:id/latest', async (req) => {
+    const station = stationOr404(req.params);
     const latest = await latestReading(deps.influx, station);
     return { station: station.id, kind: station.kind, latest: latest ?? null };
   });
 
-  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>('/api/stations/:id/readings', async (req) => {
-    const station = stationOr404(req.params.id);
-    const parsed = ReadingsQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw new ApiError('BAD_QUERY', z.prettifyError(parsed.error).replace(/\n/g, '; '));
-    const toMs = parsed.data.to ?? Date.now();
-    const fromMs = parsed.data.from ?? toMs - UNIT_MS.d;
-    if (!(fromMs < toMs)) throw new ApiError('BAD_QUERY', '"from" must be before "to"');
-    const everyMs = parsed.data.every ?? Math.max(UNIT_MS.m, Math.ceil((toMs - fromMs) / 500 / UNIT_MS.m) * UNIT_MS.m);
+  app.get('/api/stations/:id/readings', async (req, reply) => {
+    const station = stationOr404(req.params);
+    const q = parseOr400(ReadingsQuerySchema, req.query);
+    const { fromMs, toMs } = range(q.from, q.to, DAY_MS, deps.maxRangeMs);
+    const everyMs = q.every ?? Math.max(MINUTE_MS, Math.ceil((toMs - fromMs) / 500 / MINUTE_MS) * MINUTE_MS);
     const buckets = Math.ceil((toMs - fromMs) / everyMs);
     if (buckets > deps.maxBuckets) {
       throw new ApiError('RANGE_TOO_LARGE', `${buckets} buckets requested; at most ${deps.maxBuckets} (widen "every" or narrow the range)`);
     }
     const data = await bucketedReadings(deps.influx, station, { fromMs, toMs, everyMs });
-    return {
-      station: station.id,
-      kind: station.kind,
-      from: new Date(fromMs).toISOString(),
-      to: new Date(toMs).toISOString(),
-      everyMs,
-      buckets: data,
-    };
+    const body = JSON.stringify({ station: station.id, kind: station.kind, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), everyMs, buckets: data });
+    return sendCached(req, reply, { body, etag: etagOf(body), computedAt: Date.now() }, maxAgeS);
+  });
+
+  app.get('/api/stations/:id/aqi', async (req, reply) => {
+    const station = stationOr404(req.params);
+    const q = parseOr400(StationAqiQuerySchema, req.query);
+    if (station.kind !== 'air') throw new ApiError('BAD_QUERY', `${station.id} is a ${station.kind} station; AQI is computed for air stations only`);
+    const daily = q.period === 'daily';
+    const { fromMs, toMs } = range(q.from, q.to, daily ? 7 * DAY_MS : DAY_MS, daily ? MAX_DAILY_RANGE_MS : deps.maxRangeMs);
+    const start = daily ? hanoiDayStart(fromMs) : Math.floor(fromMs / HOUR_MS) * HOUR_MS;
+    const step = daily ? DAY_MS : HOUR_MS;
+    const entry = await deps.cache.get(`aqi:${station.id}:${q.period}:${q.scale}:${start}:${Math.floor(toMs / Math.max(1, deps.cacheTtlMs))}`, async () => {
+      const lookback = daily ? 7 * HOUR_MS : 11 * HOUR_MS;
+      const means = await hourlyPollutantMeans(deps.influx, station, start - lookback, toMs);
+      const hourAt = (h: number): HourMeans | undefined => means.get(h);
+      const points = [];
+      for (let t = start; t < toMs; t += step) {
+        const aqi = daily
+          ? dailyAqi(Array.from({ length: 24 }, (_, i) => hourAt(t + i * HOUR_MS)), Array.from({ length: 7 }, (_, i) => hourAt(t - (7 - i) * HOUR_MS)), q.scale)
+          : hourlyAqi(Array.from({ length: 12 }, (_, i) => hourAt(t - i * HOUR_MS)), q.scale);
+        points.push({ ts: new Date(t).toISOString(), aqi });
+      }
+      return { station: station.id, scale: q.scale === 'us' ? 'US_AQI' : 'VN_AQI', period: q.period, from: new Date(start).toISOString(), to: new Date(toMs).toISOString(), points };
+    });
+    return sendCached(req, reply, entry, maxAgeS);
   });
 }

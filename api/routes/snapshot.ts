@@ -1,0 +1,57 @@
+// Map routes: the city snapshot of one kind (GeoJSON, cached: one database round per kind per
+// refresh period however many clients ask) and the AQI per area derived from the air snapshot.
+import type { FastifyInstance } from 'fastify';
+import { AqiAreasQuerySchema, KindParamsSchema, SnapshotQuerySchema, type Aqi } from '../../contracts/api.ts';
+import type { StationKind } from '../../contracts/parameters.ts';
+import type { Registry } from '../../contracts/stations.ts';
+import type { InfluxHttp } from '../../ingest/influx/influx-http.ts';
+import type { Scale } from '../aqi.ts';
+import type { ResponseCache } from '../cache.ts';
+import { sendCached } from '../http-cache.ts';
+import { buildSnapshot } from '../snapshot.ts';
+import { parseOr400 } from '../validate.ts';
+
+export interface SnapshotRoutesDeps {
+  readonly registry: Registry;
+  readonly influx: InfluxHttp;
+  readonly cache: ResponseCache;
+  readonly cacheTtlMs: number;
+}
+
+export async function snapshotRoutes(app: FastifyInstance, deps: SnapshotRoutesDeps): Promise<void> {
+  const maxAgeS = Math.round(deps.cacheTtlMs / 1000);
+  const snapshot = (kind: StationKind, scale: Scale) =>
+    deps.cache.get(`snapshot:${kind}:${kind === 'air' ? scale : '-'}`, () => buildSnapshot(deps.influx, deps.registry, kind, scale));
+
+  app.get('/api/snapshot/:kind', async (req, reply) => {
+    const { kind } = parseOr400(KindParamsSchema, req.params);
+    const { scale } = parseOr400(SnapshotQuerySchema, req.query);
+    return sendCached(req, reply, await snapshot(kind, scale), maxAgeS);
+  });
+
+  app.get('/api/aqi/areas', async (req, reply) => {
+    const q = parseOr400(AqiAreasQuerySchema, req.query);
+    const entry = await deps.cache.get(`areas:${q.by}:${q.scale}`, async () => {
+      const snap = JSON.parse((await snapshot('air', q.scale)).body) as { features: { properties: { id: string; ward: string; formerDistrict: string; aqi: Aqi | null } }[] };
+      const areas = new Map<string, { aqi: Aqi | null; stations: number; stationsWithAqi: number; worstStation: string | null }>();
+      for (const { properties: p } of snap.features) {
+        const name = q.by === 'ward' ? p.ward : p.formerDistrict;
+        const a = areas.get(name) ?? { aqi: null, stations: 0, stationsWithAqi: 0, worstStation: null };
+        a.stations++;
+        if (p.aqi) {
+          a.stationsWithAqi++;
+          if (!a.aqi || p.aqi.value > a.aqi.value) Object.assign(a, { aqi: p.aqi, worstStation: p.id });
+        }
+        areas.set(name, a);
+      }
+      return {
+        by: q.by,
+        period: q.period,
+        scale: q.scale === 'us' ? 'US_AQI' : 'VN_AQI',
+        aggregation: 'max',
+        areas: [...areas].map(([area, a]) => ({ area, ...a })).sort((x, y) => x.area.localeCompare(y.area, 'vi')),
+      };
+    });
+    return sendCached(req, reply, entry, maxAgeS);
+  });
+}
