@@ -31,8 +31,9 @@ export type LoginResult = { ok: true; session: Session } | { ok: false; reason: 
 
 export async function login(username: string, password: string): Promise<LoginResult> {
   try {
-    const r = await requestJson<{ token: string; role: string }>('/api/auth/login', { method: 'POST', body: JSON.stringify({ username, password }) });
-    const session = { token: r.token, role: r.role, username };
+    // contracts/api.ts LoginRequest/LoginResponse.
+    const r = await requestJson<{ token: string; role: string; user?: string }>('/api/auth/login', { method: 'POST', body: JSON.stringify({ user: username, password }) });
+    const session = { token: r.token, role: r.role, username: r.user ?? username };
     sessionStorage.setItem(TOKEN_KEY, JSON.stringify(session));
     return { ok: true, session };
   } catch (err) {
