@@ -13,6 +13,7 @@ import { ApiError } from './errors.ts';
 import type { LiveHub } from './live-hub.ts';
 import { createResponseCache } from './cache.ts';
 import { publicAlertRoutes, type PublicAlertSource } from './routes/alerts-public.ts';
+import { alertRoutes, type AlertApi } from './routes/alerts.ts';
 import { authRoutes } from './routes/auth.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { exportRoutes } from './routes/export.ts';
@@ -51,6 +52,8 @@ export interface AppDeps {
   readonly api: ApiOptions;
   /** The alert engine's active alerts, once it is wired; absent = no alerts. */
   readonly alerts?: PublicAlertSource | undefined;
+  /** The same engine's officer/operator side (server/create-alerts.ts): REST, /ws/officer, deliveries, backtests. */
+  readonly alertApi?: AlertApi | undefined;
   readonly logger?: boolean | object;
   /** Folder holding the built portal (index.html at its root). */
   readonly portalDir?: string;
@@ -101,6 +104,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => authRoutes(scope, { auth: deps.auth }));
 
   app.get('/ws/live', { websocket: true }, (socket) => deps.live.add(socket));
+
+  const alertApi = deps.alertApi;
+  // After publicAlertRoutes: alertRoutes reuses its GET /api/alerts/public.
+  if (alertApi) await app.register(async (scope) => alertRoutes(scope, { alerts: alertApi, auth: deps.auth, maxBacktestMs: 31 * 86_400_000 }));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
