@@ -10,7 +10,8 @@ import { linearRegression } from 'simple-statistics';
 import type { Registry, Station } from '../contracts/stations.ts';
 import { createLineEncoder } from '../ingest/sink/line-protocol.ts';
 import { freePort } from '../ops/local-influxd.ts';
-import { ensureSimCredentials } from '../ops/sim-credentials.ts';
+import { mkdirSync } from 'node:fs';
+import { ensureGatewayCredentials } from '../broker/ensure-credentials.ts';
 import { prepareLoad, publishLoad, type PreparedLoad } from './publishers.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -114,7 +115,8 @@ interface PipelineProcess {
 
 async function startPipeline(o: IngestBenchOptions, database: string): Promise<PipelineProcess> {
   const gatewayIds = [...new Set(o.registry.stations.map((s) => s.gatewayId))];
-  const credPath = await ensureSimCredentials(o.dataDir, gatewayIds);
+  mkdirSync(o.dataDir, { recursive: true });
+  const credentials = await ensureGatewayCredentials(join(o.dataDir, 'gateways.json'), gatewayIds);
   const child = fork(join(here, '../server/main.ts'), [], {
     // BENCH_PROFILE=DIR writes a V8 CPU profile of the pipeline process there (see README).
     execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])],
@@ -136,7 +138,7 @@ async function startPipeline(o: IngestBenchOptions, database: string): Promise<P
     child.once('message', (m) => resolve(m as { mqtt: string; http: string }));
     child.once('exit', (c) => reject(new Error(`pipeline exited (${c})`)));
   });
-  return { child, ...ready, credentials: JSON.parse(readFileSync(credPath, 'utf8')) as Record<string, string> };
+  return { child, ...ready, credentials };
 }
 
 async function pointsWritten(http: string): Promise<number> {

@@ -5,7 +5,8 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadRegistry } from '../contracts/stations.ts';
-import { ensureSimCredentials } from './sim-credentials.ts';
+import { ensureGatewayCredentials } from '../broker/ensure-credentials.ts';
+import { createAuditLog } from '../server/audit-log.ts';
 import { startLocalInfluxd, type LocalInfluxd } from './local-influxd.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -59,7 +60,8 @@ async function main(): Promise<void> {
 
   const registry = loadRegistry(process.env.REGISTRY_PATH);
   const gatewayIds = [...new Set(registry.stations.map((s) => s.gatewayId))];
-  const simCredentialsPath = await ensureSimCredentials(dataDir, gatewayIds);
+  const simCredentialsPath = join(dataDir, 'sim-credentials.json');
+  await ensureGatewayCredentials(join(dataDir, 'gateways.json'), gatewayIds, { simCredentialsPath, audit: createAuditLog(join(dataDir, 'audit.jsonl')) });
 
   const env = { ...process.env, INFLUX_URL: influxUrl, DATA_DIR: dataDir };
   const server = fork(join(root, 'server/main.ts'), [], {
