@@ -1,0 +1,118 @@
+// The alert service as the server runs it: the engine on its durable store, fed from the ingest hot
+// path, ticked by a timer, and its events fanned out to delivery channels (officer WebSocket,
+// webhooks, MQTT) from a bounded queue drained on the next turn of the event loop — a slow or
+// failing channel never delays a reading.
+//
+//   ingest hot path ──▶ engine.onReading ──┐
+//   timer ──────────▶ engine.tick ─────────┼──▶ queue ──(setImmediate)──▶ channel.deliver(events) × N
+//   REST ack ───────▶ engine.acknowledge ──┘
+import type { Logger } from 'pino';
+import type { Alert, AlertEvent, AlertFilter } from '../../contracts/alerts.ts';
+import type { Reading } from '../../contracts/reading.ts';
+import type { Registry } from '../../contracts/stations.ts';
+import { createAlertEngine, type AlertEngine } from './engine.ts';
+import type { RulesFile } from './rules.ts';
+import type { AlertStore } from './store.ts';
+
+/** A destination of alert events; deliver() must return quickly (queue its own slow work). */
+export interface AlertChannel {
+  readonly name: string;
+  deliver(events: readonly AlertEvent[]): void;
+}
+
+export interface AlertServiceOptions {
+  readonly registry: Registry;
+  readonly rules: RulesFile;
+  readonly store: AlertStore;
+  readonly log: Logger;
+  /** Interval of engine.tick(), ms. */
+  readonly tickMs: number;
+  /** Events waiting for fan-out before the oldest are dropped (and logged). */
+  readonly queueMax: number;
+  readonly clock?: () => number;
+}
+
+export interface AlertService {
+  /** The ingest hot-path observer: synchronous, never throws. */
+  onReading(reading: Reading): void;
+  addChannel(channel: AlertChannel): void;
+  acknowledge(alertId: string, ack: { by: string; note?: string }): AlertEvent;
+  list(filter?: AlertFilter): Alert[];
+  get(id: string): Alert | undefined;
+  /** Starts the tick timer. */
+  start(): void;
+  /** Stops the timer, fans out what is queued, snapshots and closes the store. */
+  stop(): void;
+  readonly engine: AlertEngine;
+}
+
+export function createAlertService(opts: AlertServiceOptions): AlertService {
+  const { log } = opts;
+  const clock = opts.clock ?? Date.now;
+  const engine = createAlertEngine({ registry: opts.registry, rules: opts.rules, store: opts.store, clock });
+  const channels: AlertChannel[] = [];
+  let queue: AlertEvent[] = [];
+  let scheduled: NodeJS.Immediate | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let dropped = 0;
+  let engineFailures = 0;
+
+  function drain(): void {
+    scheduled = undefined;
+    const events = queue;
+    queue = [];
+    if (events.length === 0) return;
+    for (const c of channels) {
+      try {
+        c.deliver(events);
+      } catch (err) {
+        log.error({ err, channel: c.name, events: events.length }, 'alert channel failed to take events');
+      }
+    }
+  }
+
+  function emit(events: readonly AlertEvent[]): void {
+    if (events.length === 0) return;
+    queue.push(...events);
+    if (queue.length > opts.queueMax) {
+      const over = queue.length - opts.queueMax;
+      queue.splice(0, over);
+      dropped += over;
+      log.warn({ dropped: over, droppedTotal: dropped }, 'alert fan-out queue full: oldest events dropped (they stay in the engine and REST)');
+    }
+    scheduled ??= setImmediate(drain);
+  }
+
+  // An engine failure (the store cannot write) must not stop readings: log it and go on.
+  function guarded(what: string, fn: () => AlertEvent[]): void {
+    try {
+      emit(fn());
+    } catch (err) {
+      if (engineFailures++ % 1000 === 0) log.error({ err, what, failures: engineFailures }, 'alert engine failed');
+    }
+  }
+
+  return {
+    engine,
+    onReading: (reading) => guarded('onReading', () => engine.onReading(reading)),
+    addChannel: (c) => void channels.push(c),
+    acknowledge(alertId, ack) {
+      const event = engine.acknowledge(alertId, ack);
+      emit([event]);
+      return event;
+    },
+    list: (filter) => engine.list(filter),
+    get: (id) => engine.get(id),
+    start() {
+      timer ??= setInterval(() => guarded('tick', () => engine.tick(clock())), opts.tickMs);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      if (scheduled) clearImmediate(scheduled);
+      drain();
+      engine.close();
+    },
+  };
+}

@@ -1,0 +1,167 @@
+// Composes threshold alerts for the server (issue #4): rules (ALERT_RULES_PATH, fatal when invalid),
+// the engine on DATA_DIR/alerts, its hot-path observer, and the delivery channels — officers'
+// WebSocket, signed webhooks with a delivery log, MQTT quantrac/alerts/{stationId} at QoS 1.
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Reading } from '../contracts/reading.ts';
+import type { Registry } from '../contracts/stations.ts';
+import { alertTopic } from '../contracts/topics.ts';
+import { createAlertHub, type AlertHub } from '../api/alert-hub.ts';
+import type { Principal } from '../api/auth.ts';
+import { ApiError } from '../api/errors.ts';
+import type { AlertApi } from '../api/routes/alerts.ts';
+import { backtestStored } from '../ingest/alerts/backtest-source.ts';
+import { openDeliveryLog } from '../ingest/alerts/delivery/delivery-log.ts';
+import { createWebhookDelivery, type WebhookDelivery } from '../ingest/alerts/delivery/webhooks.ts';
+import { AlertNotFoundError, AlertRulesError } from '../ingest/alerts/errors.ts';
+import { loadRules, parseRules, type RulesFile } from '../ingest/alerts/rules.ts';
+import { createAlertService, type AlertService } from '../ingest/alerts/service.ts';
+import { createAlertStore } from '../ingest/alerts/store.ts';
+import type { InfluxHttp } from '../ingest/influx/influx-http.ts';
+import type { Config } from './config.ts';
+import { ConfigError } from './errors.ts';
+
+export interface Alerts {
+  readonly service: AlertService;
+  /** For createIngest({ hotPath }). */
+  readonly onReading: (reading: Reading) => void;
+  /** For buildApp({ alerts }). */
+  readonly api: AlertApi;
+  readonly hub: AlertHub;
+  readonly webhooks: WebhookDelivery | undefined;
+  /** Adds the MQTT republish channel once the broker is up. */
+  publishTo(broker: { publish(topic: string, payload: string, qos?: 0 | 1): void }): void;
+  start(): void;
+  /** Stops ticking, fans out queued events, closes the store; waits up to drainMs for webhooks in flight. */
+  stop(drainMs: number): Promise<void>;
+}
+
+/** Loads the rules; an unusable file is a ConfigError listing every problem (start-up stops). */
+export function loadAlertRules(path: string | undefined): RulesFile {
+  try {
+    return path ? loadRules(path) : loadRules();
+  } catch (err) {
+    if (err instanceof AlertRulesError) throw new ConfigError(err.problems.map((p) => `ALERT_RULES_PATH (${err.source}) ${p}`));
+    throw err;
+  }
+}
+
+export interface AlertsDeps {
+  readonly config: Readonly<Config>;
+  readonly registry: Registry;
+  readonly influx: InfluxHttp;
+  /** api/auth.ts verifyToken, for /ws/officer (called only once the API is up). */
+  readonly verifyToken: (token: string) => Principal | undefined;
+  readonly log: Logger;
+}
+
+export function createAlerts(deps: AlertsDeps): Alerts {
+  const { config, registry, log } = deps;
+  const rules = loadAlertRules(config.ALERT_RULES_PATH);
+  const service = createAlertService({
+    registry,
+    rules,
+    store: createAlertStore(config.alertsDir),
+    log,
+    tickMs: config.ALERT_TICK_MS,
+    queueMax: config.ALERT_DELIVERY_QUEUE_MAX,
+  });
+  const hub = createAlertHub({
+    verifyToken: deps.verifyToken,
+    activeAlerts: () => service.list({ state: 'active' }),
+    roles: ['officer'],
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+  });
+  service.addChannel({ name: 'officer-ws', deliver: (events) => hub.broadcast(events) });
+
+  const deliveryLog = openDeliveryLog(join(config.alertsDir, 'deliveries.jsonl'), { retainMs: 30 * 86_400_000 });
+  let webhooks: WebhookDelivery | undefined;
+  if (config.alertWebhookUrls.length > 0 && config.ALERT_WEBHOOK_SECRET) {
+    webhooks = createWebhookDelivery({
+      urls: config.alertWebhookUrls,
+      secret: config.ALERT_WEBHOOK_SECRET,
+      log: deliveryLog,
+      timeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS,
+      maxAttempts: config.ALERT_WEBHOOK_MAX_ATTEMPTS,
+      backoffBaseMs: config.ALERT_WEBHOOK_BACKOFF_BASE_MS,
+      backoffMaxMs: config.ALERT_WEBHOOK_BACKOFF_MAX_MS,
+      queueMax: config.ALERT_DELIVERY_QUEUE_MAX,
+      onFinal: (r) => {
+        if (r.status !== 'delivered') log.warn({ deliveryId: r.deliveryId, alertId: r.alertId, url: r.url, status: r.status, attempts: r.attempts, error: r.lastError }, 'alert webhook not delivered');
+      },
+    });
+    const w = webhooks;
+    service.addChannel({ name: 'webhooks', deliver: (events) => events.forEach((e) => w.enqueue(e)) });
+  }
+
+  const api: AlertApi = {
+    hub,
+    list: (filter) => service.list(filter),
+    get: (id) => service.get(id),
+    acknowledge(id, ack) {
+      try {
+        return service.acknowledge(id, ack);
+      } catch (err) {
+        if (err instanceof AlertNotFoundError) return undefined;
+        throw err;
+      }
+    },
+    deliveries: (id) => deliveryLog.forAlert(id),
+    async backtest(req) {
+      let tried = rules;
+      if (req.rules !== undefined) {
+        try {
+          tried = parseRules(req.rules, 'request body');
+        } catch (err) {
+          if (err instanceof AlertRulesError) throw new ApiError('BAD_BODY', err.problems.join('; '), { cause: err });
+          throw err;
+        }
+      }
+      const report = await backtestStored({ influx: deps.influx, registry, rules: tried, fromMs: req.fromMs, toMs: req.toMs, stationIds: req.stationIds });
+      return summarise(report);
+    },
+  };
+
+  return {
+    service,
+    onReading: (r) => service.onReading(r),
+    api,
+    hub,
+    webhooks,
+    publishTo(broker) {
+      service.addChannel({
+        name: 'mqtt',
+        deliver: (events) => events.forEach((e) => broker.publish(alertTopic(e.alert.stationId), JSON.stringify(e), 1)),
+      });
+    },
+    start: () => service.start(),
+    async stop(drainMs) {
+      service.stop();
+      await webhooks?.stop(drainMs);
+      hub.close();
+    },
+  };
+}
+
+/** A backtest report as the API returns it: counts per rule and each lifecycle event, compactly. */
+export function summarise(report: Awaited<ReturnType<typeof backtestStored>>) {
+  return {
+    from: new Date(report.fromMs).toISOString(),
+    to: new Date(report.toMs).toISOString(),
+    readings: report.readings,
+    byRule: report.byRule,
+    events: report.events
+      .filter((e) => e.type !== 'updated' || e.reason === 'deescalated')
+      .map((e) => ({
+        type: e.type === 'updated' ? 'deescalated' : e.type,
+        at: new Date(e.at).toISOString(),
+        alertId: e.alert.id,
+        stationId: e.alert.stationId,
+        ruleId: e.alert.ruleId,
+        level: e.alert.level.key,
+        severity: e.alert.level.severity,
+        value: e.alert.value,
+      })),
+    stillActive: report.alerts.filter((a) => a.state === 'active').map((a) => a.id),
+  };
+}
