@@ -4,7 +4,7 @@ import type { StationState } from '../data/store.ts';
 import { h } from '../dom.ts';
 import { t, tr } from '../i18n.ts';
 import { advice, pollutantLabel, rgbCss, SCALE_NAME, SENSITIVE_GROUPS, textOn, type AirIndex, type Scale } from '../domain/air.ts';
-import { freshness, valueTable } from './common.ts';
+import { freshness, valueTable, wardLine } from './common.ts';
 
 export function airDetail(st: StationState, idx: AirIndex | undefined, scale: Scale, stale: boolean, onClose: () => void): HTMLElement {
   const s = st.station;
@@ -14,7 +14,7 @@ export function airDetail(st: StationState, idx: AirIndex | undefined, scale: Sc
     { class: 'station-detail', 'data-station': s.id },
     h('button', { type: 'button', class: 'close', 'aria-label': t('close'), onclick: onClose }, '×'),
     h('h2', {}, s.name),
-    h('p', { class: 'where' }, `${s.wardType === 'phường' ? 'Phường' : 'Xã'} ${s.ward} (${t('formerDistrict')} ${s.formerDistrict}) · ${s.lat.toFixed(4)}, ${s.lon.toFixed(4)}`),
+    h('p', { class: 'where' }, wardLine(s)),
     idx
       ? h(
           'div',

@@ -1,8 +1,8 @@
 // Pieces shared by the map views: freshness line, parameter table, scale switch and legend.
 import { PARAMETERS } from '../../../contracts/parameters.ts';
 import { h } from '../dom.ts';
-import { formatNumber, formatTime, relativeTime, t, tr } from '../i18n.ts';
-import type { Kind, Latest } from '../data/types.ts';
+import { formatNumber, formatTime, lang, relativeTime, t, tr } from '../i18n.ts';
+import type { Kind, Latest, Station } from '../data/types.ts';
 import { bandsOf, rgbCss, SCALE_NAME, textOn, type Scale } from '../domain/air.ts';
 
 /** "cập nhật 3 phút trước", with the exact time on hover and for screen readers. */
@@ -69,4 +69,10 @@ export function onActivate(el: HTMLElement, fn: () => void): void {
     ev.preventDefault();
     fn();
   });
+}
+
+/** "Phường Cầu Giấy (quận/huyện cũ Cầu Giấy)" / "Cầu Giấy ward (former district Cầu Giấy)". */
+export function wardLine(s: Station): string {
+  const unit = lang() === 'vi' ? `${s.wardType === 'phường' ? 'Phường' : 'Xã'} ${s.ward}` : `${s.ward} ${s.wardType === 'phường' ? 'ward' : 'commune'}`;
+  return `${unit} (${t('formerDistrict')} ${s.formerDistrict}) · ${s.lat.toFixed(4)}, ${s.lon.toFixed(4)}`;
 }

@@ -9,7 +9,7 @@ import type { Buckets, Station } from '../data/types.ts';
 import { clear, h } from '../dom.ts';
 import { t, tr } from '../i18n.ts';
 import { limitLines, primaryParameter } from '../domain/limits.ts';
-import { freshness, valueTable } from './common.ts';
+import { freshness, valueTable, wardLine } from './common.ts';
 import { hourlyAqiSection } from './hourly-aqi-section.ts';
 
 const HOUR_MS = 3_600_000;
@@ -108,7 +108,7 @@ export const stationView: View = (root, ctx, params) => {
       });
       page.append(
         h('h1', {}, s.name),
-        h('p', { class: 'where' }, `${s.ward} (${t('formerDistrict')} ${s.formerDistrict}) · ${s.lat.toFixed(4)}, ${s.lon.toFixed(4)}`),
+        h('p', { class: 'where' }, wardLine(s)),
         current,
         h('p', { class: 'param-pick' }, h('label', { for: 'param-select' }, `${t('value')}: `), select),
         charts,
