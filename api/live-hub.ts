@@ -1,7 +1,8 @@
 // Fans durable readings out to /ws/live clients, each message serialised once. Clients may narrow
 // their stream with subscribe/unsubscribe messages (contracts/api.ts). Memory per client is
 // bounded: above `coalesceBytes` of socket buffer a client gets only the latest reading per
-// station; above `maxBufferedBytes` held (socket buffer + coalesced) it is disconnected; a client
+// station; above `maxBufferedBytes` held (socket buffer + coalesced), or coalesced for longer than
+// `maxStallMs`, it is disconnected; a client
 // that misses a heartbeat pong is terminated (RFC 6455 §5.5.2–5.5.3).
 import type { RawData, WebSocket } from 'ws';
 import { WsClientMessageSchema, type WsClientMessage } from '../contracts/api.ts';
@@ -33,6 +34,8 @@ export interface LiveHubOptions {
   readonly coalesceBytes: number;
   /** Bytes held for one client above which it is disconnected. */
   readonly maxBufferedBytes: number;
+  /** How long a client may stay in coalescing mode (not reading) before it is disconnected, ms. */
+  readonly maxStallMs: number;
   /** Ping interval; a client that has not answered the previous ping is terminated, ms. */
   readonly heartbeatMs: number;
   readonly onCount?: (n: number) => void;
@@ -54,6 +57,8 @@ interface Client {
   filter: Filter | null;
   readonly pending: Map<string, string>;
   pendingBytes: number;
+  /** Epoch ms since when updates have been coalesced; 0 when not coalescing. */
+  coalescingSince: number;
   alive: boolean;
 }
 
@@ -82,13 +87,15 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
   };
 
   const flusher = setInterval(() => {
+    const now = Date.now();
     for (const c of coalescing) {
-      if (held(c) > opts.maxBufferedBytes) disconnectSlow(c);
+      if (held(c) > opts.maxBufferedBytes || now - c.coalescingSince > opts.maxStallMs) disconnectSlow(c);
       else if (c.ws.bufferedAmount <= opts.coalesceBytes) {
         for (const text of c.pending.values()) c.ws.send(text);
         c.pending.clear();
         c.pendingBytes = 0;
         coalescing.delete(c);
+        c.coalescingSince = 0;
         note(c);
       }
     }
@@ -117,6 +124,7 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
       c.pending.delete(station); // re-insert: the newest goes last
       c.pending.set(station, text);
       c.pendingBytes += text.length - (old?.length ?? 0);
+      if (c.coalescingSince === 0) c.coalescingSince = Date.now();
       coalescing.add(c);
       note(c);
       if (held(c) > opts.maxBufferedBytes) disconnectSlow(c);
@@ -168,7 +176,7 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
 
   return {
     add(ws) {
-      const c: Client = { ws, filter: null, pending: new Map(), pendingBytes: 0, alive: true };
+      const c: Client = { ws, filter: null, pending: new Map(), pendingBytes: 0, coalescingSince: 0, alive: true };
       clients.add(c);
       report();
       ws.on('pong', () => (c.alive = true));

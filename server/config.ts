@@ -91,6 +91,8 @@ export const EnvSchema = z.object({
   WS_COALESCE_BYTES: int(256 * 1024, 1024),
   /** Socket buffer above which a live client is disconnected as not reading, bytes. */
   WS_MAX_BUFFERED_BYTES: int(4 * MiB, 1024),
+  /** How long a live client may stay above WS_COALESCE_BYTES (not reading) before it is disconnected, ms. */
+  WS_MAX_STALL_MS: int(30_000, 100),
   /** Interval of WebSocket pings; a client that has not answered the previous ping is terminated, ms. */
   WS_HEARTBEAT_MS: int(30_000, 100),
   /** Alert rules file (ingest/alerts/README.md); default ingest/alerts/rules.default.json. A bad file stops start-up. */
