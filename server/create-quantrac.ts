@@ -17,6 +17,7 @@ import { createIngest, type Ingest } from '../ingest/pipeline.ts';
 import { createInfluxWriter, type InfluxWriter } from '../ingest/sink/influx-writer.ts';
 import { Spool } from '../ingest/sink/spool.ts';
 import type { Config } from './config.ts';
+import { createAlerts } from './create-alerts.ts';
 
 export interface Quantrac {
   readonly config: Readonly<Config>;
@@ -67,6 +68,8 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
   const sampler = setInterval(sampleSpool, 1000);
   sampler.unref();
 
+  // Threshold alerts (issue #4): judged on the ingest hot path, delivered asynchronously.
+  const alerts = createAlerts({ config, registry, influx, verifyToken: (token) => auth.verifyToken(token), log });
   let broker: Broker | undefined;
   const ingest: Ingest = createIngest({
     registry,
@@ -86,6 +89,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
         constantOk: new Set(['rain_mm', 'interval_s', 'depth_cm']),
       },
     },
+    hotPath: [alerts.onReading],
     deadLetter: (gatewayId, letter) => broker?.publish(gatewayDeadLetterTopic(gatewayId), JSON.stringify(letter)),
   });
 
@@ -165,6 +169,8 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
       onRefused: (what, reason) => metrics.brokerRefused.inc({ what, reason }),
     },
   );
+  alerts.publishTo(broker);
+  alerts.start();
   if (config.MQTT_ALLOW_ANONYMOUS) log.warn('MQTT_ALLOW_ANONYMOUS=true: anonymous MQTT clients may publish; for development only');
 
   const auth = createAuth({
@@ -173,6 +179,8 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     tokenTtlS: config.API_TOKEN_TTL_S,
   });
   const app = await buildApp({
+    alerts: alerts.api, // public view (GET /api/alerts/public)
+    alertApi: alerts.api,
     registry,
     auth,
     api: {
@@ -224,6 +232,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
       stopping ??= (async () => {
         await broker?.close(); // no new connections or publishes
         await ingest.idle(); // publishes already inside the pipeline reach the spool
+        await alerts.stop(config.SHUTDOWN_DRAIN_MS); // queued events fanned out, alert store snapshotted and closed
         live.close();
         await app.close();
         await writer.stop(config.SHUTDOWN_DRAIN_MS); // what is not written by then stays spooled
