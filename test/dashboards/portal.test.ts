@@ -187,6 +187,11 @@ describe('language', () => {
     await expect.poll(() => page.locator('html').getAttribute('lang')).toBe('en');
     await expect.poll(() => marker(page, 'air-002').locator('.pin-label').textContent(), { timeout: 15_000 }).toBe('Poor');
     expect(await page.locator('nav').textContent()).toContain('Air quality');
+    // The choice is remembered, and switching back restores Vietnamese.
+    await page.reload();
+    await expect.poll(() => page.locator('html').getAttribute('lang')).toBe('en');
+    await page.getByTestId('lang-switch').click();
+    await expect.poll(() => marker(page, 'air-002').locator('.pin-label').textContent(), { timeout: 15_000 }).toBe('Kém');
     await page.close();
   });
 });
@@ -208,8 +213,8 @@ describe('officer console', () => {
     const acked = page.locator(`.alert-card[data-alert="${id}"] [data-testid="acked"]`);
     await expect.poll(() => acked.textContent(), { timeout: 10_000 }).toContain('Đã cử đội kiểm tra đê');
     expect(await acked.textContent()).toContain('officer-test');
+    await page.screenshot({ path: `${SHOTS}/officer.png`, fullPage: true });
     await page.close();
   }
-  it.todo('logs in and acknowledges an active alert with a note (needs api/routes/alerts.ts wired into the server)');
-  void officerAcknowledges;
+  it('logs in and acknowledges an active alert with a note', officerAcknowledges);
 });
