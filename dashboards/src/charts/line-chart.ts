@@ -33,25 +33,28 @@ export interface ChartSpec {
   readonly limits: readonly { label: string; value: number; colour: string }[];
   readonly unit: string;
   readonly height?: number;
+  /** The period shown, seconds: the axis spans it even where there is no data. */
+  readonly xRange?: readonly [number, number];
 }
 
 export function createLineChart(el: HTMLElement, spec: ChartSpec): { destroy(): void } {
   const width = () => Math.max(280, el.clientWidth || 600);
-  const data = [
-    spec.xs as number[],
-    ...spec.series.map((s) => s.values as (number | null)[]),
-    ...spec.limits.map((l) => spec.xs.map(() => l.value)),
-  ] as uPlot.AlignedData;
+  // Limit lines span the whole period: the period's ends are added as x points without data.
+  const head = spec.xRange && spec.xRange[0] < (spec.xs[0] ?? Infinity) ? [spec.xRange[0]] : [];
+  const tail = spec.xRange && spec.xRange[1] > (spec.xs.at(-1) ?? -Infinity) ? [spec.xRange[1]] : [];
+  const xs = [...head, ...spec.xs, ...tail];
+  const pad = (v: readonly (number | null)[]) => [...head.map(() => null), ...v, ...tail.map(() => null)];
+  const data = [xs, ...spec.series.map((s) => pad(s.values)), ...spec.limits.map((l) => xs.map(() => l.value))] as uPlot.AlignedData;
   const bars = uPlot.paths.bars?.({ size: [0.8, 40] });
   const opts: uPlot.Options = {
     width: width(),
     height: spec.height ?? 220,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Asia/Ho_Chi_Minh'),
     legend: { live: true },
-    scales: { x: { time: true } },
+    scales: { x: spec.xRange ? { time: true, range: () => [spec.xRange?.[0] ?? null, spec.xRange?.[1] ?? null] } : { time: true } },
     axes: [{ values: timeTicks, space: 70 }, { label: spec.unit, size: 60 }],
     series: [
-      {},
+      { label: lang() === 'vi' ? 'Thời gian' : 'Time' },
       ...spec.series.map((s) => ({ label: s.label, stroke: s.colour, width: s.width ?? 2, ...(s.bars && bars ? { paths: bars, fill: s.colour } : {}), ...(s.dash ? { dash: s.dash } : {}), spanGaps: false })),
       ...spec.limits.map((l) => ({ label: l.label, stroke: l.colour, width: 1.5, dash: [6, 4], points: { show: false } })),
     ],

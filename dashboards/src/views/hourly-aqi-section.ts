@@ -48,6 +48,7 @@ export async function hourlyAqiSection(station: Station, onDestroy: (d: () => vo
       limits: VN_BANDS.slice(0, 4).map((b) => ({ label: `${b.max}: ${tr(b.label)} / ${tr(VN_BANDS[VN_BANDS.indexOf(b) + 1]?.label ?? b.label)}`, value: b.max, colour: rgbCss(b.rgb) })),
       unit: 'VN_AQI',
       height: 200,
+      xRange: [(now - 7 * 24 * HOUR_MS) / 1000, now / 1000],
     });
     onDestroy(chart.destroy);
   });

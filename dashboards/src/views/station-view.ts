@@ -51,6 +51,7 @@ async function drawParameter(host: HTMLElement, station: Station, param: string)
       series: [{ label, values, colour: '#1565c0', bars: isRain }],
       limits,
       unit: spec?.unit ?? '',
+      xRange: [(now - p.spanMs) / 1000, now / 1000],
     });
     destroys.push(chart.destroy);
   }
