@@ -31,12 +31,27 @@ export interface RateResult {
   readonly readings: number;
   readonly seconds: number;
   readonly perS: number;
+  /** CPU time the server process (broker, or the whole pipeline) spent per reading, µs. */
+  readonly cpuUsPerReading?: number;
 }
+
+const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 function rssPeakKb(pid: number): number {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
   } catch {
     return 0;
   }
@@ -58,7 +73,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 let prepared: PreparedLoad | undefined;
 /** The one prepared load every run publishes (same stations, seqs and values). */
 function load(o: IngestBenchOptions): PreparedLoad {
-  prepared ??= prepareLoad(o.registry, o.perStation, Date.now() - 2 * 3_600_000);
+  prepared ??= prepareLoad(o.registry, o.perStation, Date.now());
   return prepared;
 }
 
@@ -68,8 +83,10 @@ export async function benchBareBroker(o: IngestBenchOptions): Promise<RateResult
   const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
   const { port } = JSON.parse(line) as { port: number };
   try {
+    const cpu0 = cpuSeconds(child.pid!);
     const r = await publishLoad(`mqtt://127.0.0.1:${port}`, load(o), { windowPerLane: o.windowPerLane });
-    return { readings: r.acked, seconds: r.elapsedMs / 1000, perS: r.acked / (r.elapsedMs / 1000) };
+    const cpuUsPerReading = ((cpuSeconds(child.pid!) - cpu0) * 1e6) / r.acked;
+    return { readings: r.acked, seconds: r.elapsedMs / 1000, perS: r.acked / (r.elapsedMs / 1000), cpuUsPerReading };
   } finally {
     await stopChild(child);
   }
@@ -88,8 +105,8 @@ export async function benchRawInflux(o: IngestBenchOptions, points: number): Pro
   for (let i = 0; i < points; i++) {
     const item = items[i % items.length]!;
     const s: Station = o.registry.get(item.topic.split('/')[1]!)!;
-    const seq = Math.floor(i / items.length) * prepared.perStation + item.seq;
-    lines.push(encode({ stationId: s.id, kind: s.kind, ts: prepared.baseMs + seq * 1000, seq, values: item.values }));
+    const cycle = Math.floor(i / items.length);
+    lines.push(encode({ stationId: s.id, kind: s.kind, ts: item.ts + cycle, seq: cycle * prepared.perStation + item.seq, values: item.values }));
     if (lines.length === 5000) {
       batches.push(lines.join('\n'));
       lines = [];
@@ -119,7 +136,8 @@ async function startPipeline(o: IngestBenchOptions, database: string): Promise<P
   const credentials = await ensureGatewayCredentials(join(o.dataDir, 'gateways.json'), gatewayIds);
   const child = fork(join(here, '../server/main.ts'), [], {
     // BENCH_PROFILE=DIR writes a V8 CPU profile of the pipeline process there (see README).
-    execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])],
+    // The same V8 flags as npm start (ops/start.ts); BENCH_NODE_FLAGS replaces them for experiments.
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? ['--max-semi-space-size=64']), ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])],
     env: {
       ...process.env,
       INFLUX_URL: o.influxUrl,
@@ -152,16 +170,26 @@ export async function benchPipeline(o: IngestBenchOptions): Promise<RateResult &
   const p = await startPipeline(o, `bench_${Date.now()}`);
   try {
     const started = performance.now();
-    const r = await publishLoad(p.mqtt, load(o), { windowPerLane: o.windowPerLane, credentials: p.credentials });
+    const cpu0 = cpuSeconds(p.child.pid!);
+    const progress = setInterval(() => {
+      void pointsWritten(p.http).then((w) => o.log(`  ${((performance.now() - started) / 1000).toFixed(0)} s: ${fmtInt(w)} confirmed by InfluxDB`));
+    }, 2000);
+    const r = await publishLoad(p.mqtt, load(o), {
+      windowPerLane: o.windowPerLane,
+      credentials: p.credentials,
+      onProgress: (acked, ms) => o.log(`  ${(ms / 1000).toFixed(0)} s: ${fmtInt(acked)} acknowledged`),
+    });
     const deadline = Date.now() + 120_000;
     let written = await pointsWritten(p.http);
     while (written < r.acked && Date.now() < deadline) {
       await new Promise((res) => setTimeout(res, 50));
       written = await pointsWritten(p.http);
     }
+    clearInterval(progress);
     const seconds = (performance.now() - started) / 1000;
     if (written < r.acked) o.log(`WARNING: only ${written} of ${r.acked} acknowledged readings confirmed by InfluxDB within 120 s`);
-    return { readings: written, acked: r.acked, ackedPerS: r.acked / (r.elapsedMs / 1000), seconds, perS: written / seconds, peakRssMb: rssPeakKb(p.child.pid!) / 1024 };
+    const cpuUsPerReading = ((cpuSeconds(p.child.pid!) - cpu0) * 1e6) / Math.max(1, written);
+    return { readings: written, cpuUsPerReading, acked: r.acked, ackedPerS: r.acked / (r.elapsedMs / 1000), seconds, perS: written / seconds, peakRssMb: rssPeakKb(p.child.pid!) / 1024 };
   } finally {
     await stopChild(p.child);
   }

@@ -9,6 +9,8 @@ import { stationValues } from '../sensors-sim/signals/index.ts';
 interface LaneItem {
   readonly topic: string;
   readonly seq: number;
+  /** Measurement time: the station's own reporting interval apart, ending before now. */
+  readonly ts: number;
   readonly values: Record<string, number>;
 }
 
@@ -20,27 +22,26 @@ export interface PreparedLoad {
   readonly total: number;
 }
 
-/** `perStation` sequenced readings for every station, stamped one second apart from `baseMs`. */
-export function prepareLoad(registry: Registry, perStation: number, baseMs: number, maxSignals = 2000): PreparedLoad {
-  const ctx = { seed: 7, scenario: 'normal' as const, originMs: baseMs };
+/**
+ * `perStation` sequenced readings for every station: the simulator's signals (normal scenario) at
+ * the station's own reporting interval, the series ending before now — a plausible past stretch
+ * of the city, so that quality checks and alert rules see realistic data.
+ */
+export function prepareLoad(registry: Registry, perStation: number, baseMs: number): PreparedLoad {
+  const maxIntervalMs = Math.max(...registry.stations.map((s) => s.intervalS)) * 1000;
+  const start = Math.min(baseMs, Date.now() - (perStation + 1) * maxIntervalMs);
+  const ctx = { seed: 7, scenario: 'normal' as const, originMs: start };
   const byGateway = new Map<string, { gatewayId: string; items: LaneItem[] }>();
-  // Signal values are computed for a bounded sample and reused: the content matters little here.
-  const sample = new Map<string, Record<string, number>[]>();
-  for (const s of registry.stations) {
-    const values: Record<string, number>[] = [];
-    for (let i = 0; i < Math.min(perStation, Math.ceil(maxSignals / registry.stations.length) + 1); i++) values.push(stationValues(ctx, s, baseMs + i * 60_000));
-    sample.set(s.id, values);
-  }
   for (let seq = 0; seq < perStation; seq++) {
     for (const s of registry.stations) {
       let lane = byGateway.get(s.gatewayId);
       if (!lane) byGateway.set(s.gatewayId, (lane = { gatewayId: s.gatewayId, items: [] }));
-      const values = sample.get(s.id)!;
-      lane.items.push({ topic: stationReadingTopic(s.id), seq, values: values[seq % values.length]! });
+      const ts = start + seq * s.intervalS * 1000;
+      lane.items.push({ topic: stationReadingTopic(s.id), seq, ts, values: stationValues(ctx, s, ts) });
     }
   }
   const lanes = [...byGateway.values()];
-  return { lanes, perStation, baseMs, total: lanes.reduce((n, l) => n + l.items.length, 0) };
+  return { lanes, perStation, baseMs: start, total: lanes.reduce((n, l) => n + l.items.length, 0) };
 }
 
 export interface PublishResult {
@@ -50,9 +51,9 @@ export interface PublishResult {
 }
 
 /**
- * Publishes every prepared reading `cycles` times (seq continuing), each lane keeping at most
- * `windowPerLane` unacknowledged. `ratePerS` (optional) paces the total; without it the lanes go as
- * fast as acknowledgements allow.
+ * Publishes every prepared reading, each lane keeping at most `windowPerLane` unacknowledged.
+ * `ratePerS` (optional) paces the total; without it the lanes go as fast as acknowledgements allow.
+ * With `cycles` > 1 (the soak) the readings repeat with seq continuing, stamped at send time.
  */
 export async function publishLoad(
   url: string,
@@ -97,7 +98,8 @@ export async function publishLoad(
               outstanding++;
               sent++;
               const seq = cycle * load.perStation + item.seq;
-              const payload = JSON.stringify({ ts: load.baseMs + seq * 1000, seq, values: item.values });
+              const ts = (opts.cycles ?? 1) > 1 ? Date.now() : item.ts;
+              const payload = JSON.stringify({ ts, seq, values: item.values });
               client.publish(item.topic, payload, { qos: 1 }, (err) => {
                 outstanding--;
                 if (err) failed++;

@@ -59,7 +59,7 @@ async function ingestBench(o: IngestBenchOptions): Promise<void> {
   md += `| bare embedded broker (reference) | ${fmt(bare.readings)} | ${bare.seconds.toFixed(1)} | ${fmt(bare.perS)} | 1.00 |\n`;
   md += `| raw InfluxDB /write, 5,000-line batches (reference) | ${fmt(raw.readings)} | ${raw.seconds.toFixed(1)} | ${fmt(raw.perS)} | ${(raw.perS / bare.perS).toFixed(2)} |\n`;
   md += `| **quantrac pipeline, fsync on, counted when InfluxDB confirmed** | ${fmt(pipeline.readings)} | ${pipeline.seconds.toFixed(1)} | ${fmt(pipeline.perS)} | **${(pipeline.perS / bare.perS).toFixed(2)}** |\n\n`;
-  md += `Pipeline vs raw InfluxDB: ${(pipeline.perS / raw.perS).toFixed(2)}. Pipeline peak RSS: ${pipeline.peakRssMb.toFixed(0)} MB. Acknowledged ${fmt(pipeline.acked)} (PUBACK rate ${fmt(pipeline.ackedPerS)}/s, ${(pipeline.ackedPerS / bare.perS).toFixed(2)} of the bare broker), confirmed by InfluxDB ${fmt(pipeline.readings)}.\n`;
+  md += `Pipeline vs raw InfluxDB: ${(pipeline.perS / raw.perS).toFixed(2)}. Pipeline peak RSS: ${pipeline.peakRssMb.toFixed(0)} MB. Server CPU per reading: bare broker ${bare.cpuUsPerReading?.toFixed(1)} µs, pipeline ${pipeline.cpuUsPerReading?.toFixed(1)} µs. Acknowledged ${fmt(pipeline.acked)} (PUBACK rate ${fmt(pipeline.ackedPerS)}/s, ${(pipeline.ackedPerS / bare.perS).toFixed(2)} of the bare broker), confirmed by InfluxDB ${fmt(pipeline.readings)}.\n`;
   const result: Record<string, unknown> = { bareBroker: bare, rawInflux: raw, pipeline, ratios: { pipelineVsBare: pipeline.perS / bare.perS, pipelineVsRaw: pipeline.perS / raw.perS } };
   if (soak) {
     const rate = Math.round(pipeline.perS * 0.8);

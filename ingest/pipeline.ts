@@ -42,8 +42,11 @@ export interface IngestDeps {
   readonly log: Logger;
   readonly options: IngestOptions;
   readonly now?: () => number;
-  /** Called for each accepted reading before it is spooled (alert evaluation); must be fast. */
-  readonly hotPath?: readonly ((reading: Reading) => void)[];
+  /**
+   * Called for each accepted reading before it is spooled (alert evaluation); must be fast. A
+   * returned promise (e.g. alert events being journalled) is awaited before the acknowledgement.
+   */
+  readonly hotPath?: readonly ((reading: Reading) => Promise<void> | void)[];
   /** Publishes a dead letter to the gateway's dead-letter topic. */
   readonly deadLetter: (gatewayId: string, letter: DeadLetter) => void;
 }
@@ -100,7 +103,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     metrics.deadLetters.inc();
   }
 
-  async function admit(lines: string[], accepted: Reading[], qos: number): Promise<void> {
+  async function admit(lines: string[], accepted: Reading[], qos: number, sideEffects: Promise<void>[]): Promise<void> {
     if (spool.isFull()) {
       // Backpressure: hold the acknowledgement (the gateway keeps its readings) until space frees.
       metrics.acksHeld.inc();
@@ -121,6 +124,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       return;
     }
     await durable;
+    if (sideEffects.length > 0) await Promise.all(sideEffects);
     announce();
   }
 
@@ -137,6 +141,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       }
       const lines: string[] = [];
       const accepted: Reading[] = [];
+      const sideEffects: Promise<void>[] = [];
       const nowMs = now();
       for (const item of decoded.items) {
         const result = validateReading(item, {
@@ -159,12 +164,17 @@ export function createIngest(deps: IngestDeps): Ingest {
         else if (reading.quality) {
           for (const flag of Object.values(reading.quality)) metrics.readingsFlagged.inc({ flag, kind: reading.kind });
         }
-        if (deps.hotPath && !checked.duplicate) for (const observe of deps.hotPath) observe(reading);
+        if (deps.hotPath && !checked.duplicate) {
+          for (const observe of deps.hotPath) {
+            const pending = observe(reading);
+            if (pending) sideEffects.push(pending);
+          }
+        }
         lines.push(encode(reading));
         accepted.push(reading);
       }
       countByKind(accepted, (kind, n) => metrics.readingsReceived.inc({ kind }, n));
-      if (lines.length > 0) await admit(lines, accepted, input.qos);
+      if (lines.length > 0) await admit(lines, accepted, input.qos, sideEffects);
     } finally {
       if (--inFlight === 0) for (const w of idleWaiters.splice(0)) w();
     }

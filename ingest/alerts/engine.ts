@@ -37,6 +37,8 @@ export interface AlertEngine {
   acknowledge(alertId: string, ack: { by: string; note?: string; at?: number }): AlertEvent;
   list(filter?: AlertFilter): Alert[];
   get(id: string): Alert | undefined;
+  /** Settles once every event returned so far is durable in the store. */
+  durable(): Promise<void>;
   /** Writes a snapshot now. */
   flush(): void;
   /** Flushes and closes the store. */
@@ -58,6 +60,8 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
   const perStation = new Map<string, { signals: Signal[]; specs: WindowSpec[] }>();
   let dirty = false;
   let lastSnapshotMs = startedAt;
+  /** The journal write of the latest events; the journal commits in order, so it covers all before. */
+  let lastAppend: Promise<void> = Promise.resolve();
 
   const recovered = store.load();
   for (const a of recovered.alerts) alerts.set(a.id, a);
@@ -131,13 +135,17 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
       event = { type: 'cleared', at: atMs, alert: clearAlert(prev, o, levels[Math.max(0, from)]!) };
       slot.alertId = null;
     } else if (prev) {
-      const alert = moveAlert(prev, { ...o, level: levels[to]! });
-      if (to > from) event = { type: 'escalated', at: atMs, alert, from: prev.level };
-      else if (to < from) event = { type: 'updated', reason: 'deescalated', at: atMs, alert, from: prev.level };
-      else if (atMs - slot.lastEmitMs >= signal.rule.updateEveryS * 1000 && m.value !== slot.lastEmitValue) {
-        event = { type: 'updated', reason: 'value', at: atMs, alert };
+      const updateDue = atMs - slot.lastEmitMs >= signal.rule.updateEveryS * 1000 && m.value !== slot.lastEmitValue;
+      const newPeak = signal.worse === 'higher' ? m.value > prev.peakValue : m.value < prev.peakValue;
+      // Hot path: a continuing breach at the same level rebuilds its alert (and message) only when
+      // something an officer sees changes — level, peak, or a due update — not for every reading.
+      if (to !== from || updateDue || newPeak) {
+        const alert = moveAlert(prev, { ...o, level: levels[to]! });
+        if (to > from) event = { type: 'escalated', at: atMs, alert, from: prev.level };
+        else if (to < from) event = { type: 'updated', reason: 'deescalated', at: atMs, alert, from: prev.level };
+        else if (updateDue) event = { type: 'updated', reason: 'value', at: atMs, alert };
+        alerts.set(alert.id, alert);
       }
-      alerts.set(alert.id, alert);
     }
     if (event) {
       alerts.set(event.alert.id, event.alert);
@@ -149,7 +157,8 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
 
   function commit(events: AlertEvent[]): AlertEvent[] {
     if (events.length > 0) {
-      store.append(events);
+      lastAppend = store.append(events);
+      lastAppend.catch(() => undefined); // surfaced through durable(); never an unhandled rejection
       dirty = true;
     }
     return events;
@@ -205,6 +214,8 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
       if (dirty && nowMs - lastSnapshotMs >= snapshotEveryMs) flush();
       return out;
     },
+
+    durable: () => lastAppend,
 
     acknowledge(alertId, ack) {
       const prev = alerts.get(alertId);

@@ -33,8 +33,12 @@ export interface AlertServiceOptions {
 }
 
 export interface AlertService {
-  /** The ingest hot-path observer: synchronous, never throws. */
-  onReading(reading: Reading): void;
+  /**
+   * The ingest hot-path observer: judges synchronously and never throws. When the reading caused
+   * alert events, returns a promise that settles once they are journalled (never rejects), so the
+   * reading's acknowledgement can wait for its alerts to be durable too.
+   */
+  onReading(reading: Reading): Promise<void> | undefined;
   addChannel(channel: AlertChannel): void;
   acknowledge(alertId: string, ack: { by: string; note?: string }): AlertEvent;
   list(filter?: AlertFilter): Alert[];
@@ -83,12 +87,19 @@ export function createAlertService(opts: AlertServiceOptions): AlertService {
     scheduled ??= setImmediate(drain);
   }
 
+  const failed = (what: string) => (err: unknown) => {
+    if (engineFailures++ % 1000 === 0) log.error({ err, what, failures: engineFailures }, 'alert engine failed');
+  };
+
   // An engine failure (the store cannot write) must not stop readings: log it and go on.
-  function guarded(what: string, fn: () => AlertEvent[]): void {
+  function guarded(what: string, fn: () => AlertEvent[]): Promise<void> | undefined {
     try {
-      emit(fn());
+      const events = fn();
+      emit(events);
+      return events.length > 0 ? engine.durable().catch(failed(what)) : undefined;
     } catch (err) {
-      if (engineFailures++ % 1000 === 0) log.error({ err, what, failures: engineFailures }, 'alert engine failed');
+      failed(what)(err);
+      return undefined;
     }
   }
 
@@ -104,7 +115,7 @@ export function createAlertService(opts: AlertServiceOptions): AlertService {
     list: (filter) => engine.list(filter),
     get: (id) => engine.get(id),
     start() {
-      timer ??= setInterval(() => guarded('tick', () => engine.tick(clock())), opts.tickMs);
+      timer ??= setInterval(() => void guarded('tick', () => engine.tick(clock())), opts.tickMs);
       timer.unref();
     },
     stop() {

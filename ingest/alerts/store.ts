@@ -1,7 +1,8 @@
-// Durable alert store: an append-only journal of alert events (one JSON line each, write + fsync)
-// and a snapshot of the engine state (tmp file, fsync, atomic rename, directory fsync). Recovery
-// = snapshot + journal lines newer than it; a torn last line (crash mid-write) is cut off.
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+// Durable alert store: an append-only journal of alert events (one JSON line each; group commit:
+// one write + fdatasync off the event loop for all events appended meanwhile) and a snapshot of the
+// engine state (tmp file, fsync, atomic rename, directory fsync). Recovery = snapshot + journal
+// lines newer than it; a torn last line (crash mid-write) is cut off.
+import { closeSync, existsSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, write, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Alert, AlertEvent } from '../../contracts/alerts.ts';
 import { AlertStoreError } from './errors.ts';
@@ -16,8 +17,11 @@ export interface RecoveredState {
 
 export interface AlertStore {
   load(): RecoveredState;
-  /** Appends events durably (one write and one fsync per call). */
-  append(events: readonly AlertEvent[]): void;
+  /**
+   * Queues events for the journal; the promise settles once they are on disk (group commit). The
+   * order of events is kept. Never blocks the caller.
+   */
+  append(events: readonly AlertEvent[]): Promise<void>;
   /** Replaces the snapshot atomically, then empties the journal it covers. */
   saveSnapshot(snapshot: EngineSnapshot): void;
   close(): void;
@@ -38,6 +42,50 @@ export function createAlertStore(dir: string): AlertStore {
   const journalPath = join(dir, JOURNAL);
   let seq = 0;
   let fd: number | null = null;
+  let pending = '';
+  let waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  let committing = false;
+  /** A write or fdatasync is running on the thread pool. */
+  let inFlight = false;
+  let closeWhenIdle = false;
+
+  /** Writes and syncs everything queued, then whatever was queued meanwhile, until none is left. */
+  function commit(): void {
+    inFlight = false;
+    if (pending === '') {
+      committing = false;
+      if (closeWhenIdle && fd !== null) {
+        closeSync(fd);
+        fd = null;
+      }
+      return;
+    }
+    committing = true;
+    const text = pending;
+    const batch = waiters;
+    pending = '';
+    waiters = [];
+    const fail = (err: unknown) => {
+      const e = new AlertStoreError(`cannot append to ${journalPath}`, { cause: err });
+      for (const w of batch) w.reject(e);
+      commit();
+    };
+    let f: number;
+    try {
+      f = journal();
+    } catch (err) {
+      return fail(err);
+    }
+    inFlight = true;
+    write(f, text, (err) => {
+      if (err) return fail(err);
+      fdatasync(f, (syncErr) => {
+        if (syncErr) return fail(syncErr);
+        for (const w of batch) w.resolve();
+        commit();
+      });
+    });
+  }
 
   const journal = (): number => {
     fd ??= openSync(journalPath, 'a');
@@ -55,8 +103,10 @@ export function createAlertStore(dir: string): AlertStore {
         }
         if (snap.engine?.version !== 1) throw new AlertStoreError(`unknown alert snapshot version in ${snapshotPath}`);
       }
-      seq = snap?.seq ?? 0;
+      const snapSeq = snap?.seq ?? 0;
+      seq = snapSeq;
       const alerts = new Map((snap?.engine.alerts ?? []).map((a) => [a.id, a]));
+      const entries: { seq: number; event: AlertEvent }[] = [];
       if (existsSync(journalPath)) {
         const text = readFileSync(journalPath, 'utf8');
         let good = 0;
@@ -69,8 +119,12 @@ export function createAlertStore(dir: string): AlertStore {
             break; // torn write at the end: everything after it is lost anyway
           }
           good += Buffer.byteLength(line) + 1;
-          if (entry.seq <= seq) continue;
-          seq = entry.seq;
+          if (entry.seq > snapSeq) entries.push(entry);
+        }
+        // Applied in seq order: a line written by close() may land before one still in flight.
+        entries.sort((a, b) => a.seq - b.seq);
+        for (const entry of entries) {
+          seq = Math.max(seq, entry.seq);
           alerts.set(entry.event.alert.id, entry.event.alert);
         }
         if (good < Buffer.byteLength(text)) {
@@ -84,19 +138,20 @@ export function createAlertStore(dir: string): AlertStore {
     },
 
     append(events) {
-      if (events.length === 0) return;
-      const lines = events.map((event) => JSON.stringify({ seq: ++seq, event })).join('\n') + '\n';
-      try {
-        const f = journal();
-        writeSync(f, lines);
-        fsyncSync(f);
-      } catch (err) {
-        throw new AlertStoreError(`cannot append to ${journalPath}`, { cause: err });
+      if (events.length === 0) return Promise.resolve();
+      for (const event of events) pending += `${JSON.stringify({ seq: ++seq, event })}\n`;
+      const done = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+      if (!committing) {
+        committing = true;
+        setImmediate(commit);
       }
+      return done;
     },
 
     saveSnapshot(engine) {
       const tmp = `${snapshotPath}.tmp`;
+      // Events still queued for the journal are in this snapshot (their seq is not above it), so
+      // recovery skips them wherever they land relative to the truncation below.
       try {
         const f = openSync(tmp, 'w');
         writeSync(f, JSON.stringify({ seq, engine } satisfies SnapshotFile));
@@ -115,8 +170,19 @@ export function createAlertStore(dir: string): AlertStore {
     },
 
     close() {
-      if (fd !== null) closeSync(fd);
-      fd = null;
+      // Anything still queued is written synchronously: close() is the last word.
+      if (pending !== '') {
+        const f = journal();
+        writeSync(f, pending);
+        fsyncSync(f);
+        pending = '';
+        for (const w of waiters.splice(0)) w.resolve();
+      }
+      if (inFlight) closeWhenIdle = true; // the running commit closes the file when it ends
+      else if (fd !== null) {
+        closeSync(fd);
+        fd = null;
+      }
     },
   };
 }
@@ -136,6 +202,7 @@ export function createMemoryAlertStore(): AlertStore & { readonly events: readon
     },
     append(events) {
       journal.push(...events);
+      return Promise.resolve();
     },
     saveSnapshot(s) {
       snapshot = structuredClone(s);
