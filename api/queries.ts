@@ -49,16 +49,21 @@ export interface Bucket {
   readonly values: Record<string, { mean: number | null; min: number | null; max: number | null; count: number }>;
 }
 
+/** The InfluxQL of bucketedReadings (exported for the benchmark's raw-database reference). */
+export function bucketStatement(station: Station, q: BucketQuery): string {
+  const select = paramsOf(station.kind)
+    .flatMap((p) => [`mean(${quoteIdent(p)}) AS "${p}__mean"`, `min(${quoteIdent(p)}) AS "${p}__min"`, `max(${quoteIdent(p)}) AS "${p}__max"`, `count(${quoteIdent(p)}) AS "${p}__count"`])
+    .join(', ');
+  return (
+    `SELECT ${select} FROM ${quoteIdent(station.kind)} WHERE "station" = ${quoteString(station.id)} ` +
+    `AND time >= ${q.fromMs}ms AND time < ${q.toMs}ms GROUP BY time(${q.everyMs}ms) fill(none)`
+  );
+}
+
 /** Means, minima, maxima and counts per parameter in buckets of `everyMs`, oldest first. */
 export async function bucketedReadings(http: InfluxHttp, station: Station, q: BucketQuery): Promise<Bucket[]> {
   const params = paramsOf(station.kind);
-  const select = params
-    .flatMap((p) => [`mean(${quoteIdent(p)}) AS "${p}__mean"`, `min(${quoteIdent(p)}) AS "${p}__min"`, `max(${quoteIdent(p)}) AS "${p}__max"`, `count(${quoteIdent(p)}) AS "${p}__count"`])
-    .join(', ');
-  const statement =
-    `SELECT ${select} FROM ${quoteIdent(station.kind)} WHERE "station" = ${quoteString(station.id)} ` +
-    `AND time >= ${q.fromMs}ms AND time < ${q.toMs}ms GROUP BY time(${q.everyMs}ms) fill(none)`;
-  const [series] = await http.query(statement);
+  const [series] = await http.query(bucketStatement(station, q));
   return rows(series?.[0]).map((row) => {
     const values: Bucket['values'] = {};
     for (const p of params) {

@@ -33,7 +33,7 @@ export function rowToLatest(kind: StationKind, row: Record<string, unknown>): La
 }
 
 /** Statements of one kind's snapshot; results come back in the same order. */
-function statements(kind: StationKind, nowMs: number): string[] {
+export function snapshotStatements(kind: StationKind, nowMs: number): string[] {
   const m = quoteIdent(kind);
   const latest = `SELECT * FROM ${m} WHERE time > ${nowMs - LATEST_LOOKBACK_MS}ms AND time <= ${nowMs}ms GROUP BY "station" ORDER BY time DESC LIMIT 1`;
   switch (kind) {
@@ -74,7 +74,7 @@ export interface SnapshotFeature {
 
 export async function buildSnapshot(http: InfluxHttp, registry: Registry, kind: StationKind, scale: Scale, nowMs = Date.now()) {
   const stations = registry.stations.filter((s) => s.kind === kind);
-  const results = await http.query(statements(kind, nowMs).join('; '));
+  const results = await http.query(snapshotStatements(kind, nowMs).join('; '));
   const latestBy = byStation(results[0]);
   const extra = results.slice(1).map(byStation);
   const features: SnapshotFeature[] = stations.map((s) => {

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import pino from 'pino';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
+import { bucketStatement } from '../api/queries.ts';
+import { snapshotStatements } from '../api/snapshot.ts';
 import { formatRegistry, generateRegistry } from '../contracts/registry/generate-stations.ts';
 import type { Station } from '../contracts/stations.ts';
 import { setGatewayPassword } from '../broker/gateway-credentials.ts';
@@ -37,11 +39,58 @@ export interface Latency {
   readonly p95Ms: number;
 }
 
+export interface Fanout {
+  readonly clients: number;
+  readonly published: number;
+  readonly delivered: number;
+  readonly msgsPerS: number;
+  readonly lagP99Ms: number;
+}
+
 export interface BenchApiResult {
   readonly pointsStored: number;
   readonly snapshot: Latency;
   readonly series24hHourly: Latency;
-  readonly wsFanout: { readonly clients: number; readonly published: number; readonly delivered: number; readonly msgsPerS: number; readonly lagP99Ms: number };
+  readonly wsFanout: Fanout;
+  /** References measured in the same run: the same InfluxQL straight to InfluxDB's /query, and a bare `ws` server broadcasting the same number of messages to as many clients. */
+  readonly reference: { readonly snapshotRawQuery: Latency; readonly seriesRawQuery: Latency; readonly bareWsFanout: Fanout };
+}
+
+/** Reference fan-out: a bare `ws` server broadcasting `n` small JSON messages to `clients` clients. */
+async function bareFanout(clients: number, n: number): Promise<Fanout> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise((r) => wss.once('listening', r));
+  const port = (wss.address() as { port: number }).port;
+  const lags: number[] = [];
+  let delivered = 0;
+  let lastAt = 0;
+  const sockets: WebSocket[] = [];
+  for (let i = 0; i < clients; i += 200) {
+    await Promise.all(
+      Array.from({ length: Math.min(200, clients - i) }, async () => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+        ws.on('message', (d) => {
+          const m = JSON.parse(String(d)) as { ts: string };
+          delivered++;
+          lastAt = Date.now();
+          lags.push(lastAt - Date.parse(m.ts));
+        });
+        sockets.push(ws);
+        await new Promise((r, x) => ws.once('open', r).once('error', x));
+      }),
+    );
+  }
+  const t0 = Date.now();
+  for (let i = 0; i < n; i++) {
+    const text = JSON.stringify({ type: 'reading', station: 'air-001', kind: 'air', ts: new Date().toISOString(), seq: i, values: { pm25: 30 + (i % 10) } });
+    for (const c of wss.clients) c.send(text);
+    await new Promise((r) => setImmediate(r));
+  }
+  const deadline = Date.now() + 60_000;
+  while (delivered < clients * n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const ws of sockets) ws.terminate();
+  await new Promise((r) => wss.close(r));
+  return { clients, published: n, delivered, msgsPerS: Math.round(delivered / Math.max(0.001, (lastAt - t0) / 1000)), lagP99Ms: pct(lags, 99) };
 }
 
 const pct = (xs: number[], p: number) => {
@@ -130,6 +179,13 @@ export async function benchApi(o: BenchApiOptions): Promise<BenchApiResult> {
       await res.arrayBuffer();
     });
     log(`api bench: snapshot p50 ${snapshot.p50Ms} ms, p95 ${snapshot.p95Ms} ms`);
+    const raw = (statement: string) => async () => {
+      const res = await fetch(`${o.influxUrl}/query?${new URLSearchParams({ db: database, q: statement, epoch: 'ms' })}`);
+      if (res.status !== 200) throw new Error(`raw query: HTTP ${res.status}`);
+      await res.arrayBuffer();
+    };
+    let rk = 0;
+    const snapshotRawQuery = await measure(o.requests ?? 200, o.concurrency ?? 10, () => raw(snapshotStatements(kinds[rk++ % 4]!, Date.now()).join('; '))());
     let j = 0;
     const series24hHourly = await measure(o.requests ?? 200, o.concurrency ?? 10, async () => {
       const s = stations[j++ % stations.length]!;
@@ -138,6 +194,10 @@ export async function benchApi(o: BenchApiOptions): Promise<BenchApiResult> {
       await res.arrayBuffer();
     });
     log(`api bench: 24 h hourly series p50 ${series24hHourly.p50Ms} ms, p95 ${series24hHourly.p95Ms} ms`);
+    let rj = 0;
+    const seriesRawQuery = await measure(o.requests ?? 200, o.concurrency ?? 10, () =>
+      raw(bucketStatement(stations[rj++ % stations.length]!, { fromMs: nowMs - 24 * 3_600_000, toMs: nowMs, everyMs: 3_600_000 }))(),
+    );
 
     // Fan-out: N clients, readings published over MQTT stamped with their publish time.
     const nClients = o.wsClients ?? 2000;
@@ -165,9 +225,13 @@ export async function benchApi(o: BenchApiOptions): Promise<BenchApiResult> {
     const gw = stations.find((s) => s.kind === 'air')!;
     const mq = await mqtt.connectAsync(q.urls().mqtt, { clientId: gw.gatewayId, username: gw.gatewayId, password: await setGatewayPassword(config.credentialsPath, gw.gatewayId), protocolVersion: 4 });
     const t0 = Date.now();
+    // Published back to back (not one PUBACK at a time), so the fan-out, not the publisher, sets the pace.
+    const sent: Promise<unknown>[] = [];
     for (let i = 0; i < nReadings; i++) {
-      await mq.publishAsync(`sensors/${gw.id}/reading`, JSON.stringify({ ts: Date.now(), seq: i, values: { pm25: 30 + (i % 10) } }), { qos: 1 });
+      sent.push(mq.publishAsync(`sensors/${gw.id}/reading`, JSON.stringify({ ts: Date.now(), seq: i, values: { pm25: 30 + (i % 10) } }), { qos: 1 }));
+      await new Promise((r) => setImmediate(r));
     }
+    await Promise.all(sent);
     const want = nClients * nReadings;
     const deadline = Date.now() + 60_000;
     while (delivered < want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -175,7 +239,9 @@ export async function benchApi(o: BenchApiOptions): Promise<BenchApiResult> {
     for (const ws of sockets) ws.terminate();
     const wsFanout = { clients: nClients, published: nReadings, delivered, msgsPerS: Math.round(delivered / Math.max(0.001, (lastAt - t0) / 1000)), lagP99Ms: pct(lags, 99) };
     log(`api bench: fan-out ${wsFanout.msgsPerS} msgs/s to ${nClients} clients, lag p99 ${wsFanout.lagP99Ms} ms`);
-    return { pointsStored: points, snapshot, series24hHourly, wsFanout };
+    const bareWsFanout = await bareFanout(nClients, nReadings);
+    log(`api bench: reference bare ws fan-out ${bareWsFanout.msgsPerS} msgs/s, lag p99 ${bareWsFanout.lagP99Ms} ms`);
+    return { pointsStored: points, snapshot, series24hHourly, wsFanout, reference: { snapshotRawQuery, seriesRawQuery, bareWsFanout } };
   } finally {
     await q.stop();
     await fetch(`${o.influxUrl}/query?q=${encodeURIComponent(`DROP DATABASE "${database}"`)}`, { method: 'POST' }).catch(() => undefined);

@@ -62,7 +62,7 @@ function rssKb(pid: number): number {
   return m ? Number(m[1]) : 0;
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
@@ -123,14 +123,15 @@ export async function benchRawInflux(o: IngestBenchOptions, points: number): Pro
   return { readings: points, seconds, perS: points / seconds };
 }
 
-interface PipelineProcess {
+export interface PipelineProcess {
   readonly child: ChildProcess;
   readonly mqtt: string;
   readonly http: string;
   readonly credentials: Record<string, string>;
 }
 
-async function startPipeline(o: IngestBenchOptions, database: string): Promise<PipelineProcess> {
+/** The quantrac server as its own process, as `npm start` runs it, with credentials for every gateway. */
+export async function startPipeline(o: Pick<IngestBenchOptions, 'influxUrl' | 'registry' | 'dataDir'>, database: string, extraEnv: Record<string, string> = {}): Promise<PipelineProcess> {
   const gatewayIds = [...new Set(o.registry.stations.map((s) => s.gatewayId))];
   mkdirSync(o.dataDir, { recursive: true });
   const credentials = await ensureGatewayCredentials(join(o.dataDir, 'gateways.json'), gatewayIds);
@@ -149,6 +150,7 @@ async function startPipeline(o: IngestBenchOptions, database: string): Promise<P
       HTTP_PORT: String(await freePort()),
       SPOOL_FSYNC: 'true',
       LOG_LEVEL: 'warn',
+      ...extraEnv,
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

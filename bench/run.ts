@@ -71,20 +71,34 @@ async function ingestBench(o: IngestBenchOptions): Promise<void> {
   save('ingest', result, md);
 }
 
-/** Benchmarks contributed by other parts, each exporting a function; run when present. */
-async function optionalBench(name: string, file: string, exportName: string, influxUrl: string): Promise<void> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(file)) as Record<string, unknown>;
-  } catch (err) {
-    log(`${name}: skipped (${(err as Error).message})`);
-    return;
-  }
-  const fn = mod[exportName];
-  if (typeof fn !== 'function') return log(`${name}: skipped (no ${exportName})`);
-  log(`${name}: running…`);
-  const out = (await (fn as (o: object) => Promise<{ result: object; markdown: string }>)({ influxUrl, quick, log })) ?? {};
-  if (out.result && out.markdown) save(name, out.result, out.markdown);
+/** Issue #5: snapshot and series latency, WebSocket fan-out, each beside its reference. */
+async function apiBench(influxUrl: string): Promise<void> {
+  const { benchApi } = await import('./api.ts');
+  log('api: 500 stations × 24 h of 1-minute data, then latency and fan-out…');
+  const r = await benchApi({ influxUrl, log, ...(quick ? { stations: 200, hours: 6, requests: 50, wsClients: 500, wsReadings: 50 } : {}) });
+  const ref = r.reference;
+  const lat = (name: string, l: { p50Ms: number; p95Ms: number }, base: { p50Ms: number; p95Ms: number }) =>
+    `| ${name} | ${l.p50Ms.toFixed(1)} | ${l.p95Ms.toFixed(1)} | ${(l.p50Ms / base.p50Ms).toFixed(2)} |`;
+  const md = [
+    `# API — ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    `${fmt(r.pointsStored)} points stored (1-minute data). Latency over HTTP with 10 requests in flight, snapshot cache TTL 0 (identical requests in flight still share one database query, as in production); references: the same InfluxQL sent straight to InfluxDB's /query.`,
+    '',
+    '| request | p50 ms | p95 ms | p50 vs raw query |',
+    '|---|---|---|---|',
+    lat('city snapshot /api/snapshot/:kind (4 kinds in turn)', r.snapshot, ref.snapshotRawQuery),
+    lat('  raw InfluxQL of the snapshot (reference)', ref.snapshotRawQuery, ref.snapshotRawQuery),
+    lat('24 h hourly series /api/stations/:id/readings', r.series24hHourly, ref.seriesRawQuery),
+    lat('  raw InfluxQL of the series (reference)', ref.seriesRawQuery, ref.seriesRawQuery),
+    '',
+    '| live fan-out | clients | delivered | msgs/s | lag p99 ms |',
+    '|---|---|---|---|---|',
+    `| quantrac: MQTT publish → ingest → /ws/live | ${r.wsFanout.clients} | ${fmt(r.wsFanout.delivered)} | ${fmt(r.wsFanout.msgsPerS)} | ${r.wsFanout.lagP99Ms} |`,
+    `| bare ws server broadcast (reference) | ${ref.bareWsFanout.clients} | ${fmt(ref.bareWsFanout.delivered)} | ${fmt(ref.bareWsFanout.msgsPerS)} | ${ref.bareWsFanout.lagP99Ms} |`,
+    '',
+    `Fan-out msgs/s vs the bare ws server: ${(r.wsFanout.msgsPerS / ref.bareWsFanout.msgsPerS).toFixed(2)}.`,
+  ].join('\n');
+  save('api', r, md);
 }
 
 /** The longer fuzz run of issue #8: inputs tried, and that nothing crashed, hung or was lost. */
@@ -105,8 +119,12 @@ async function main(): Promise<void> {
   try {
     const o: IngestBenchOptions = { influxUrl: influxd.url, registry: loadRegistry(), dataDir: join(dir, 'data'), perStation: quick ? 200 : 1500, windowPerLane: 200, log };
     if (wants('ingest')) await ingestBench(o);
-    if (wants('api')) await optionalBench('api', './api.ts', 'benchApi', influxd.url);
-    if (wants('alerts')) await optionalBench('alerts', './alerts.ts', 'benchAlertLatency', influxd.url);
+    if (wants('api')) await apiBench(influxd.url);
+    if (wants('alerts')) {
+      const { benchAlertLatency } = await import('./alerts.ts');
+      const out = await benchAlertLatency({ influxUrl: influxd.url, registry: o.registry, quick, log });
+      save('alerts', out.result, out.markdown);
+    }
     if (wants('fuzz')) await fuzzBench(influxd.url);
   } finally {
     await influxd.stop();
