@@ -61,16 +61,31 @@ async function bareFanout(clients: number, n: number): Promise<Fanout> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((r) => wss.once('listening', r));
   const port = (wss.address() as { port: number }).port;
+  const live = await connectLiveClients(`ws://127.0.0.1:${port}`, clients);
+  const t0 = Date.now();
+  for (let i = 0; i < n; i++) {
+    const text = JSON.stringify({ type: 'reading', station: 'air-001', kind: 'air', ts: new Date().toISOString(), seq: i, values: { pm25: 30 + (i % 10) } });
+    for (const c of wss.clients) c.send(text);
+    await new Promise((r) => setImmediate(r));
+  }
+  const result = await live.finish(t0, n);
+  await new Promise((r) => wss.close(r));
+  return result;
+}
+
+/** `n` WebSocket clients that record, for each reading received, its lag from the reading's ts. */
+async function connectLiveClients(url: string, n: number) {
   const lags: number[] = [];
   let delivered = 0;
   let lastAt = 0;
   const sockets: WebSocket[] = [];
-  for (let i = 0; i < clients; i += 200) {
+  for (let i = 0; i < n; i += 200) {
     await Promise.all(
-      Array.from({ length: Math.min(200, clients - i) }, async () => {
-        const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+      Array.from({ length: Math.min(200, n - i) }, async () => {
+        const ws = new WebSocket(url);
         ws.on('message', (d) => {
-          const m = JSON.parse(String(d)) as { ts: string };
+          const m = JSON.parse(String(d)) as { type: string; ts: string };
+          if (m.type !== 'reading') return;
           delivered++;
           lastAt = Date.now();
           lags.push(lastAt - Date.parse(m.ts));
@@ -80,17 +95,15 @@ async function bareFanout(clients: number, n: number): Promise<Fanout> {
       }),
     );
   }
-  const t0 = Date.now();
-  for (let i = 0; i < n; i++) {
-    const text = JSON.stringify({ type: 'reading', station: 'air-001', kind: 'air', ts: new Date().toISOString(), seq: i, values: { pm25: 30 + (i % 10) } });
-    for (const c of wss.clients) c.send(text);
-    await new Promise((r) => setImmediate(r));
-  }
-  const deadline = Date.now() + 60_000;
-  while (delivered < clients * n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  for (const ws of sockets) ws.terminate();
-  await new Promise((r) => wss.close(r));
-  return { clients, published: n, delivered, msgsPerS: Math.round(delivered / Math.max(0.001, (lastAt - t0) / 1000)), lagP99Ms: pct(lags, 99) };
+  return {
+    /** Waits (at most 60 s) until every client has every one of `published` readings, then closes them. */
+    async finish(t0: number, published: number): Promise<Fanout> {
+      const deadline = Date.now() + 60_000;
+      while (delivered < n * published && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      for (const ws of sockets) ws.terminate();
+      return { clients: n, published, delivered, msgsPerS: Math.round(delivered / Math.max(0.001, (lastAt - t0) / 1000)), lagP99Ms: pct(lags, 99) };
+    },
+  };
 }
 
 const pct = (xs: number[], p: number) => {
@@ -202,26 +215,7 @@ export async function benchApi(o: BenchApiOptions): Promise<BenchApiResult> {
     // Fan-out: N clients, readings published over MQTT stamped with their publish time.
     const nClients = o.wsClients ?? 2000;
     const nReadings = o.wsReadings ?? 200;
-    const lags: number[] = [];
-    let delivered = 0;
-    let lastAt = 0;
-    const sockets: WebSocket[] = [];
-    for (let i = 0; i < nClients; i += 200) {
-      await Promise.all(
-        Array.from({ length: Math.min(200, nClients - i) }, async () => {
-          const ws = new WebSocket(`${http.replace('http', 'ws')}/ws/live`);
-          ws.on('message', (d) => {
-            const m = JSON.parse(String(d)) as { type: string; ts: string };
-            if (m.type !== 'reading') return;
-            delivered++;
-            lastAt = Date.now();
-            lags.push(lastAt - Date.parse(m.ts));
-          });
-          sockets.push(ws);
-          await new Promise((r, x) => ws.once('open', r).once('error', x));
-        }),
-      );
-    }
+    const live = await connectLiveClients(`${http.replace('http', 'ws')}/ws/live`, nClients);
     const gw = stations.find((s) => s.kind === 'air')!;
     const mq = await mqtt.connectAsync(q.urls().mqtt, { clientId: gw.gatewayId, username: gw.gatewayId, password: await setGatewayPassword(config.credentialsPath, gw.gatewayId), protocolVersion: 4 });
     const t0 = Date.now();
@@ -232,12 +226,8 @@ export async function benchApi(o: BenchApiOptions): Promise<BenchApiResult> {
       await new Promise((r) => setImmediate(r));
     }
     await Promise.all(sent);
-    const want = nClients * nReadings;
-    const deadline = Date.now() + 60_000;
-    while (delivered < want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const wsFanout = await live.finish(t0, nReadings);
     await mq.endAsync();
-    for (const ws of sockets) ws.terminate();
-    const wsFanout = { clients: nClients, published: nReadings, delivered, msgsPerS: Math.round(delivered / Math.max(0.001, (lastAt - t0) / 1000)), lagP99Ms: pct(lags, 99) };
     log(`api bench: fan-out ${wsFanout.msgsPerS} msgs/s to ${nClients} clients, lag p99 ${wsFanout.lagP99Ms} ms`);
     const bareWsFanout = await bareFanout(nClients, nReadings);
     log(`api bench: reference bare ws fan-out ${bareWsFanout.msgsPerS} msgs/s, lag p99 ${bareWsFanout.lagP99Ms} ms`);

@@ -41,6 +41,22 @@ async function gateways(credentialsPath: string): Promise<PublisherGateway[]> {
   );
 }
 
+/** Data folder, database and environment for a server run as its own process (restartable on the same ports). */
+async function processSetup(prefix: string) {
+  const dataDir = tempDir();
+  const database = uniqueDatabase(prefix);
+  const env = {
+    INFLUX_URL: influxUrl(),
+    INFLUX_DATABASE: database,
+    DATA_DIR: dataDir,
+    MQTT_HOST: '127.0.0.1',
+    MQTT_PORT: String(await freePort()),
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: String(await freePort()),
+  };
+  return { dataDir, database, env };
+}
+
 /** Waits until every acknowledged reading is stored, then checks none is stored twice. */
 async function expectAllAckedOnce(pub: Publisher, database: string, url: string, timeoutMs = 60_000): Promise<Map<string, number>> {
   const query = (q: string) => influxRows(database, q, url);
@@ -114,17 +130,7 @@ describe('acknowledged readings survive', () => {
   });
 
   it('the pipeline process killed with SIGKILL mid-stream and restarted', async () => {
-    const dataDir = tempDir();
-    const database = uniqueDatabase('crash');
-    const env = {
-      INFLUX_URL: influxUrl(),
-      INFLUX_DATABASE: database,
-      DATA_DIR: dataDir,
-      MQTT_HOST: '127.0.0.1',
-      MQTT_PORT: String(await freePort()),
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: String(await freePort()),
-    };
+    const { dataDir, database, env } = await processSetup('crash');
     const gws = await gateways(join(dataDir, 'gateways.json'));
     let server: ServerProcess = await startServerProcess(env);
     cleanups.push(async () => server.child.kill('SIGKILL'));
@@ -139,6 +145,23 @@ describe('acknowledged readings survive', () => {
     await pub.done;
     expect(pub.acked.size).toBe(500 * STATIONS.length);
     for (const k of ackedBeforeCrash) expect(pub.acked.has(k)).toBe(true);
+    await expectAllAckedOnce(pub, database, influxUrl());
+  });
+
+  it('a graceful stop (SIGTERM) mid-stream: acknowledged readings are kept, nothing doubles', async () => {
+    const { dataDir, database, env } = await processSetup('term');
+    const gws = await gateways(join(dataDir, 'gateways.json'));
+    let server: ServerProcess = await startServerProcess(env);
+    cleanups.push(async () => server.child.kill('SIGKILL'));
+    const pub = startPublisher({ url: server.mqtt, gateways: gws, countPerStation: 400, baseMs: Date.now() - 3_600_000, inflight: 20 });
+    cleanups.push(() => pub.stop());
+
+    await eventually(async () => (pub.acked.size >= 1200 ? true : undefined), 30_000, '1200 acks');
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    server = await startServerProcess(env);
+    await pub.done;
+    expect(pub.acked.size).toBe(400 * STATIONS.length);
     await expectAllAckedOnce(pub, database, influxUrl());
   });
 
