@@ -42,23 +42,24 @@ function ensureNodeModules() {
 /** Debian packages the project runs; `bin` is what must be on PATH afterwards. */
 const DEBIAN_PACKAGES = {
   influxdb: { bin: 'influxd', why: 'the local InfluxDB 1.x server' },
-  chromium: { bin: 'chromium', why: 'the browser the portal tests drive' },
+  chromium: { bin: 'chromium', why: 'the browser the portal tests drive', with: ['fonts-liberation'] },
   'mosquitto-clients': { bin: 'mosquitto_pub', why: 'publishing a reading by hand, as the README shows' },
 };
 
 function ensureDebianPackages(names) {
   const missing = names.filter((n) => !has(DEBIAN_PACKAGES[n].bin));
   if (missing.length === 0) return;
-  const cmd = `apt-get update && apt-get install -y ${missing.join(' ')}`;
+  const install = missing.flatMap((n) => [n, ...(DEBIAN_PACKAGES[n].with ?? [])]);
+  const cmd = `apt-get update && apt-get install -y ${install.join(' ')}`;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot || !has('apt-get')) {
     const what = missing.map((n) => `${n} (${DEBIAN_PACKAGES[n].why})`).join(', ');
     fail(`missing ${what}. Install with:\n\n    sudo ${cmd}\n`);
   }
-  log(`installing Debian packages: ${missing.join(', ')} ...`);
+  log(`installing Debian packages: ${install.join(', ')} ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   try {
-    execFileSync('sh', ['-c', `apt-get update -qq && apt-get install -y -qq --no-install-recommends ${missing.join(' ')}`], {
+    execFileSync('sh', ['-c', `apt-get update -qq && apt-get install -y -qq --no-install-recommends ${install.join(' ')}`], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env,
     });
