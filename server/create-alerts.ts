@@ -1,6 +1,8 @@
 // Composes threshold alerts for the server (issue #4): rules (ALERT_RULES_PATH, fatal when invalid),
 // the engine on DATA_DIR/alerts, its hot-path observer, and the delivery channels — officers'
 // WebSocket, signed webhooks with a delivery log, MQTT quantrac/alerts/{stationId} at QoS 1.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Reading } from '../contracts/reading.ts';
@@ -14,17 +16,18 @@ import { backtestStored } from '../ingest/alerts/backtest-source.ts';
 import { openDeliveryLog } from '../ingest/alerts/delivery/delivery-log.ts';
 import { createWebhookDelivery, type WebhookDelivery } from '../ingest/alerts/delivery/webhooks.ts';
 import { AlertNotFoundError, AlertRulesError } from '../ingest/alerts/errors.ts';
-import { loadRules, parseRules, type RulesFile } from '../ingest/alerts/rules.ts';
+import { DEFAULT_RULES_PATH, loadRules, parseRules, type RulesFile } from '../ingest/alerts/rules.ts';
 import { createAlertService, type AlertService } from '../ingest/alerts/service.ts';
 import { createAlertStore } from '../ingest/alerts/store.ts';
 import type { InfluxHttp } from '../ingest/influx/influx-http.ts';
+import type { AuditEvent, AuditLog } from './audit-log.ts';
 import type { Config } from './config.ts';
 import { ConfigError } from './errors.ts';
 
 export interface Alerts {
   readonly service: AlertService;
-  /** For createIngest({ hotPath }). */
-  readonly onReading: (reading: Reading) => void;
+  /** For createIngest({ hotPath }): the promise (when events arose) settles once they are journalled. */
+  readonly onReading: (reading: Reading) => Promise<void> | undefined;
   /** For buildApp({ alerts }). */
   readonly api: AlertApi;
   readonly hub: AlertHub;
@@ -53,11 +56,18 @@ export interface AlertsDeps {
   /** api/auth.ts verifyToken, for /ws/officer (called only once the API is up). */
   readonly verifyToken: (token: string) => Principal | undefined;
   readonly log: Logger;
+  /** Officer actions (acknowledgements, backtests) and the rules in force at each start. */
+  readonly audit: AuditLog;
 }
 
 export function createAlerts(deps: AlertsDeps): Alerts {
   const { config, registry, log } = deps;
   const rules = loadAlertRules(config.ALERT_RULES_PATH);
+  const audited = (event: AuditEvent) => void deps.audit.append(event).catch((err: unknown) => log.error({ err, event }, 'audit log write failed'));
+  // A rules change takes effect at start: recording the version and content hash of each start's
+  // rules file gives the audit trail of rule changes.
+  const rulesText = readFileSync(config.ALERT_RULES_PATH ?? DEFAULT_RULES_PATH, 'utf8');
+  audited({ actor: 'system', action: 'alert.rules.load', subject: config.ALERT_RULES_PATH ?? 'default', detail: { version: rules.version, sha256: createHash('sha256').update(rulesText).digest('hex') } });
   const service = createAlertService({
     registry,
     rules,
@@ -100,7 +110,9 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     get: (id) => service.get(id),
     acknowledge(id, ack) {
       try {
-        return service.acknowledge(id, ack);
+        const event = service.acknowledge(id, ack);
+        audited({ actor: ack.by, action: 'alert.acknowledge', subject: id, ...(ack.note ? { detail: { note: ack.note } } : {}) });
+        return event;
       } catch (err) {
         if (err instanceof AlertNotFoundError) return undefined;
         throw err;
@@ -117,6 +129,7 @@ export function createAlerts(deps: AlertsDeps): Alerts {
           throw err;
         }
       }
+      audited({ actor: req.by ?? 'operator', action: 'alert.backtest', subject: `${new Date(req.fromMs).toISOString()}/${new Date(req.toMs).toISOString()}`, detail: { customRules: req.rules !== undefined } });
       const report = await backtestStored({ influx: deps.influx, registry, rules: tried, fromMs: req.fromMs, toMs: req.toMs, stationIds: req.stationIds });
       return summarise(report);
     },

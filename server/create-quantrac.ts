@@ -17,6 +17,7 @@ import { createIngest, type Ingest } from '../ingest/pipeline.ts';
 import { createInfluxWriter, type InfluxWriter } from '../ingest/sink/influx-writer.ts';
 import { Spool } from '../ingest/sink/spool.ts';
 import type { Config } from './config.ts';
+import { createAuditLog } from './audit-log.ts';
 import { createAlerts } from './create-alerts.ts';
 
 export interface Quantrac {
@@ -69,7 +70,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
   sampler.unref();
 
   // Threshold alerts (issue #4): judged on the ingest hot path, delivered asynchronously.
-  const alerts = createAlerts({ config, registry, influx, verifyToken: (token) => auth.verifyToken(token), log });
+  const alerts = createAlerts({ config, registry, influx, verifyToken: (token) => auth.verifyToken(token), log, audit: createAuditLog(config.auditLogPath) });
   let broker: Broker | undefined;
   const ingest: Ingest = createIngest({
     registry,

@@ -21,7 +21,7 @@ export interface AlertApi {
   acknowledge(id: string, ack: { by: string; note?: string }): AlertEvent | undefined;
   deliveries(alertId: string): DeliveryRecord[];
   /** Replays stored readings; throws ApiError for a bad request (e.g. an invalid rules file). */
-  backtest(req: { fromMs: number; toMs: number; stationIds?: string[] | undefined; rules?: unknown }): Promise<unknown>;
+  backtest(req: { fromMs: number; toMs: number; stationIds?: string[] | undefined; rules?: unknown; by?: string }): Promise<unknown>;
   readonly hub: AlertHub;
 }
 
@@ -88,7 +88,7 @@ export async function alertRoutes(app: FastifyInstance, deps: AlertRoutesDeps): 
     const body = parseOr400(BacktestBodySchema, req.body, 'BAD_BODY');
     if (!(body.to > body.from)) throw new ApiError('BAD_BODY', 'to must be after from');
     if (body.to - body.from > deps.maxBacktestMs) throw new ApiError('RANGE_TOO_LARGE', `a backtest spans at most ${deps.maxBacktestMs / 86_400_000} days`);
-    return alerts.backtest({ fromMs: body.from, toMs: body.to, stationIds: body.stations, rules: body.rules });
+    return alerts.backtest({ fromMs: body.from, toMs: body.to, stationIds: body.stations, rules: body.rules, by: req.principal!.user });
   });
 
   app.get('/ws/officer', { websocket: true }, (socket, req) => alerts.hub.add(socket, alerts.hub.tokenOf(req)));

@@ -15,6 +15,7 @@ import { setGatewayPassword } from '../../broker/gateway-credentials.ts';
 import type { Alert, AlertEvent } from '../../contracts/alerts.ts';
 import type { DeliveryRecord, OfficerMessage } from '../../contracts/alerts-api.ts';
 import { verifyWebhook } from '../../ingest/alerts/delivery/webhook-signature.ts';
+import { createAuditLog } from '../../server/audit-log.ts';
 import type { WebhookBody } from '../../ingest/alerts/delivery/webhooks.ts';
 import { eventually, uniqueDatabase } from '../support/influx.ts';
 import { startTestQuantrac, type TestQuantrac } from '../support/quantrac.ts';
@@ -130,6 +131,12 @@ describe('flood alert at Long Biên from MQTT to officers, webhooks and city sys
     expect(ack.status).toBe(200);
     const acked = await waitEvent(officer.messages, 'acknowledged');
     expect(acked.alert).toMatchObject({ id: opened.alert.id, acknowledged: { by: 'lan', note: 'Đã báo Ban chỉ huy PCTT' } });
+    // The officer's action is in the audit trail, beside the rules in force at start.
+    const audit = await eventually(async () => {
+      const events = (await createAuditLog(join(dataDir, 'audit.jsonl')).read()).map((e) => `${e.actor} ${e.action} ${e.subject}`);
+      return events.includes(`lan alert.acknowledge ${opened.alert.id}`) ? events : undefined;
+    }, 5000, 'the acknowledgement in the audit log');
+    expect(audit.some((e) => e.startsWith('system alert.rules.load'))).toBe(true);
 
     // Operators see each delivery's outcome.
     const operatorToken = await login('minh', 'operator-pw');
