@@ -1,0 +1,38 @@
+// The users CLI as an operator runs it: an added officer logs in to the running server at once,
+// a disabled one is refused, and both changes are in the audit trail.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestQuantrac, type TestQuantrac } from '../support/quantrac.ts';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../..', import.meta.url));
+let t: TestQuantrac;
+beforeAll(async () => {
+  t = await startTestQuantrac();
+});
+afterAll(async () => t?.stop());
+
+const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', join(root, 'ops/users.ts'), ...args], { cwd: root, env: { ...process.env, DATA_DIR: t.dataDir } });
+const login = (user: string, password: string) =>
+  fetch(`${t.httpUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, password }) });
+
+describe('npm run users', () => {
+  it('adds an officer who can log in, disables them, and records both', async () => {
+    const { stdout } = await cli('add', 'thu', 'officer');
+    const password = stdout.trim();
+    expect(password.length).toBeGreaterThanOrEqual(16);
+    const ok = await login('thu', password);
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { role: string }).role).toBe('officer');
+    await cli('disable', 'thu');
+    expect((await login('thu', password)).status).toBe(401);
+    const audit = readFileSync(join(t.dataDir, 'audit.jsonl'), 'utf8');
+    expect(audit).toMatch(/"action":"user.add","subject":"thu"/);
+    expect(audit).toMatch(/"action":"user.disable","subject":"thu"/);
+    await expect(cli('add', 'thu', 'mayor')).rejects.toMatchObject({ code: 2 });
+  });
+});
