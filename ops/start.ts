@@ -53,7 +53,7 @@ async function main(): Promise<void> {
 
   let influxUrl = process.env.INFLUX_URL;
   if (!influxUrl) {
-    say('quantrac: starting a private InfluxDB (data in .data/influxdb)…');
+    say(`quantrac: starting a private InfluxDB (data in ${join(dataDir, 'influxdb')})…`);
     influxd = await startLocalInfluxd({ dir: join(dataDir, 'influxdb'), preferredHttpPort: 8086 });
     influxUrl = influxd.url;
   }
