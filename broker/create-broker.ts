@@ -41,6 +41,10 @@ export type RefusedWhat = 'connect' | 'publish' | 'subscribe' | 'packet' | 'sess
 export interface BrokerEvents {
   onConnections?(count: number): void;
   onRefused?(what: RefusedWhat, reason: string): void;
+  /** A client reached MQTT_MAX_INFLIGHT unacknowledged publishes: its socket stops being read. */
+  onInflightHeld?(): void;
+  /** A new high of one client's publishes inside the ingest pipeline at once (at most maxInflight). */
+  onInflightPeak?(inflight: number): void;
 }
 
 export interface Broker {
@@ -64,13 +68,20 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
       const level = reason === 'banned' ? 'debug' : 'warn';
       log[level]({ clientId: client?.id ?? undefined, address, reason, topic }, `MQTT ${what} refused`);
     };
+  let inflightPeak = 0;
   const authorizePublish = createAuthorizePublish({ sink, stationGateway: opts.stationGateway, denyAction: opts.denyAction, onRefused: refused('publish') });
   const aedes = await Aedes.createBroker({
     drainTimeout: opts.drainTimeoutMs,
     authenticate: createAuthenticate({ credentials: opts.credentials, allowAnonymous: opts.allowAnonymous, onRefused: refused('connect') }),
-    authorizePublish: limitInflight(opts.maxInflight, authorizePublish, (client) =>
-      log.debug({ clientId: client.id, maxInflight: opts.maxInflight }, 'MQTT client at its in-flight bound: reading paused'),
-    ),
+    authorizePublish: limitInflight(opts.maxInflight, authorizePublish, {
+      onHeld: (client) => {
+        events.onInflightHeld?.();
+        log.debug({ clientId: client.id, maxInflight: opts.maxInflight }, 'MQTT client at its in-flight bound: reading paused');
+      },
+      onInflight: (n) => {
+        if (n > inflightPeak) events.onInflightPeak?.((inflightPeak = n));
+      },
+    }),
     authorizeSubscribe: createAuthorizeSubscribe(refused('subscribe')),
   });
   const connected = new Set<Client>();

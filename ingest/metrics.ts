@@ -30,6 +30,8 @@ export function createMetrics() {
     acksHeld: new Counter({ name: 'quantrac_acks_held_total', help: 'Publishes whose acknowledgement waited for spool space', ...opts }),
     brokerConnections: new Gauge({ name: 'quantrac_broker_connections', help: 'Connected MQTT clients', ...opts }),
     brokerRefused: new Counter({ name: 'quantrac_broker_refused_total', help: 'Refused MQTT connections, publishes and subscriptions', labelNames: ['what', 'reason'], ...opts }),
+    brokerInflightHolds: new Counter({ name: 'quantrac_broker_inflight_holds_total', help: 'Times an MQTT client reached MQTT_MAX_INFLIGHT and its socket stopped being read', ...opts }),
+    brokerInflightPeak: new Gauge({ name: 'quantrac_broker_inflight_peak', help: 'Most publishes of one MQTT client inside the ingest pipeline at once since start (at most MQTT_MAX_INFLIGHT)', ...opts }),
     wsClients: new Gauge({ name: 'quantrac_ws_clients', help: 'Connected live WebSocket clients', ...opts }),
   };
 }

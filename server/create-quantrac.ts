@@ -168,6 +168,8 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     {
       onConnections: (n) => metrics.brokerConnections.set(n),
       onRefused: (what, reason) => metrics.brokerRefused.inc({ what, reason }),
+      onInflightHeld: () => metrics.brokerInflightHolds.inc(),
+      onInflightPeak: (n) => metrics.brokerInflightPeak.set(n),
     },
   );
   alerts.publishTo(broker);

@@ -2,7 +2,8 @@
 // bound the broker stops reading that client's socket, so TCP backpressure slows the gateway
 // instead of memory growing; reading resumes at half the bound. Nothing is dropped: MQTT 3.1.1 has
 // no receive maximum to announce (MQTT 5's Receive Maximum is the missing piece), so backpressure
-// is the polite answer. Bytes already read from the socket (one chunk) are still handled.
+// is the polite answer. Aedes hands over every packet of a read it already made (one read may hold
+// hundreds of publishes); those beyond the bound wait here, in order, before entering the pipeline.
 import type { Client, PublishPacket } from 'aedes';
 
 type AuthorizePublish = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) => void;
@@ -15,25 +16,42 @@ interface Holdable {
 const holdable = (conn: unknown): Holdable | undefined =>
   conn && typeof (conn as Holdable).hold === 'function' ? (conn as Holdable) : undefined;
 
-export function limitInflight(maxInflight: number, hook: AuthorizePublish, onHeld: (client: Client) => void): AuthorizePublish {
-  const state = new WeakMap<Client, { inflight: number; held: boolean }>();
+export interface InflightEvents {
+  /** The client reached the bound: its socket stops being read. */
+  onHeld(client: Client): void;
+  /** A publish of the client entered the pipeline; `inflight` is how many of its are inside now. */
+  onInflight?(inflight: number): void;
+}
+
+export function limitInflight(maxInflight: number, hook: AuthorizePublish, events: InflightEvents): AuthorizePublish {
+  const state = new WeakMap<Client, { inflight: number; waiting: (() => void)[]; held: boolean }>();
   return (client, packet, callback) => {
     const conn = client ? holdable(client.conn) : undefined;
     if (client === null || !conn) return hook(client, packet, callback);
     let st = state.get(client);
-    if (!st) state.set(client, (st = { inflight: 0, held: false }));
+    if (!st) state.set(client, (st = { inflight: 0, waiting: [], held: false }));
     const s = st;
-    if (++s.inflight >= maxInflight && !s.held) {
+    if (s.inflight + s.waiting.length + 1 >= maxInflight && !s.held) {
       s.held = true;
       conn.hold();
-      onHeld(client);
+      events.onHeld(client);
     }
-    hook(client, packet, (err) => {
-      if (--s.inflight <= maxInflight / 2 && s.held) {
-        s.held = false;
-        conn.release();
-      }
-      callback(err);
-    });
+    const enter = () => {
+      s.inflight++;
+      events.onInflight?.(s.inflight);
+      hook(client, packet, (err) => {
+        s.inflight--;
+        if (s.held && s.inflight + s.waiting.length <= maxInflight / 2) {
+          s.held = false;
+          conn.release();
+        }
+        const next = s.waiting.shift();
+        // Not from this stack: a hook that answers synchronously would otherwise recurse per waiter.
+        if (next) queueMicrotask(next);
+        callback(err);
+      });
+    };
+    if (s.inflight < maxInflight) enter();
+    else s.waiting.push(enter);
   };
 }
