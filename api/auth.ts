@@ -1,12 +1,12 @@
 // Officer and operator authentication: users in a JSON file of scrypt hashes, signed bearer tokens
 // (HMAC-SHA256 over a JSON payload with expiry), a Fastify preHandler per role, and verifyToken()
 // for WebSocket upgrades. Public routes never call into this module.
-import { createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { promisify } from 'node:util';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { z } from 'zod';
+import { hashPassword, verifyPassword } from '../contracts/password-hash.ts';
 import { ApiError } from './errors.ts';
 
 export const ROLES = ['officer', 'operator'] as const;
@@ -20,9 +20,6 @@ export interface Principal {
   readonly expiresAt: number;
 }
 
-const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, keylen: number, opts: object) => Promise<Buffer>;
-/** OWASP interactive-login cost (N=2^15, r=8, p=1). */
-const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 
 export const UsersFileSchema = z.object({
   version: z.literal(1),
@@ -38,19 +35,7 @@ export const UsersFileSchema = z.object({
 });
 export type UsersFile = z.infer<typeof UsersFileSchema>;
 
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scrypt(password, salt, 32, SCRYPT);
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
-}
-
-export async function verifyPassword(password: string, hash: string): Promise<boolean> {
-  const [scheme, n, r, p, saltB64, keyB64] = hash.split('$');
-  if (scheme !== 'scrypt' || !saltB64 || !keyB64) return false;
-  const expected = Buffer.from(keyB64, 'base64');
-  const key = await scrypt(password, Buffer.from(saltB64, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: SCRYPT.maxmem });
-  return key.length === expected.length && timingSafeEqual(key, expected);
-}
+export { hashPassword, verifyPassword };
 
 /** Adds or replaces a user (atomic rename, mode 0600). For set-up scripts and tests. */
 export async function setUser(usersPath: string, user: string, role: Role, password: string): Promise<void> {

@@ -1,14 +1,9 @@
 // MQTT credentials: a JSON file of scrypt hashes (never plain passwords), keyed by user name (a
 // gateway id, or a read-only consumer). Re-read when the file changes, so add/rotate/revoke take
 // effect without a restart; writers take a lock file and replace the file atomically.
-import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { promisify } from 'node:util';
-
-const scrypt = promisify(scryptCb) as (pw: string | Buffer, salt: Buffer, keylen: number, opts: object) => Promise<Buffer>;
-const KEY_BYTES = 32;
-/** OWASP-recommended scrypt cost for interactive logins (N=2^15, r=8, p=1): ~30-50 ms here. */
-const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+import { hashPassword, verifyPassword } from '../contracts/password-hash.ts';
 
 /** `gateway`: publishes its own stations' readings; `consumer`: subscribes to alerts/status only. */
 export type CredentialRole = 'gateway' | 'consumer';
@@ -31,24 +26,7 @@ export interface VerifiedUser {
   readonly hash: string;
 }
 
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scrypt(password, salt, KEY_BYTES, SCRYPT);
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
-}
-
-export async function verifyPassword(password: Buffer | string, hash: string): Promise<boolean> {
-  const [scheme, n, r, p, saltB64, keyB64] = hash.split('$');
-  if (scheme !== 'scrypt' || !saltB64 || !keyB64) return false;
-  const expected = Buffer.from(keyB64, 'base64');
-  const key = await scrypt(password, Buffer.from(saltB64, 'base64'), expected.length, {
-    N: Number(n),
-    r: Number(r),
-    p: Number(p),
-    maxmem: SCRYPT.maxmem,
-  });
-  return key.length === expected.length && timingSafeEqual(key, expected);
-}
+export { hashPassword, verifyPassword };
 
 export interface CredentialStore {
   /** The user when `username`/`password` are a live credential, else undefined. */
