@@ -52,8 +52,6 @@ export interface IngestDeps {
 }
 
 export interface Ingest {
-  /** True when the publish is a reading for this pipeline (the two reading topics). */
-  handles(topic: string): boolean;
   /** Settles when the publish may be acknowledged. Never rejects for bad input. */
   onPublish(input: PublishInput): Promise<void>;
   /** Listens to readings once they are durable (the live stream). */
@@ -181,7 +179,6 @@ export function createIngest(deps: IngestDeps): Ingest {
   }
 
   return {
-    handles: (t) => parseReadingTopic(t) !== undefined,
     onPublish,
     onDurable: (listener) => void durableListeners.push(listener),
     idle: () => (inFlight === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r))),

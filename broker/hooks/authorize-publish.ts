@@ -11,7 +11,6 @@ import { identityOf } from '../client-identity.ts';
 import { decidePublish } from '../topic-acl.ts';
 
 export interface PublishSink {
-  handles(topic: string): boolean;
   onPublish(input: { topic: string; payload: Buffer; qos: 0 | 1 | 2; gatewayId?: string | undefined; clientId?: string | undefined }): Promise<void>;
 }
 
@@ -45,7 +44,8 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
         .then(() => callback(null), (err: Error) => callback(err));
     };
     if (decision.allow) {
-      if (decision.ingest && deps.sink.handles(topic)) return ingest(identity?.gatewayId);
+      // decidePublish sets `ingest` only for the two reading topics (it parsed the topic already).
+      if (decision.ingest) return ingest(identity?.gatewayId);
       return callback(null);
     }
     deps.onRefused(decision.reason, client, topic);
