@@ -1,9 +1,8 @@
 // Recovery scan of one spool segment: how many leading bytes hold whole records with good
 // checksums. Anything after the first bad or short record is a torn write from a crash.
 import { promises as fsp } from 'node:fs';
-import { crc32 } from 'node:zlib';
+import { recordLength, RECORD_HEADER_BYTES, walkRecords } from './spool-records.ts';
 
-const HEADER = 8;
 const CHUNK = 1 << 20;
 
 export async function scanSegment(path: string): Promise<{ validBytes: number; records: number; corrupt: number }> {
@@ -13,20 +12,17 @@ export async function scanSegment(path: string): Promise<{ validBytes: number; r
     let offset = 0;
     let records = 0;
     let buf = Buffer.allocUnsafe(CHUNK);
-    while (offset + HEADER <= size) {
+    while (offset + RECORD_HEADER_BYTES <= size) {
       const { bytesRead } = await fd.read(buf, 0, Math.min(buf.length, size - offset), offset);
-      let at = 0;
-      while (at + HEADER <= bytesRead) {
-        const len = buf.readUInt32LE(at);
-        if (offset + at + HEADER + len > size) return { validBytes: offset + at, records, corrupt: 1 };
-        if (at + HEADER + len > bytesRead) break;
-        const body = buf.subarray(at + HEADER, at + HEADER + len);
-        if (crc32(body) !== buf.readUInt32LE(at + 4)) return { validBytes: offset + at, records, corrupt: 1 };
-        records++;
-        at += HEADER + len;
+      const walk = walkRecords(buf, bytesRead, () => ++records > 0);
+      if (walk.corrupt) return { validBytes: offset + walk.consumed, records, corrupt: 1 };
+      if (walk.consumed === 0) {
+        const need = recordLength(buf);
+        if (offset + need > size) return { validBytes: offset, records, corrupt: 1 }; // torn: body never made it
+        buf = Buffer.allocUnsafe(need);
+        continue;
       }
-      if (at === 0) buf = Buffer.allocUnsafe(HEADER + buf.readUInt32LE(0));
-      offset += at;
+      offset += walk.consumed;
     }
     return { validBytes: offset, records, corrupt: offset < size ? 1 : 0 };
   } finally {

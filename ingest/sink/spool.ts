@@ -3,15 +3,13 @@
 // record appended meanwhile); the InfluxDB writer tails the log and releases whole segments once
 // InfluxDB has confirmed everything in them.
 //
-// Record format: u32 LE payload length | u32 LE crc32(payload) | payload (UTF-8 line protocol).
+// Record format: spool-records.ts.
 import { EventEmitter } from 'node:events';
 import { promises as fsp, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { readCheckpoint, writeCheckpoint } from './spool-checkpoint.ts';
+import { appendRecord, recordLength, RECORD_HEADER_BYTES, walkRecords } from './spool-records.ts';
 import { scanSegment } from './spool-scan.ts';
-
-export const RECORD_HEADER_BYTES = 8;
 
 export interface SpoolOptions {
   readonly dir: string;
@@ -141,18 +139,9 @@ export class Spool extends EventEmitter {
     if (this.closed) return Promise.reject(new SpoolClosedError('spool is closed'));
     const group = this.group ?? this.newGroup();
     for (const p of payloads) {
-      const len = Buffer.byteLength(p, 'utf8');
-      const need = group.bytes + RECORD_HEADER_BYTES + len;
-      if (need > group.buffer.length) {
-        const grown = Buffer.allocUnsafe(Math.max(need, group.buffer.length * 2));
-        group.buffer.copy(grown, 0, 0, group.bytes);
-        group.buffer = grown;
-      }
-      const at = group.bytes;
-      group.buffer.write(p, at + RECORD_HEADER_BYTES, len, 'utf8');
-      group.buffer.writeUInt32LE(len, at);
-      group.buffer.writeUInt32LE(crc32(group.buffer.subarray(at + RECORD_HEADER_BYTES, need)), at + 4);
-      group.bytes = need;
+      const next = appendRecord(group.buffer, group.bytes, p);
+      group.buffer = next.buf;
+      group.bytes = next.end;
     }
     if (!this.committing) {
       this.committing = true;
@@ -237,25 +226,18 @@ export class Spool extends EventEmitter {
     while (records.length < maxRecords && offset < seg.size) {
       const buf = Buffer.allocUnsafe(Math.max(chunkBytes, RECORD_HEADER_BYTES));
       const { bytesRead } = await fd.read(buf, 0, Math.min(buf.length, seg.size - offset), offset);
-      let at = 0;
-      while (records.length < maxRecords && at + RECORD_HEADER_BYTES <= bytesRead) {
-        const len = buf.readUInt32LE(at);
-        if (at + RECORD_HEADER_BYTES + len > bytesRead) break;
-        const body = buf.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + len);
-        if (crc32(body) !== buf.readUInt32LE(at + 4)) {
-          // Damage inside a committed segment: count it and skip the rest of this segment.
-          this.corruptRecords++;
-          this.emit('corrupt', { segment: seg.id, offset: offset + at });
-          return { records, next: { segment: seg.id, offset: seg.size } };
-        }
-        records.push(body.toString('utf8'));
-        at += RECORD_HEADER_BYTES + len;
+      const walk = walkRecords(buf, bytesRead, (body) => records.push(body.toString('utf8')) < maxRecords);
+      if (walk.corrupt) {
+        // Damage inside a committed segment: count it and skip the rest of this segment.
+        this.corruptRecords++;
+        this.emit('corrupt', { segment: seg.id, offset: offset + walk.consumed });
+        return { records, next: { segment: seg.id, offset: seg.size } };
       }
-      if (at === 0) {
-        chunkBytes = RECORD_HEADER_BYTES + buf.readUInt32LE(0); // one record larger than the chunk
+      if (walk.consumed === 0) {
+        chunkBytes = recordLength(buf); // one record larger than the chunk
         continue;
       }
-      offset += at;
+      offset += walk.consumed;
       if (records.length >= maxRecords || offset - pos.offset >= maxBytes) break;
     }
     return { records, next: { segment: seg.id, offset } };
