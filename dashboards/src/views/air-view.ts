@@ -9,7 +9,7 @@ import { t, tr } from '../i18n.ts';
 import { airIndex, rgbCss, SCALE_NAME, textOn, type AirIndex, type Scale } from '../domain/air.ts';
 import { createBaseMap, fitTo, portalConfig, type BaseMap } from '../map/base-map.ts';
 import { airDetail } from './air-detail.ts';
-import { aqiLegend, every30s, onActivate, scaleSwitch } from './common.ts';
+import { aqiLegend, keepFresh, onActivate, scaleSwitch } from './common.ts';
 
 export function indexOf(st: StationState, scale: Scale): AirIndex | undefined {
   const s = st.server;
@@ -150,12 +150,9 @@ export const airView: View = (root, ctx) => {
       detail.append(h('p', { class: 'error', role: 'alert' }, t('loadFailed')));
     });
 
-  const offChange = ctx.store.onChange((ids) => alive && base && repaint(ids));
-  const offTimer = every30s(() => base && repaint());
+  const stop = keepFresh(ctx, () => alive && base !== undefined, repaint, () => base?.destroy());
   return () => {
     alive = false;
-    offChange();
-    offTimer();
-    base?.destroy();
+    stop();
   };
 };

@@ -1,5 +1,6 @@
 // Pieces shared by the map views: freshness line, parameter table, scale switch and legend.
 import { PARAMETERS } from '../../../contracts/parameters.ts';
+import type { Ctx } from '../context.ts';
 import { h } from '../dom.ts';
 import { formatNumber, formatTime, lang, relativeTime, t, tr } from '../i18n.ts';
 import type { Kind, Latest, Station } from '../data/types.ts';
@@ -60,6 +61,20 @@ export function aqiLegend(scale: Scale): HTMLElement {
 export function every30s(fn: () => void): () => void {
   const id = setInterval(fn, 30_000);
   return () => clearInterval(id);
+}
+
+/**
+ * Keeps a map view fresh — repaints on store changes (live readings) and every 30 s (freshness
+ * text, stale greying) while `ready()` — and returns the view's teardown.
+ */
+export function keepFresh(ctx: Ctx, ready: () => boolean, repaint: (ids?: readonly string[]) => void, destroy: () => void): () => void {
+  const offChange = ctx.store.onChange((ids) => ready() && repaint(ids));
+  const offTimer = every30s(() => ready() && repaint());
+  return () => {
+    offChange();
+    offTimer();
+    destroy();
+  };
 }
 
 /** Enter or Space on a focused marker acts like a click (Leaflet only maps Enter to popups). */

@@ -10,7 +10,7 @@ import { duration, formatNumber, t, tr } from '../i18n.ts';
 import { DEPTH_BANDS, depthBand, RAIN_COLOURS, RIVER_COLOURS, rainTerm, riverState, type RiverState } from '../domain/flood.ts';
 import { createBaseMap, fitTo, portalConfig, type BaseMap } from '../map/base-map.ts';
 import type { RiverGauge } from '../data/types.ts';
-import { every30s, freshness, onActivate } from './common.ts';
+import { freshness, keepFresh, onActivate } from './common.ts';
 
 function river(st: StationState): RiverState | undefined {
   const level = st.server.flood?.levelM ?? st.latest?.values.level_m;
@@ -186,12 +186,9 @@ export const floodView: View = (root, ctx) => {
       clear(panel);
       panel.append(h('p', { class: 'error', role: 'alert' }, t('loadFailed')));
     });
-  const offChange = ctx.store.onChange((ids) => alive && base && repaint(ids));
-  const offTimer = every30s(() => base && repaint());
+  const stop = keepFresh(ctx, () => alive && base !== undefined, repaint, () => base?.destroy());
   return () => {
     alive = false;
-    offChange();
-    offTimer();
-    base?.destroy();
+    stop();
   };
 };
