@@ -52,7 +52,9 @@ export interface PublishResult {
 
 /**
  * Publishes every prepared reading, each lane keeping at most `windowPerLane` unacknowledged.
- * `ratePerS` (optional) paces the total; without it the lanes go as fast as acknowledgements allow.
+ * `ratePerS` (optional) paces the total smoothly: one 1 ms ticker hands the allowance out round
+ * robin over the lanes, so the load arrives as a steady stream from every gateway rather than in
+ * bursts from one. Without it the lanes go as fast as acknowledgements allow.
  * With `cycles` > 1 (the soak) the readings repeat with seq continuing, stamped at send time.
  */
 export async function publishLoad(
@@ -75,44 +77,60 @@ export async function publishLoad(
   let sent = 0;
   const started = performance.now();
   const progress = opts.onProgress ? setInterval(() => opts.onProgress!(acked, performance.now() - started), 2000) : undefined;
-  const allowed = () => (opts.ratePerS ? ((performance.now() - started) / 1000) * opts.ratePerS : Infinity);
-  await Promise.all(
-    load.lanes.map(
-      (lane, i) =>
-        new Promise<void>((resolve) => {
-          const client = clients[i]!;
-          const count = lane.items.length * (opts.cycles ?? 1);
-          let next = 0;
-          let outstanding = 0;
-          let timer: NodeJS.Timeout | undefined;
-          const pump = () => {
-            timer = undefined;
-            while (outstanding < opts.windowPerLane && next < count) {
-              if (sent >= allowed()) {
-                timer ??= setTimeout(pump, 5);
-                return;
-              }
-              const cycle = Math.floor(next / lane.items.length);
-              const item = lane.items[next % lane.items.length]!;
-              next++;
-              outstanding++;
-              sent++;
-              const seq = cycle * load.perStation + item.seq;
-              const ts = (opts.cycles ?? 1) > 1 ? Date.now() : item.ts;
-              const payload = JSON.stringify({ ts, seq, values: item.values });
-              client.publish(item.topic, payload, { qos: 1 }, (err) => {
-                outstanding--;
-                if (err) failed++;
-                else acked++;
-                if (next >= count && outstanding === 0) resolve();
-                else pump();
-              });
-            }
-          };
-          pump();
-        }),
-    ),
-  );
+  const cycles = opts.cycles ?? 1;
+  const lanes = load.lanes.map((lane, i) => ({ lane, client: clients[i]!, count: lane.items.length * cycles, next: 0, outstanding: 0 }));
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  let open = lanes.filter((l) => l.count > 0).length;
+  if (open === 0) finish();
+
+  type Lane = (typeof lanes)[number];
+  const canSend = (l: Lane) => l.outstanding < opts.windowPerLane && l.next < l.count;
+  function sendOne(l: Lane): void {
+    const cycle = Math.floor(l.next / l.lane.items.length);
+    const item = l.lane.items[l.next % l.lane.items.length]!;
+    l.next++;
+    l.outstanding++;
+    sent++;
+    const seq = cycle * load.perStation + item.seq;
+    const ts = cycles > 1 ? Date.now() : item.ts;
+    l.client.publish(item.topic, JSON.stringify({ ts, seq, values: item.values }), { qos: 1 }, (err) => {
+      l.outstanding--;
+      if (err) failed++;
+      else acked++;
+      if (l.next >= l.count && l.outstanding === 0 && --open === 0) finish();
+      else if (!opts.ratePerS) pumpLane(l);
+    });
+  }
+  // Unpaced: each lane refills its window as acknowledgements come back.
+  const pumpLane = (l: Lane) => {
+    while (canSend(l)) sendOne(l);
+  };
+  let ticker: NodeJS.Timeout | undefined;
+  if (opts.ratePerS) {
+    const rate = opts.ratePerS;
+    let cursor = 0;
+    ticker = setInterval(() => {
+      let allowance = Math.floor(((performance.now() - started) / 1000) * rate) - sent;
+      let blocked = 0;
+      while (allowance > 0 && blocked < lanes.length) {
+        const l = lanes[cursor]!;
+        cursor = (cursor + 1) % lanes.length;
+        if (!canSend(l)) {
+          blocked++;
+          continue;
+        }
+        blocked = 0;
+        sendOne(l);
+        allowance--;
+      }
+      if (lanes.every((l) => l.next >= l.count)) clearInterval(ticker);
+    }, 1);
+  } else {
+    lanes.forEach(pumpLane);
+  }
+  await finished;
+  if (ticker) clearInterval(ticker);
   const elapsedMs = performance.now() - started;
   if (progress) clearInterval(progress);
   await Promise.all(clients.map((c) => c.endAsync().catch(() => undefined)));
