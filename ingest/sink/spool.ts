@@ -35,14 +35,26 @@ export interface SpoolStats {
   readonly corruptRecords: number;
 }
 
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
 interface Group {
   /** Encoded records of the group, back to back; grown by doubling. */
   buffer: Buffer;
   bytes: number;
-  done: Promise<void>;
-  resolve: () => void;
-  reject: (err: Error) => void;
+  /** One per append() call, in call order. */
+  readonly waiters: Waiter[];
 }
+
+/**
+ * Appends settled per turn of the event loop once their group is on disk. Each settled append lets
+ * the broker acknowledge a publish and read that client's next packets, all in one microtask run:
+ * settling a large group at once would hold the event loop for as long as that takes, and every
+ * other socket (a quiet gateway's alarming reading among them) would wait behind it.
+ */
+const SETTLE_SLICE = 16;
 
 interface Segment {
   readonly id: number;
@@ -137,7 +149,7 @@ export class Spool extends EventEmitter {
    */
   append(payloads: readonly string[]): Promise<void> {
     if (this.closed) return Promise.reject(new SpoolClosedError('spool is closed'));
-    const group = this.group ?? this.newGroup();
+    const group = (this.group ??= { buffer: Buffer.allocUnsafe(64 * 1024), bytes: 0, waiters: [] });
     for (const p of payloads) {
       const next = appendRecord(group.buffer, group.bytes, p);
       group.buffer = next.buf;
@@ -147,18 +159,30 @@ export class Spool extends EventEmitter {
       this.committing = true;
       setImmediate(() => void this.commitLoop());
     }
-    return group.done;
+    return new Promise((resolve, reject) => group.waiters.push({ resolve, reject }));
   }
 
-  private newGroup(): Group {
-    let resolve!: () => void;
-    let reject!: (err: Error) => void;
-    const done = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    this.group = { buffer: Buffer.allocUnsafe(64 * 1024), bytes: 0, done, resolve, reject };
-    return this.group;
+  /** Committed appends waiting to be settled, oldest first (acknowledgements keep their order). */
+  private settling: Waiter[] = [];
+  private settled = 0;
+  private settleScheduled = false;
+
+  private settle(waiters: readonly Waiter[]): void {
+    for (const w of waiters) this.settling.push(w);
+    if (!this.settleScheduled) this.settleSlice();
+  }
+
+  private settleSlice(): void {
+    const end = Math.min(this.settling.length, this.settled + SETTLE_SLICE);
+    for (; this.settled < end; this.settled++) this.settling[this.settled]!.resolve();
+    if (this.settled < this.settling.length) {
+      this.settleScheduled = true;
+      setImmediate(() => this.settleSlice());
+    } else {
+      this.settleScheduled = false;
+      this.settling = [];
+      this.settled = 0;
+    }
   }
 
   private async commitLoop(): Promise<void> {
@@ -171,10 +195,11 @@ export class Spool extends EventEmitter {
         if (this.opts.fsync) await this.activeFd.datasync();
         this.active.size += group.bytes;
         this.mark(this.active.id, this.active.size);
-        group.resolve();
+        this.settle(group.waiters);
         this.emit('commit');
       } catch (err) {
-        group.reject(err instanceof Error ? err : new Error(String(err)));
+        const e = err instanceof Error ? err : new Error(String(err));
+        for (const w of group.waiters) w.reject(e);
       }
     }
     this.committing = false;

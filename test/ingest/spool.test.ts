@@ -39,6 +39,28 @@ describe('spool', () => {
     await spool.close();
   });
 
+  it('settles appends in their order, a slice per turn of the event loop, so other sockets get read meanwhile', async () => {
+    const spool = await open(tmp(), { segmentBytes: 1 << 20 });
+    const settledAt: { i: number; turn: number }[] = [];
+    let turn = 0;
+    let running = true;
+    const count = () => {
+      turn++;
+      if (running) setImmediate(count);
+    };
+    setImmediate(count);
+    // Two groups: the first 150 appends share one commit, the next 150 the following one.
+    const appends = Array.from({ length: 150 }, (_, i) => spool.append(lines(i, 1)).then(() => void settledAt.push({ i, turn })));
+    await new Promise((r) => setImmediate(r));
+    appends.push(...Array.from({ length: 150 }, (_, k) => spool.append(lines(150 + k, 1)).then(() => void settledAt.push({ i: 150 + k, turn }))));
+    await Promise.all(appends);
+    running = false;
+    expect(settledAt.map((s) => s.i)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    // 300 appends at 16 a slice need at least 19 turns; all at once would be one or two.
+    expect(new Set(settledAt.map((s) => s.turn)).size).toBeGreaterThanOrEqual(Math.ceil(300 / 16));
+    await spool.close();
+  });
+
   it('releases whole segments once confirmed, and resumes from the checkpoint after a restart', async () => {
     const dir = tmp();
     let spool = await open(dir);
