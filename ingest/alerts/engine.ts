@@ -7,7 +7,7 @@ import type { Reading } from '../../contracts/reading.ts';
 import type { Registry, Station } from '../../contracts/stations.ts';
 import { clearAlert, moveAlert, openAlert } from './alert-records.ts';
 import { AlertNotFoundError } from './errors.ts';
-import { step } from './lifecycle.ts';
+import { step, type Timing } from './lifecycle.ts';
 import type { RulesFile } from './rules.ts';
 import { compileRules, type Measurement, type Signal, type WindowSpec } from './signals.ts';
 import {
@@ -45,6 +45,23 @@ export interface AlertEngine {
   close(): void;
 }
 
+/** One (station, rule): the signal, its slot key and debounce, computed once. */
+interface Judged {
+  readonly signal: Signal;
+  readonly key: string;
+  readonly timing: Timing;
+}
+
+interface StationPlan {
+  readonly signals: readonly Judged[];
+  readonly specs: readonly WindowSpec[];
+  readonly silence: readonly Judged[];
+}
+
+/** A reading has just arrived: no interval missed. */
+const SILENT_NOW: Measurement = { value: 0 };
+
+
 export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
   const { registry, rules, store } = opts;
   const clock = opts.clock ?? Date.now;
@@ -57,7 +74,8 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
   const alerts = new Map<string, Alert>();
   const slots = new Map<string, Slot>();
   const stations = new Map<string, StationState>();
-  const perStation = new Map<string, { signals: Signal[]; specs: WindowSpec[] }>();
+  /** Per station: its signals with their slot keys (built once), window specs and silence signals. */
+  const perStation = new Map<string, StationPlan>();
   let dirty = false;
   let lastSnapshotMs = startedAt;
   /** The journal write of the latest events; the journal commits in order, so it covers all before. */
@@ -71,13 +89,19 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
   }
   reconcile(slots, alerts);
 
-  function plan(station: Station) {
+  function plan(station: Station): StationPlan {
     let p = perStation.get(station.id);
     if (!p) {
       const mine = signals.filter((s) => s.rule.signal !== 'silence' && s.appliesTo(station));
       const specs = new Map<string, WindowSpec>();
       for (const s of mine) for (const w of s.windows) specs.set(w.key, w);
-      p = { signals: mine, specs: [...specs.values()] };
+      const keyed = (list: readonly Signal[]): Judged[] =>
+        list.map((signal) => ({
+          signal,
+          key: slotKey(station.id, signal.rule.id),
+          timing: { openAfterMs: signal.rule.openAfterS * 1000, clearAfterMs: signal.rule.clearAfterS * 1000 },
+        }));
+      p = { signals: keyed(mine), specs: [...specs.values()], silence: keyed(silenceSignals.filter((s) => s.appliesTo(station))) };
       perStation.set(station.id, p);
     }
     return p;
@@ -109,22 +133,19 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
   }
 
   /** One judgement of one (station, rule); pushes the resulting events. */
-  function judge(station: Station, signal: Signal, m: Measurement, atMs: number, out: AlertEvent[]): void {
+  function judge(station: Station, { signal, key, timing }: Judged, m: Measurement, atMs: number, out: AlertEvent[]): void {
     const levels = signal.levels(station, atMs);
     if (levels.length === 0) return;
-    const key = slotKey(station.id, signal.rule.id);
     let slot = slots.get(key);
     if (!slot) slots.set(key, (slot = { life: { level: -1, pending: null, lastMs: NEVER }, alertId: null, lastEmitMs: NEVER, lastEmitValue: NaN }));
     if (atMs < slot.life.lastMs) return; // a late reading does not move the lifecycle back in time
     const before = slot.life;
     const from = Math.min(before.level, levels.length - 1);
-    slot.life = step(before, levels, m.value, atMs, {
-      openAfterMs: signal.rule.openAfterS * 1000,
-      clearAfterMs: signal.rule.clearAfterS * 1000,
-    });
+    slot.life = step(before, levels, m.value, atMs, timing);
     const to = slot.life.level;
     if (to !== from || before.pending?.sinceMs !== slot.life.pending?.sinceMs) dirty = true;
     const prev = slot.alertId === null ? undefined : alerts.get(slot.alertId);
+    if (to === -1 && !prev) return; // the usual case: nothing to report
     const o = { station, signal, value: m.value, forecast: m.forecast, atMs };
     let event: AlertEvent | undefined;
     if (to >= 0 && !prev) {
@@ -189,25 +210,24 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
       observe(st, p.specs, reading);
       dirty = true; // windows moved: the next due snapshot (tick) saves them
       const out: AlertEvent[] = [];
-      for (const signal of p.signals) {
-        const m = signal.evaluate(station, st.windows, reading);
-        if (m !== undefined) judge(station, signal, m, reading.ts, out);
+      for (const j of p.signals) {
+        const m = j.signal.evaluate(station, st.windows, reading);
+        if (m !== undefined) judge(station, j, m, reading.ts, out);
       }
       const now = clock();
       st.lastSeenMs = Math.max(st.lastSeenMs ?? NEVER, now);
-      for (const signal of silenceSignals) if (signal.appliesTo(station)) judge(station, signal, { value: 0 }, now, out);
+      for (const j of p.silence) judge(station, j, SILENT_NOW, now, out);
       return commit(out);
     },
 
     tick(nowMs) {
       const out: AlertEvent[] = [];
-      for (const signal of silenceSignals) {
-        for (const station of registry.stations) {
-          if (!signal.appliesTo(station)) continue;
-          const seen = stations.get(station.id)?.lastSeenMs ?? startedAt;
-          const missed = Math.floor(((nowMs - seen) / (station.intervalS * 1000)) * 10) / 10;
-          judge(station, signal, { value: Math.max(0, missed) }, nowMs, out);
-        }
+      for (const station of registry.stations) {
+        const silence = plan(station).silence;
+        if (silence.length === 0) continue;
+        const seen = stations.get(station.id)?.lastSeenMs ?? startedAt;
+        const missed = { value: Math.max(0, Math.floor(((nowMs - seen) / (station.intervalS * 1000)) * 10) / 10) };
+        for (const j of silence) judge(station, j, missed, nowMs, out);
       }
       for (const [id, a] of alerts) if (a.state === 'cleared' && (a.clearedAt ?? 0) < nowMs - retainClearedMs) alerts.delete(id);
       commit(out);

@@ -89,7 +89,10 @@ function compile(rule: Rule, overrides: WaterLimitOverrides): Signal {
       const lv = absoluteLevels(rule, '');
       const series = (w: StationWindows, spec: WindowSpec) => {
         const win = w.buckets.get(spec.key);
-        return win ? Array.from({ length: 12 }, (_, i) => win.bucketMean(i)) : undefined;
+        if (!win) return undefined;
+        const out: (number | undefined)[] = new Array(12);
+        for (let i = 0; i < 12; i++) out[i] = win.bucketMean(i);
+        return out;
       };
       return {
         rule, measure: { vi: 'VN_AQI giờ', en: 'Hourly VN_AQI' }, unit: '', worse: 'higher',
@@ -110,6 +113,7 @@ function compile(rule: Rule, overrides: WaterLimitOverrides): Signal {
       const windowMs = QCVN05_WINDOW_MS[rule.window];
       const spec = buckets(rule.parameter, windowMs);
       const unit = 'µg/m³';
+      const byLimit = new Map<number, readonly CompiledLevel[]>();
       return {
         rule, unit, worse: 'higher', windows: [spec],
         measure: { vi: `${labelOf('air', rule.parameter).vi} trung bình ${rule.window}`, en: `${labelOf('air', rule.parameter).en} ${rule.window} mean` },
@@ -118,12 +122,18 @@ function compile(rule: Rule, overrides: WaterLimitOverrides): Signal {
           const mean = rollingMean(w, spec);
           return mean === undefined ? undefined : { value: mean };
         },
+        // The limit depends on the date only (PM2.5 24 h tightens in 2026): levels are built once per limit.
         levels: (_s, atMs) => {
           const limit = qcvn05Limit(rule.parameter, rule.window, atMs);
           if (limit === undefined) return [];
-          return rule.levels.map((l, i) =>
-            level(i, l.key, l.label, l.severity, `> ${fmt(l.set * limit)} ${unit} (QCVN 05:2023 ${rule.window})`, (v) => v > l.set * limit, (v) => v > l.clear * limit),
-          );
+          let out = byLimit.get(limit);
+          if (!out) {
+            out = rule.levels.map((l, i) =>
+              level(i, l.key, l.label, l.severity, `> ${fmt(l.set * limit)} ${unit} (QCVN 05:2023 ${rule.window})`, (v) => v > l.set * limit, (v) => v > l.clear * limit),
+            );
+            byLimit.set(limit, out);
+          }
+          return out;
         },
       };
     }
