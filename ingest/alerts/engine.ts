@@ -27,6 +27,8 @@ export interface AlertEngineOptions {
   readonly retainClearedMs?: number;
   /** tick() writes a snapshot at most this often when something changed, ms. Default 60 000. */
   readonly snapshotEveryMs?: number;
+  /** A periodic snapshot could not be written (the older one and the journal stay; retried next tick). */
+  readonly onSnapshotError?: (err: unknown) => void;
 }
 
 export interface AlertEngine {
@@ -39,8 +41,8 @@ export interface AlertEngine {
   get(id: string): Alert | undefined;
   /** Settles once every event returned so far is durable in the store. */
   durable(): Promise<void>;
-  /** Writes a snapshot now. */
-  flush(): void;
+  /** Writes a snapshot now (serialised at once, written off the event loop); settles when it is on disk. */
+  flush(): Promise<void>;
   /** Flushes and closes the store. */
   close(): void;
 }
@@ -194,11 +196,12 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
     };
   }
 
-  function flush(): void {
+  function flush(): Promise<void> {
     const now = clock();
-    store.saveSnapshot(snapshot(now));
+    const written = store.saveSnapshot(snapshot(now));
     lastSnapshotMs = now;
     dirty = false;
+    return written;
   }
 
   return {
@@ -231,7 +234,12 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
       }
       for (const [id, a] of alerts) if (a.state === 'cleared' && (a.clearedAt ?? 0) < nowMs - retainClearedMs) alerts.delete(id);
       commit(out);
-      if (dirty && nowMs - lastSnapshotMs >= snapshotEveryMs) flush();
+      if (dirty && nowMs - lastSnapshotMs >= snapshotEveryMs) {
+        flush().catch((err: unknown) => {
+          dirty = true;
+          opts.onSnapshotError?.(err);
+        });
+      }
       return out;
     },
 
@@ -266,8 +274,7 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
     get: (id) => alerts.get(id),
     flush,
     close() {
-      flush();
-      store.close();
+      store.close(snapshot(clock()));
     },
   };
 }

@@ -53,7 +53,10 @@ export interface AlertService {
 export function createAlertService(opts: AlertServiceOptions): AlertService {
   const { log } = opts;
   const clock = opts.clock ?? Date.now;
-  const engine = createAlertEngine({ registry: opts.registry, rules: opts.rules, store: opts.store, clock });
+  const engine = createAlertEngine({
+    registry: opts.registry, rules: opts.rules, store: opts.store, clock,
+    onSnapshotError: (err) => log.error({ err }, 'alert snapshot not written: keeping the previous one and the journal, retrying'),
+  });
   const channels: AlertChannel[] = [];
   let queue: AlertEvent[] = [];
   let scheduled: NodeJS.Immediate | undefined;

@@ -1,6 +1,6 @@
 // Persistence across restarts: a new engine on the same directory continues the open alert (same
 // id, no second `opened`), keeps debounce and rolling-window state, and survives a torn journal.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -71,12 +71,12 @@ describe('restart', () => {
     const a = start(depth());
     const [opened] = a.onReading(street(0, 12));
     await a.durable();
-    appendFileSync(join(dir, 'alerts-journal.ndjson'), '{"seq":2,"event":{"type":"clea');
+    appendFileSync(join(dir, 'alerts-journal.0.ndjson'), '{"seq":2,"event":{"type":"clea');
     const b = start(depth());
     expect(b.get(opened!.alert.id)?.state).toBe('active');
     b.onReading(street(1, 0));
     await b.durable();
-    const lines = readFileSync(join(dir, 'alerts-journal.ndjson'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(dir, 'alerts-journal.0.ndjson'), 'utf8').trim().split('\n');
     expect(lines.map((l) => (JSON.parse(l) as { event: { type: string } }).event.type)).toEqual(['opened', 'cleared']);
     const c = start(depth());
     expect(c.get(opened!.alert.id)?.state).toBe('cleared');
@@ -95,11 +95,56 @@ describe('restart', () => {
     const a = start(depth());
     a.onReading(street(0, 12));
     a.onReading(street(1, 0));
-    a.flush();
+    await a.flush();
     a.onReading(street(2, 12));
     await a.durable();
     const b = start(depth());
     expect(b.list().map((x) => x.state).sort()).toEqual(['active', 'cleared']);
     expect(b.onReading(street(3, 12))).toEqual([]);
   });
+
+  it('keeps events journalled while a snapshot is being written, and drops older journal generations once it is on disk', async () => {
+    const a = start(depth());
+    const [opened] = a.onReading(street(0, 12));
+    await a.durable();
+    expect(journals()).toEqual(['alerts-journal.0.ndjson']);
+    const snapshot = a.flush(); // serialised now, written off the event loop
+    const escalated = a.onReading(street(1, 35)); // journalled meanwhile, in the next generation
+    await Promise.all([snapshot, a.durable()]);
+    expect(escalated.map((e) => e.type)).toEqual(['escalated']);
+    expect(journals()).toEqual(['alerts-journal.1.ndjson']);
+    // the process dies here (no close): the escalation is not in the snapshot, only in generation 1
+    const b = start(depth());
+    expect(b.get(opened!.alert.id)?.level.key).toBe('deep');
+    expect(b.onReading(street(2, 36))).toEqual([]);
+  });
+
+  it('recovers from a crash between a snapshot and the deletion of the journal it covers', async () => {
+    const a = start(depth());
+    const [opened] = a.onReading(street(0, 12));
+    await a.durable();
+    const kept = readFileSync(join(dir, 'alerts-journal.0.ndjson'));
+    await a.flush();
+    writeFileSync(join(dir, 'alerts-journal.0.ndjson'), kept); // as if the deletion never happened
+    a.onReading(street(1, 0));
+    await a.durable();
+    const b = start(depth());
+    expect(b.get(opened!.alert.id)?.state).toBe('cleared');
+    expect(b.list()).toHaveLength(1);
+  });
+
+  it('reads the journal of earlier versions (one file, no generations)', async () => {
+    const a = start(depth());
+    const [opened] = a.onReading(street(0, 12));
+    await a.durable();
+    renameSync(join(dir, 'alerts-journal.0.ndjson'), join(dir, 'alerts-journal.ndjson'));
+    const b = start(depth());
+    expect(b.get(opened!.alert.id)?.state).toBe('active');
+    await b.flush();
+    expect(journals()).toEqual([]);
+    const c = start(depth());
+    expect(c.get(opened!.alert.id)?.state).toBe('active');
+  });
 });
+
+const journals = () => readdirSync(dir).filter((f) => f.startsWith('alerts-journal')).sort();
