@@ -5,8 +5,10 @@ import type { StationKind } from './parameters.ts';
 
 /** ISO 8601 with an explicit offset (or Z), or epoch milliseconds. */
 export const WireTimestampSchema = z.union([
-  z.iso.datetime({ offset: true }),
+  // Numbers first: most gateways send epoch ms, and a union that tries the string branch first
+  // builds (and throws away) an issue for every such reading.
   z.number().int().nonnegative(),
+  z.iso.datetime({ offset: true }),
 ]);
 
 /**
@@ -15,7 +17,11 @@ export const WireTimestampSchema = z.union([
  */
 export const WireReadingSchema = z.object({
   ts: z.unknown(),
-  values: z.record(z.string(), z.unknown()),
+  // An object of parameter values, each checked afterwards; z.custom, not z.record, because a
+  // record parse copies every entry (through a key and a value schema) on the hot path.
+  values: z.custom<Record<string, unknown>>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), {
+    message: '"values" must be an object of parameter values',
+  }),
   seq: z.unknown().optional(),
   station: z.unknown().optional(),
 });

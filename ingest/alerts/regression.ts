@@ -1,7 +1,6 @@
-// Rate of change and time-to-threshold from a least-squares line over recent samples
-// (simple-statistics linearRegression). Time is shifted to the first sample before fitting so that
-// epoch milliseconds (~1.7e12) do not cost the fit its precision.
-import { linearRegression } from 'simple-statistics';
+// Rate of change and time-to-threshold from a least-squares line over recent samples. Time is
+// shifted to the first sample before fitting so that epoch milliseconds (~1.7e12) do not cost the
+// fit its precision.
 
 const HOUR_MS = 3_600_000;
 
@@ -12,15 +11,38 @@ export interface Trend {
   readonly spanS: number;
 }
 
-/** The fitted slope over the samples, or undefined with fewer than minPoints or a zero span. */
+/**
+ * The fitted slope over the samples, or undefined with fewer than minPoints or a zero span. The same
+ * least-squares fit as simple-statistics' linearRegression (test/ingest/alerts/regression.test.ts
+ * checks they agree), without copying the samples: it runs for every flood reading.
+ */
 export function trend(samples: readonly (readonly [number, number])[], minPoints: number): Trend | undefined {
-  if (samples.length < Math.max(2, minPoints)) return undefined;
+  const n = samples.length;
+  if (n < Math.max(2, minPoints)) return undefined;
   const t0 = (samples[0] as readonly [number, number])[0];
-  const tN = (samples[samples.length - 1] as readonly [number, number])[0];
+  const tN = (samples[n - 1] as readonly [number, number])[0];
   if (tN === t0) return undefined;
-  const { m } = linearRegression(samples.map(([t, v]) => [(t - t0) / HOUR_MS, v]));
+  // Centred on the means before the cross products, as linearRegression does: two passes.
+  let sx = 0;
+  let sy = 0;
+  for (let i = 0; i < n; i++) {
+    const s = samples[i] as readonly [number, number];
+    sx += (s[0] - t0) / HOUR_MS;
+    sy += s[1];
+  }
+  const mx = sx / n;
+  const my = sy / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    const s = samples[i] as readonly [number, number];
+    const dx = (s[0] - t0) / HOUR_MS - mx;
+    sxy += dx * (s[1] - my);
+    sxx += dx * dx;
+  }
+  const m = sxy / sxx;
   if (!Number.isFinite(m)) return undefined;
-  return { perHour: m, points: samples.length, spanS: (tN - t0) / 1000 };
+  return { perHour: m, points: n, spanS: (tN - t0) / 1000 };
 }
 
 /** When a value rising at `perHour` from `value` at `atMs` reaches `target`; undefined if never. */

@@ -27,9 +27,7 @@ export function createLineEncoder(registry: Registry): (r: Reading) => string {
   };
   return (r) => {
     let fields = '';
-    for (const [name, value] of Object.entries(r.values)) {
-      fields += `${fields ? ',' : ''}${name}=${value}`;
-    }
+    for (const name in r.values) fields += `${fields ? ',' : ''}${name}=${r.values[name]}`;
     if (r.seq !== undefined) fields += `,seq=${r.seq}i`;
     if (r.quality) {
       const qc = Object.entries(r.quality)
