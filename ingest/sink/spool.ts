@@ -182,11 +182,15 @@ export class Spool extends EventEmitter {
       this.settleScheduled = false;
       this.settling = [];
       this.settled = 0;
+      this.emit('settled');
     }
   }
 
   private async commitLoop(): Promise<void> {
     while (this.group) {
+      // Let the previous group finish settling first: its settled publishes add their clients'
+      // next readings to this group, so it commits with them rather than in many small fsyncs.
+      if (this.settleScheduled) await new Promise((r) => this.once('settled', r));
       const group = this.group;
       this.group = undefined;
       try {
