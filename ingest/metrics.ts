@@ -1,9 +1,12 @@
 // Prometheus metrics of the pipeline (served at /metrics by the API). Counters come in parallel
 // sets (STYLE.md 7): readings received/accepted/rejected/flagged, points written/rejected.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export function createMetrics() {
   const registry = new Registry();
+  // The process metrics operators expect beside ours: CPU, resident memory, heap, event-loop lag,
+  // garbage-collection pauses (process_* and nodejs_*, prom-client's standard names).
+  collectDefaultMetrics({ register: registry });
   const opts = { registers: [registry] };
   return {
     registry,

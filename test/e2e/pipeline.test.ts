@@ -110,6 +110,10 @@ describe('readings of all four kinds flow from MQTT to InfluxDB and /ws/live', (
     for (const reason of ['malformed_json', 'out_of_range', 'unknown_station', 'wrong_kind_parameter', 'not_authorized']) {
       expect(metrics).toMatch(new RegExp(`quantrac_readings_rejected_total\\{reason="${reason}"[^}]*\\} [1-9]`));
     }
+    // The process beside the pipeline: memory, heap and event-loop lag for operators.
+    expect(metrics).toMatch(/^process_resident_memory_bytes [1-9]/m);
+    expect(metrics).toMatch(/^nodejs_heap_size_used_bytes [1-9]/m);
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_p99_seconds \d/m);
   });
 
   it('serves stations, latest values and bucketed means over HTTP', async () => {
