@@ -63,7 +63,6 @@ interface StationPlan {
 /** A reading has just arrived: no interval missed. */
 const SILENT_NOW: Measurement = { value: 0 };
 
-
 export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
   const { registry, rules, store } = opts;
   const clock = opts.clock ?? Date.now;

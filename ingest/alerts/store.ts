@@ -225,7 +225,7 @@ export function createAlertStore(dir: string): AlertStore {
 
     saveSnapshot(engine) {
       const { text, newGen, tmp } = prepare(engine);
-      const write = async () => {
+      const persist = async () => {
         await new Promise<void>((resolve, reject) => writeFile(tmp, text, { flush: true }, (err) => (err ? reject(err) : resolve())));
         // A newer snapshot (close()) may have been installed meanwhile: never replace it with this one.
         if (newGen < installedGen) return void unlink(tmp, () => undefined);
@@ -234,7 +234,7 @@ export function createAlertStore(dir: string): AlertStore {
         await syncDir();
         await dropOlder(newGen, false);
       };
-      const done = snapshots.then(write).catch((err: unknown) => {
+      const done = snapshots.then(persist).catch((err: unknown) => {
         throw new AlertStoreError(`cannot write alert snapshot ${snapshotPath}`, { cause: err });
       });
       snapshots = done.catch(() => undefined);

@@ -162,14 +162,18 @@ export class Spool extends EventEmitter {
     return new Promise((resolve, reject) => group.waiters.push({ resolve, reject }));
   }
 
-  /** Committed appends waiting to be settled, oldest first (acknowledgements keep their order). */
-  private settling: Waiter[] = [];
+  /**
+   * The committed group being settled, oldest append first (acknowledgements keep their order).
+   * One group at a time: the commit loop writes the next group only once this one has settled.
+   */
+  private settling: readonly Waiter[] = [];
   private settled = 0;
   private settleScheduled = false;
 
   private settle(waiters: readonly Waiter[]): void {
-    for (const w of waiters) this.settling.push(w);
-    if (!this.settleScheduled) this.settleSlice();
+    this.settling = waiters;
+    this.settled = 0;
+    this.settleSlice();
   }
 
   private settleSlice(): void {
