@@ -17,12 +17,13 @@ export type ApiErrorCode = keyof typeof API_ERRORS;
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
-  constructor(
-    readonly code: ApiErrorCode,
-    readonly detail?: string,
-    options?: ErrorOptions,
-  ) {
+  readonly code: ApiErrorCode;
+  readonly detail: string | undefined;
+
+  constructor(code: ApiErrorCode, detail?: string, options?: ErrorOptions) {
     super(detail ?? API_ERRORS[code].message, options);
+    this.code = code;
+    this.detail = detail;
   }
   get status(): number {
     return API_ERRORS[this.code].status;

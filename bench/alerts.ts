@@ -51,7 +51,7 @@ const summarise = (xs: readonly number[]): Percentiles => {
  */
 function backgroundLoad(url: string, registry: Registry, ratePerS: number, durationS: number, credentials?: Record<string, string>): { result: Promise<LoadResult> } {
   const stations = registry.stations.filter((s) => s.gatewayId !== PROBE_GATEWAY);
-  const child = fork(join(here, 'load-process.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(here, 'load-process.ts'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const job: LoadJob = { url, version: registry.version, stations, ratePerS, durationS, ...(credentials ? { credentials } : {}) };
   child.send(job);
   const result = new Promise<LoadResult>((resolve, reject) => {
@@ -108,7 +108,7 @@ async function withCpu<T>(serverPid: number, measure: () => Promise<T>): Promise
 }
 
 async function referenceBareBroker(o: AlertLatencyOptions, ratePerS: number, maxSamples: number, durationS: number): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'bare-broker.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(here, 'bare-broker.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
   const url = `mqtt://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`;
   let done = false;

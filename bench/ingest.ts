@@ -79,7 +79,7 @@ function load(o: IngestBenchOptions): PreparedLoad {
 
 /** Reference 1: bare Aedes with a do-nothing consumer, same publishers. */
 export async function benchBareBroker(o: IngestBenchOptions): Promise<RateResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'bare-broker.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(here, 'bare-broker.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
   const { port } = JSON.parse(line) as { port: number };
   try {
@@ -138,7 +138,7 @@ export async function startPipeline(o: Pick<IngestBenchOptions, 'influxUrl' | 'r
   const child = fork(join(here, '../server/main.ts'), [], {
     // BENCH_PROFILE=DIR writes a V8 CPU profile of the pipeline process there (see README).
     // The same V8 flags as npm start (ops/start.ts); BENCH_NODE_FLAGS replaces them for experiments.
-    execArgv: ['--import', 'tsx', ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? ['--max-semi-space-size=64']), ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])],
+    execArgv: [...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? ['--max-semi-space-size=64']), ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])],
     env: {
       ...process.env,
       INFLUX_URL: o.influxUrl,

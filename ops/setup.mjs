@@ -22,10 +22,24 @@ function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
+/** Set-up itself runs on any Node from 18 on: it is what brings the project's own Node. */
 function checkNode() {
-  const [major, minor] = process.versions.node.split('.').map(Number);
-  if (major < 20 || (major === 20 && minor < 19)) {
-    fail(`Node ${process.versions.node} is too old; quantrac needs Node 20.19 or newer.`);
+  const [major] = process.versions.node.split('.').map(Number);
+  if (major < 18) fail(`Node ${process.versions.node} is too old even to run the set-up; install Node 22.18 or newer (24 LTS recommended).`);
+}
+
+/**
+ * The project runs on Node 24 LTS: the `node` package in devDependencies installs Node 24 from the
+ * npm registry into node_modules/.bin, which npm scripts put first on PATH, so `npm start`,
+ * `npm test` and `npm run bench` use it whatever Node the machine has. Node 22.18+ also works
+ * (native type stripping: no transpiler at run time).
+ */
+function checkProjectNode() {
+  const bin = join(root, 'node_modules', '.bin', 'node');
+  const r = spawnSync(existsSync(bin) ? bin : 'node', ['--version'], { encoding: 'utf8' });
+  const [major, minor] = (r.stdout ?? '').trim().replace(/^v/, '').split('.').map(Number);
+  if (!(major > 22 || (major === 22 && minor >= 18))) {
+    fail(`the project's Node (${(r.stdout ?? '').trim() || 'none'}) is older than 22.18; run \`npm ci\` (it installs Node 24 into node_modules) or install Node 24 LTS.`);
   }
 }
 
@@ -81,6 +95,7 @@ function ensurePortalBuilt() {
 
 checkNode();
 ensureNodeModules();
+checkProjectNode();
 const needInflux = !process.env.INFLUX_URL || purpose === 'test' || purpose === 'bench';
 const packages = [];
 if (needInflux) packages.push('influxdb');

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     env,
     // A larger young generation: the hot path allocates many short-lived objects per reading, and
     // 64 MiB semi-spaces cut garbage-collection time by about a sixth (bench/README.md).
-    execArgv: ['--import', 'tsx', '--max-semi-space-size=64'],
+    execArgv: ['--max-semi-space-size=64'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   watch(server, 'the server');
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
 
   const simOn = (process.env.SIM ?? 'on').toLowerCase() !== 'off';
   if (simOn) {
-    const sim = spawn(process.execPath, ['--import', 'tsx', join(root, 'sensors-sim/main.ts'), '--url', ready.mqtt, '--credentials', simCredentialsPath], {
+    const sim = spawn(process.execPath, [join(root, 'sensors-sim/main.ts'), '--url', ready.mqtt, '--credentials', simCredentialsPath], {
       env,
       stdio: ['ignore', 'inherit', 'inherit'],
     });

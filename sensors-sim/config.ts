@@ -6,7 +6,7 @@ import { FAULT_KINDS, isFaultKind, type FaultPlan } from './faults.ts';
 import { SCENARIOS } from './scenarios.ts';
 import { SimConfigError } from './errors.ts';
 
-export const USAGE = `Usage: tsx sensors-sim/main.ts [options]     (npm run sim -- [options])
+export const USAGE = `Usage: node sensors-sim/main.ts [options]     (npm run sim -- [options])
 
 Simulates Hanoi's monitoring stations as MQTT gateways (one connection per gateway, QoS 1).
 

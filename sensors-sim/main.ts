@@ -1,5 +1,5 @@
 // Entry of the simulator CLI: the only file touching process, signals and the terminal.
-// `tsx sensors-sim/main.ts --help` lists the options; with only --url it runs the normal city.
+// `node sensors-sim/main.ts --help` lists the options; with only --url it runs the normal city.
 import { pino } from 'pino';
 import { loadRegistry } from '../contracts/stations.ts';
 import { loadConfig, USAGE, type SimConfig } from './config.ts';

@@ -1,5 +1,5 @@
 // Deterministic generator of the station registry (contracts/stations.json) and of larger
-// synthetic registries for load tests. Run: `tsx contracts/registry/generate-stations.ts`
+// synthetic registries for load tests. Run: `node contracts/registry/generate-stations.ts`
 // (rewrites contracts/stations.json) or `... --scale 10000 --out /tmp/stations-10k.json`.
 //
 // Coordinates are APPROXIMATE centroids of each ward/commune (hand-placed from the pre-2025

@@ -3,12 +3,13 @@
 /** The rules file is unusable; `problems` lists every issue, one line each. Fatal at start-up. */
 export class AlertRulesError extends Error {
   override readonly name = 'AlertRulesError';
-  constructor(
-    readonly source: string,
-    readonly problems: readonly string[],
-    options?: ErrorOptions,
-  ) {
+  readonly source: string;
+  readonly problems: readonly string[];
+
+  constructor(source: string, problems: readonly string[], options?: ErrorOptions) {
     super(`invalid alert rules ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, options);
+    this.source = source;
+    this.problems = problems;
   }
 }
 
@@ -20,7 +21,10 @@ export class AlertStoreError extends Error {
 /** acknowledge() named an alert that does not exist. */
 export class AlertNotFoundError extends Error {
   override readonly name = 'AlertNotFoundError';
-  constructor(readonly alertId: string) {
+  readonly alertId: string;
+
+  constructor(alertId: string) {
     super(`no alert ${alertId}`);
+    this.alertId = alertId;
   }
 }

@@ -25,10 +25,12 @@ export class BucketWindow {
   private sumAll = 0;
   private countAll = 0;
 
-  constructor(
-    readonly windowMs: number,
-    readonly bucketMs: number,
-  ) {
+  readonly windowMs: number;
+  readonly bucketMs: number;
+
+  constructor(windowMs: number, bucketMs: number) {
+    this.windowMs = windowMs;
+    this.bucketMs = bucketMs;
     this.size = Math.max(1, Math.round(windowMs / bucketMs));
     this.sums = new Float64Array(this.size);
     this.counts = new Uint32Array(this.size);
@@ -128,10 +130,13 @@ export class BucketWindow {
 export class SampleWindow {
   private samples: [number, number][] = [];
 
-  constructor(
-    readonly windowMs: number,
-    readonly maxPoints = 256,
-  ) {}
+  readonly windowMs: number;
+  readonly maxPoints: number;
+
+  constructor(windowMs: number, maxPoints = 256) {
+    this.windowMs = windowMs;
+    this.maxPoints = maxPoints;
+  }
 
   push(tsMs: number, value: number): void {
     const last = this.samples[this.samples.length - 1];

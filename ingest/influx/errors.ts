@@ -3,13 +3,13 @@
 /** Try the same batch again later; `retryAfterMs` is the server's Retry-After when it sent one. */
 export class RetryableWriteError extends Error {
   override readonly name = 'RetryableWriteError';
-  constructor(
-    message: string,
-    readonly retryAfterMs: number | undefined,
-    readonly status: number | undefined,
-    options?: ErrorOptions,
-  ) {
+  readonly retryAfterMs: number | undefined;
+  readonly status: number | undefined;
+
+  constructor(message: string, retryAfterMs: number | undefined, status: number | undefined, options?: ErrorOptions) {
     super(message, options);
+    this.retryAfterMs = retryAfterMs;
+    this.status = status;
   }
 }
 

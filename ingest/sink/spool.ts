@@ -87,8 +87,11 @@ export class Spool extends EventEmitter {
   private spaceWaiters: (() => void)[] = [];
   private marks: CommitMark[] = [];
 
-  private constructor(private readonly opts: SpoolOptions) {
+  private readonly opts: SpoolOptions;
+
+  private constructor(opts: SpoolOptions) {
     super();
+    this.opts = opts;
   }
 
   /** Opens the spool, recovering segments left by an earlier run (a torn tail is cut off). */

@@ -47,7 +47,7 @@ describe('npm start', () => {
   it('brings the pipeline up with simulator data visible through the API, and stops cleanly', async () => {
     const httpPort = await freePort();
     const mqttPort = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'ops/start.ts')], {
+    const child = spawn(process.execPath, [join(root, 'ops/start.ts')], {
       cwd: root,
       env: { ...process.env, DATA_DIR: dataDir, HTTP_PORT: String(httpPort), MQTT_PORT: String(mqttPort), LOG_LEVEL: 'warn', INFLUX_URL: '' },
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.stop());
 
-const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', join(root, 'ops/users.ts'), ...args], { cwd: root, env: { ...process.env, DATA_DIR: t.dataDir } });
+const cli = (...args: string[]) => run(process.execPath, [join(root, 'ops/users.ts'), ...args], { cwd: root, env: { ...process.env, DATA_DIR: t.dataDir } });
 const login = (user: string, password: string) =>
   fetch(`${t.httpUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, password }) });
 

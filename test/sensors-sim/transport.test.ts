@@ -130,7 +130,7 @@ describe('the CLI as ops/start.ts runs it', () => {
     writeFileSync(join(dir, 'credentials.json'), JSON.stringify(credentials));
     broker = await startTestBroker({ credentials });
     const b = broker;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'sensors-sim/main.ts', '--url', b.url, '--credentials', join(dir, 'credentials.json')], {
+    const child = spawn(process.execPath, ['sensors-sim/main.ts', '--url', b.url, '--credentials', join(dir, 'credentials.json')], {
       cwd: new URL('../../', import.meta.url),
       stdio: ['ignore', 'ignore', 'pipe'],
     });

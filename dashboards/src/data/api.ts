@@ -2,11 +2,11 @@
 // portal's index.html through the catch-all route: both count as "absent", never as data.
 
 export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
+  readonly status: number;
+
+  constructor(status: number, message: string) {
     super(message);
+    this.status = status;
     this.name = 'HttpError';
   }
 }
