@@ -28,12 +28,19 @@ export interface LogEntry {
   readonly position: LogPosition;
   /** Where the next record starts: the checkpoint to save once this record is done with. */
   readonly next: LogPosition;
-  readonly publish: RawPublish;
+  /**
+   * The record's body as appended (ingest/log/records.ts: a publish, a clock tick or an officer's
+   * command); decodeRecord() reads it. A view that the next read may reuse: copy what you keep.
+   */
+  readonly body: Buffer;
 }
 
 /** The producer side, on the broker's thread (file log) or an edge (JetStream). */
 export interface LogAppender {
-  /** Resolves once the record is durable (file: fdatasync'd; JetStream: stored on a quorum). */
+  /**
+   * Resolves once the record is durable (file: fdatasync'd; JetStream: stored on a quorum), with a
+   * position at or after the record's end.
+   */
   append(publish: RawPublish): Promise<LogPosition>;
   /** At or past the log's bound: the caller holds the acknowledgement until waitForSpace(). */
   isFull(): boolean;

@@ -1,19 +1,21 @@
 // The spool's record format, written and read only here:
-//   u32 LE body length | u32 LE crc32(body) | body (UTF-8 line protocol)
+//   u32 LE body length | u32 LE crc32(body) | body
+// The body is a durable-log record (ingest/log/records.ts); quantrac 0.1 wrote UTF-8 line protocol.
 import { crc32 } from 'node:zlib';
 
 export const RECORD_HEADER_BYTES = 8;
 
 /** Appends one record to `buf` at `end`, growing the buffer by doubling; returns both anew. */
-export function appendRecord(buf: Buffer, end: number, payload: string): { buf: Buffer; end: number } {
-  const len = Buffer.byteLength(payload, 'utf8');
+export function appendRecord(buf: Buffer, end: number, payload: string | Buffer): { buf: Buffer; end: number } {
+  const len = typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length;
   const next = end + RECORD_HEADER_BYTES + len;
   if (next > buf.length) {
     const grown = Buffer.allocUnsafe(Math.max(next, buf.length * 2));
     buf.copy(grown, 0, 0, end);
     buf = grown;
   }
-  buf.write(payload, end + RECORD_HEADER_BYTES, len, 'utf8');
+  if (typeof payload === 'string') buf.write(payload, end + RECORD_HEADER_BYTES, len, 'utf8');
+  else payload.copy(buf, end + RECORD_HEADER_BYTES);
   buf.writeUInt32LE(len, end);
   buf.writeUInt32LE(crc32(buf.subarray(end + RECORD_HEADER_BYTES, next)), end + 4);
   return { buf, end: next };

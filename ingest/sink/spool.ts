@@ -150,7 +150,7 @@ export class Spool extends EventEmitter {
    * wait for space themselves: callers check `isFull()` / `waitForSpace()` first, so the bound is
    * exceeded by at most the groups already admitted.
    */
-  append(payloads: readonly string[]): Promise<void> {
+  append(payloads: readonly (string | Buffer)[]): Promise<void> {
     if (this.closed) return Promise.reject(new SpoolClosedError('spool is closed'));
     const group = (this.group ??= { buffer: Buffer.allocUnsafe(64 * 1024), bytes: 0, waiters: [] });
     for (const p of payloads) {
