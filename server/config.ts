@@ -17,7 +17,18 @@ export const EnvSchema = z.object({
   /** `v1` (database + retention policy via /write) or `v2` (org + bucket + token via /api/v2/write). */
   INFLUX_API: z.enum(['v1', 'v2', 'auto']).default('auto'),
   INFLUX_DATABASE: z.string().min(1).default('quantrac'),
-  INFLUX_RETENTION_POLICY: z.string().optional(),
+  /** 1.x retention policy of the raw readings (created or altered at start to RETENTION_RAW_DAYS). */
+  INFLUX_RETENTION_POLICY: z.string().min(1).default('autogen'),
+  /** 1.x retention policy of the hourly and daily rollups (created or altered at start to RETENTION_ROLLUP_DAYS). */
+  INFLUX_ROLLUP_RETENTION_POLICY: z.string().min(1).default('rollups'),
+  /** 2.x/3.x bucket of the rollups (give it a longer retention than INFLUX_BUCKET); default INFLUX_BUCKET. */
+  INFLUX_ROLLUP_BUCKET: z.string().optional(),
+  /** How long raw readings are kept, days (fractions allowed, at least 1 h); 0 = forever. */
+  RETENTION_RAW_DAYS: z.coerce.number().min(0).default(400),
+  /** How long rollups are kept, days; 0 = forever. */
+  RETENTION_ROLLUP_DAYS: z.coerce.number().min(0).default(0),
+  /** How often the rollups of the hours and days touched by stored readings are recomputed, ms. */
+  ROLLUP_FLUSH_INTERVAL_MS: int(30_000, 100),
   INFLUX_ORG: z.string().optional(),
   INFLUX_BUCKET: z.string().optional(),
   INFLUX_TOKEN: z.string().optional(),
@@ -155,6 +166,10 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
     problems.push('MQTT_MAX_PACKET_BYTES: must exceed INGEST_MAX_PAYLOAD_BYTES (oversized payloads are dead-lettered by ingest, not cut off)');
   }
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) problems.push('TLS_CERT_FILE, TLS_KEY_FILE: set both or neither');
+  for (const v of ['RETENTION_RAW_DAYS', 'RETENTION_ROLLUP_DAYS'] as const) {
+    if (e[v] > 0 && e[v] * 24 < 1) problems.push(`${v}: at least 1 hour (${(1 / 24).toFixed(4)} days), or 0 for forever`);
+  }
+  if (e.INFLUX_RETENTION_POLICY === e.INFLUX_ROLLUP_RETENTION_POLICY) problems.push('INFLUX_ROLLUP_RETENTION_POLICY: must differ from INFLUX_RETENTION_POLICY');
   if (e.WS_COALESCE_BYTES >= e.WS_MAX_BUFFERED_BYTES) problems.push('WS_COALESCE_BYTES: must be below WS_MAX_BUFFERED_BYTES');
   const alertWebhookUrls = parseWebhookUrls(e.ALERT_WEBHOOKS, problems);
   if (alertWebhookUrls.length > 0 && !e.ALERT_WEBHOOK_SECRET) problems.push('ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOKS is set');
