@@ -11,6 +11,7 @@ import type { InfluxHttp } from '../ingest/influx/influx-http.ts';
 import type { Auth } from './auth.ts';
 import { ApiError } from './errors.ts';
 import type { LiveHub } from './live-hub.ts';
+import type { NowView } from './now-view.ts';
 import { createResponseCache } from './cache.ts';
 import { publicAlertRoutes, type PublicAlertSource } from './routes/alerts-public.ts';
 import { alertRoutes, type AlertApi } from './routes/alerts.ts';
@@ -54,6 +55,8 @@ export interface AppDeps {
   readonly alerts?: PublicAlertSource | undefined;
   /** The same engine's officer/operator side (server/create-alerts.ts): REST, /ws/officer, deliveries, backtests. */
   readonly alertApi?: AlertApi | undefined;
+  /** Recent readings in memory (api/now-view.ts) for the snapshot and /latest; absent = InfluxQL on each request. */
+  readonly nowView?: NowView | undefined;
   readonly logger?: boolean | object;
   /** Folder holding the built portal (index.html at its root). */
   readonly portalDir?: string;
@@ -92,7 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const cache = createResponseCache({ ttlMs: deps.api.cacheTtlMs, maxEntries: 2000 });
-  const data = { registry: deps.registry, influx: deps.influx, cache, cacheTtlMs: deps.api.cacheTtlMs };
+  const data = { registry: deps.registry, influx: deps.influx, cache, cacheTtlMs: deps.api.cacheTtlMs, nowView: deps.nowView };
   await app.register(async (scope) => stationRoutes(scope, { ...data, maxBuckets: deps.api.maxPoints, maxRangeMs: deps.api.maxRangeMs }));
   await app.register(async (scope) => snapshotRoutes(scope, data));
   await app.register(async (scope) => exportRoutes(scope, { ...data, maxRows: deps.api.exportMaxRows, maxRangeMs: deps.api.maxRangeMs }));

@@ -72,39 +72,61 @@ export interface SnapshotFeature {
   readonly properties: SnapshotProperties;
 }
 
+/** What a kind's snapshot computes besides the latest reading, per station (api/now-view.ts fills the same). */
+export interface SnapshotExtras {
+  /** Air: hourly means of the trailing 60-minute windows ending now, [0] = the last hour, up to 12. */
+  readonly hours?: readonly (HourMeans | undefined)[];
+  /** Rain: sums over the last hour and 24 hours; undefined = no rain reading in the window. */
+  readonly rainMm1h?: number | undefined;
+  readonly rainMm24h?: number | undefined;
+  /** River gauge: the last hour's rows ({time, level_m}), oldest first. */
+  readonly lastHour?: readonly Record<string, unknown>[];
+}
+
+/** One station's feature: the same rules whichever source (InfluxQL or memory) gave the data. */
+export function snapshotFeature(s: Station, latest: Latest | null, extras: SnapshotExtras, scale: Scale, nowMs: number): SnapshotFeature {
+  const ageMs = latest ? nowMs - Date.parse(latest.ts) : undefined;
+  const props: Record<string, unknown> = {
+    ...s,
+    latest,
+    ageS: ageMs === undefined ? null : Math.max(0, Math.round(ageMs / 1000)),
+    stale: ageMs === undefined || ageMs > STALE_INTERVALS * s.intervalS * 1000,
+  };
+  if (s.kind === 'air') {
+    props.aqi = hourlyAqi(extras.hours ?? [], scale);
+  } else if (s.kind === 'rain') {
+    props.rainMm1h = extras.rainMm1h ?? (latest ? 0 : null);
+    props.rainMm24h = extras.rainMm24h ?? (latest ? 0 : null);
+  } else if (s.kind === 'flood' && s.floodType === 'river') {
+    props.flood = floodStatus(s, latest?.values.level_m, [...(extras.lastHour ?? [])]);
+  } else if (s.kind === 'flood') {
+    props.depthCm = latest?.values.depth_cm ?? null;
+  }
+  return { type: 'Feature', id: s.id, geometry: { type: 'Point', coordinates: [s.lon, s.lat] }, properties: props as SnapshotProperties };
+}
+
+export const snapshotCollection = (kind: StationKind, features: SnapshotFeature[], nowMs: number) => ({ type: 'FeatureCollection' as const, kind, generatedAt: new Date(nowMs).toISOString(), features });
+
+/** The snapshot computed by InfluxQL on each call (the path before api/now-view.ts; kept for start-up, tests and the bench). */
 export async function buildSnapshot(http: InfluxHttp, registry: Registry, kind: StationKind, scale: Scale, nowMs = Date.now()) {
   const stations = registry.stations.filter((s) => s.kind === kind);
   const results = await http.query(snapshotStatements(kind, nowMs).join('; '));
   const latestBy = byStation(results[0]);
   const extra = results.slice(1).map(byStation);
-  const features: SnapshotFeature[] = stations.map((s) => {
+  const features = stations.map((s) => {
     const row = latestBy.get(s.id)?.[0];
     const latest = row ? rowToLatest(kind, row) : null;
-    const ageMs = latest ? nowMs - Date.parse(latest.ts) : undefined;
-    const props: Record<string, unknown> = {
-      ...s,
-      latest,
-      ageS: ageMs === undefined ? null : Math.max(0, Math.round(ageMs / 1000)),
-      stale: ageMs === undefined || ageMs > STALE_INTERVALS * s.intervalS * 1000,
-    };
     if (s.kind === 'air') {
       // Hour buckets come back oldest first; hours[0] must be the current one.
-      const buckets = extra[0]?.get(s.id) ?? [];
       const hours: (HourMeans | undefined)[] = Array.from({ length: 12 }, () => undefined);
-      for (const b of buckets) {
+      for (const b of extra[0]?.get(s.id) ?? []) {
         const ago = Math.floor((nowMs - (b.time as number)) / HOUR_MS);
         if (ago >= 0 && ago < 12) hours[ago] = Object.fromEntries(AQI_POLLUTANTS.flatMap((p) => (num(b[p]) === undefined ? [] : [[p, b[p] as number]])));
       }
-      props.aqi = hourlyAqi(hours, scale);
-    } else if (s.kind === 'rain') {
-      props.rainMm1h = num(extra[0]?.get(s.id)?.[0]?.mm) ?? (latest ? 0 : null);
-      props.rainMm24h = num(extra[1]?.get(s.id)?.[0]?.mm) ?? (latest ? 0 : null);
-    } else if (s.kind === 'flood' && s.floodType === 'river') {
-      props.flood = floodStatus(s, latest?.values.level_m, extra[0]?.get(s.id) ?? []);
-    } else if (s.kind === 'flood') {
-      props.depthCm = latest?.values.depth_cm ?? null;
+      return snapshotFeature(s, latest, { hours }, scale, nowMs);
     }
-    return { type: 'Feature', id: s.id, geometry: { type: 'Point', coordinates: [s.lon, s.lat] }, properties: props as SnapshotProperties };
+    if (s.kind === 'rain') return snapshotFeature(s, latest, { rainMm1h: num(extra[0]?.get(s.id)?.[0]?.mm), rainMm24h: num(extra[1]?.get(s.id)?.[0]?.mm) }, scale, nowMs);
+    return snapshotFeature(s, latest, { lastHour: extra[0]?.get(s.id) ?? [] }, scale, nowMs);
   });
-  return { type: 'FeatureCollection' as const, kind, generatedAt: new Date(nowMs).toISOString(), features };
+  return snapshotCollection(kind, features, nowMs);
 }

@@ -8,6 +8,7 @@ import { loadRegistry, type Registry } from '../contracts/stations.ts';
 import { buildApp } from '../api/app.ts';
 import { createAuth, loadOrCreateSecret } from '../api/auth.ts';
 import { createLiveHub } from '../api/live-hub.ts';
+import { createNowView, type NowView } from '../api/now-view.ts';
 import { startBroker, type Broker } from '../broker/create-broker.ts';
 import { createCredentialStore } from '../broker/gateway-credentials.ts';
 import { loadTls, type TlsFiles } from '../broker/listeners.ts';
@@ -25,6 +26,8 @@ export interface Quantrac {
   readonly registry: Registry;
   readonly metrics: Metrics;
   readonly influx: InfluxHttp;
+  /** Recent readings in memory for the snapshot and /latest (api/now-view.ts). */
+  readonly nowView: NowView;
   readonly log: Logger;
   /** Addresses actually bound (ports resolved when configured as 0). */
   /** `mqtts` only when TLS is configured; `http` is then an https:// URL. */
@@ -140,6 +143,10 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     onCount: (n) => metrics.wsClients.set(n),
   });
   ingest.onDurable((readings) => live.broadcast(readings));
+  // "Now" from memory: fed by the same durable stream, rebuilt from InfluxDB (retried until it answers).
+  const nowView = createNowView({ registry });
+  ingest.onDurable((readings) => nowView.onReadings(readings));
+  const nowViewRebuild = startNowViewRebuild(nowView, influx, log);
 
   const tlsFiles: TlsFiles | undefined =
     config.TLS_CERT_FILE && config.TLS_KEY_FILE ? { certFile: config.TLS_CERT_FILE, keyFile: config.TLS_KEY_FILE, caFile: config.TLS_CA_FILE } : undefined;
@@ -184,6 +191,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
   const app = await buildApp({
     alerts: alerts.api, // public view (GET /api/alerts/public)
     alertApi: alerts.api,
+    nowView,
     registry,
     auth,
     api: {
@@ -224,6 +232,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     registry,
     metrics,
     influx,
+    nowView,
     log,
     urls: () => ({
       mqtt: `mqtt://${host(config.MQTT_HOST)}:${mqttPort}`,
@@ -234,6 +243,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     stop() {
       stopping ??= (async () => {
         await broker?.close(); // no new connections or publishes
+        nowViewRebuild.stop();
         await ingest.idle(); // publishes already inside the pipeline reach the spool
         await alerts.stop(config.SHUTDOWN_DRAIN_MS); // queued events fanned out, alert store snapshotted and closed
         live.close();
@@ -243,6 +253,30 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
         await spool.close();
       })();
       return stopping;
+    },
+  };
+}
+
+/** Rebuilds the now-view at start; while InfluxDB does not answer, retries every 5 s (the API uses InfluxQL meanwhile). */
+function startNowViewRebuild(nowView: NowView, influx: InfluxHttp, log: Logger): { stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const attempt = () => {
+    nowView.rebuild(influx).then(
+      () => log.info(nowView.stats(), 'now-view rebuilt from InfluxDB'),
+      (err: Error) => {
+        if (stopped) return;
+        log.warn({ err: err.message }, 'now-view rebuild failed; retrying in 5 s');
+        timer = setTimeout(attempt, 5000);
+        timer.unref();
+      },
+    );
+  };
+  attempt();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
     },
   };
 }

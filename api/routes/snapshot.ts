@@ -1,5 +1,5 @@
 // Map routes: the city snapshot of one kind (GeoJSON, cached: one database round per kind per
-// refresh period however many clients ask) and the AQI per area derived from the air snapshot.
+// refresh period however many clients ask; from memory once api/now-view.ts is rebuilt) and the AQI per area derived from the air snapshot.
 import type { FastifyInstance } from 'fastify';
 import { AqiAreasQuerySchema, KindParamsSchema, SnapshotQuerySchema, type Aqi } from '../../contracts/api.ts';
 import type { StationKind } from '../../contracts/parameters.ts';
@@ -8,6 +8,7 @@ import type { InfluxHttp } from '../../ingest/influx/influx-http.ts';
 import type { Scale } from '../aqi.ts';
 import type { ResponseCache } from '../cache.ts';
 import { sendCached } from '../http-cache.ts';
+import type { NowView } from '../now-view.ts';
 import { buildSnapshot } from '../snapshot.ts';
 import { parseOr400 } from '../validate.ts';
 
@@ -16,12 +17,16 @@ export interface SnapshotRoutesDeps {
   readonly influx: InfluxHttp;
   readonly cache: ResponseCache;
   readonly cacheTtlMs: number;
+  /** In-memory view of recent readings; until it is rebuilt (or when absent) the snapshot is computed by InfluxQL. */
+  readonly nowView?: NowView | undefined;
 }
 
 export async function snapshotRoutes(app: FastifyInstance, deps: SnapshotRoutesDeps): Promise<void> {
   const maxAgeS = Math.round(deps.cacheTtlMs / 1000);
   const snapshot = (kind: StationKind, scale: Scale) =>
-    deps.cache.get(`snapshot:${kind}:${kind === 'air' ? scale : '-'}`, () => buildSnapshot(deps.influx, deps.registry, kind, scale));
+    deps.cache.get(`snapshot:${kind}:${kind === 'air' ? scale : '-'}`, async () =>
+      deps.nowView?.ready() ? deps.nowView.snapshot(kind, scale) : buildSnapshot(deps.influx, deps.registry, kind, scale),
+    );
 
   app.get('/api/snapshot/:kind', async (req, reply) => {
     const { kind } = parseOr400(KindParamsSchema, req.params);

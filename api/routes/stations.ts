@@ -15,6 +15,7 @@ import type { Registry, Station } from '../../contracts/stations.ts';
 import type { InfluxHttp } from '../../ingest/influx/influx-http.ts';
 import { dailyAqi, hourlyAqi, type HourMeans } from '../aqi.ts';
 import { etagOf, type ResponseCache } from '../cache.ts';
+import type { NowView } from '../now-view.ts';
 import { ApiError } from '../errors.ts';
 import { sendCached } from '../http-cache.ts';
 import { bucketedReadings, hourlyPollutantMeans, latestReading } from '../queries.ts';
@@ -31,6 +32,8 @@ export interface StationRoutesDeps {
   readonly maxBuckets: number;
   /** Longest time range of one request, ms (daily AQI may span a year). */
   readonly maxRangeMs: number;
+  /** In-memory recent readings: /latest is answered from it once rebuilt, else by InfluxQL. */
+  readonly nowView?: NowView | undefined;
 }
 
 /** Hanoi is UTC+7 all year: a day starts at 17:00 UTC. */
@@ -78,7 +81,7 @@ export async function stationRoutes(app: FastifyInstance, deps: StationRoutesDep
 
   app.get('/api/stations/:id/latest', async (req) => {
     const station = stationOr404(req.params);
-    const latest = await latestReading(deps.influx, station);
+    const latest = (deps.nowView?.ready() ? deps.nowView.latest(station.id) : undefined) ?? (await latestReading(deps.influx, station));
     return { station: station.id, kind: station.kind, latest: latest ?? null };
   });
 

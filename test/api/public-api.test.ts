@@ -18,6 +18,7 @@ beforeAll(async () => {
   t = await startTestQuantrac({ API_CACHE_TTL_MS: '60000', API_EXPORT_MAX_ROWS: '50', API_MAX_RANGE_DAYS: '7', API_MAX_POINTS: '2000' });
   await t.q.influx.ensureDatabase();
   await writePoints(t.database, cityFixture(nowMs));
+  await t.q.nowView.rebuild(t.q.influx); // the fixture went straight to InfluxDB, past the ingest stream
 });
 afterAll(async () => t?.stop());
 
