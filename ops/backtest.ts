@@ -7,6 +7,7 @@ import { loadRegistry } from '../contracts/stations.ts';
 import { backtestStored } from '../ingest/alerts/backtest-source.ts';
 import { createInfluxHttp } from '../ingest/influx/influx-http.ts';
 import { parseConfig } from '../server/config.ts';
+import { influxTargets } from '../server/influx-targets.ts';
 import { loadAlertRules, summarise } from '../server/create-alerts.ts';
 import { ConfigError } from '../server/errors.ts';
 
@@ -26,10 +27,7 @@ async function main(): Promise<number> {
   const registry = loadRegistry(config.REGISTRY_PATH);
   const rules = loadAlertRules(values.rules ?? config.ALERT_RULES_PATH);
   const stationIds = values.stations?.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-  const influx = createInfluxHttp({
-    url: config.INFLUX_URL, api: config.influxApi, database: config.INFLUX_DATABASE, retentionPolicy: config.INFLUX_RETENTION_POLICY,
-    org: config.INFLUX_ORG, bucket: config.INFLUX_BUCKET, token: config.INFLUX_TOKEN, timeoutMs: config.INFLUX_TIMEOUT_MS,
-  });
+  const influx = createInfluxHttp(influxTargets(config).raw);
   const report = summarise(await backtestStored({ influx, registry, rules, fromMs, toMs, stationIds }));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -2,6 +2,7 @@
 // broker and HTTP API. start() brings them up in dependency order; stop() takes them down in
 // reverse: no new publishes, in-flight ones committed, a bounded drain, spool closed.
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { gatewayDeadLetterTopic } from '../contracts/topics.ts';
 import { loadRegistry, type Registry } from '../contracts/stations.ts';
@@ -18,6 +19,10 @@ import { createIngest, type Ingest } from '../ingest/pipeline.ts';
 import { createInfluxWriter, type InfluxWriter } from '../ingest/sink/influx-writer.ts';
 import { Spool } from '../ingest/sink/spool.ts';
 import type { Config } from './config.ts';
+import { influxTargets } from './influx-targets.ts';
+import { createRollupConsumer } from '../ingest/rollups/consumer.ts';
+import { startRollupLoop } from '../ingest/rollups/loop.ts';
+import { readingKeysOfLines } from '../ingest/sink/line-protocol.ts';
 import { createAuditLog } from './audit-log.ts';
 import { createAlerts } from './create-alerts.ts';
 
@@ -34,22 +39,17 @@ export interface Quantrac {
   urls(): { mqtt: string; http: string; mqtts?: string };
   /** Resolves when every reading spooled so far is in InfluxDB. */
   flushed(): Promise<void>;
+  /** Resolves when every reading spooled so far is in InfluxDB and its rollups are recomputed. */
+  rollupsFlushed(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startQuantrac(config: Readonly<Config>, log: Logger = pino({ level: config.LOG_LEVEL })): Promise<Quantrac> {
   const registry = loadRegistry(config.REGISTRY_PATH);
   const metrics = createMetrics();
-  const influx = createInfluxHttp({
-    url: config.INFLUX_URL,
-    api: config.influxApi,
-    database: config.INFLUX_DATABASE,
-    retentionPolicy: config.INFLUX_RETENTION_POLICY,
-    org: config.INFLUX_ORG,
-    bucket: config.INFLUX_BUCKET,
-    token: config.INFLUX_TOKEN,
-    timeoutMs: config.INFLUX_TIMEOUT_MS,
-  });
+  const targets = influxTargets(config);
+  const influx = createInfluxHttp(targets.raw);
+  const rollupInflux = createInfluxHttp(targets.rollups);
   // The database is created (1.x) or checked (2.x/3.x) at start when reachable; when it is down,
   // ingest still starts (readings spool) and the writer creates it once InfluxDB answers.
   await influx.ensureDatabase().catch((err: Error) => log.warn({ err: err.message }, 'InfluxDB not ready at start; readings will spool'));
@@ -97,6 +97,10 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     deadLetter: (gatewayId, letter) => broker?.publish(gatewayDeadLetterTopic(gatewayId), JSON.stringify(letter)),
   });
 
+  // Rollups (issue #13): one more consumer of what the writer stored; moves onto the durable log
+  // with its consumer framework (issue #16).
+  const rollups = createRollupConsumer({ registry, raw: influx, rollups: rollupInflux, dirtyPath: join(config.dataDir, 'rollups', 'pending.json') });
+  const rollupLoop = startRollupLoop(rollups, config.ROLLUP_FLUSH_INTERVAL_MS, log);
   const writer: InfluxWriter = createInfluxWriter(
     spool,
     influx,
@@ -117,6 +121,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
         metrics.writeRetries.inc({ status: 'status' in err && err.status ? String(err.status) : 'network' });
         log.warn({ err: err.message, delayMs: Math.round(delayMs) }, 'InfluxDB write failed; retrying');
       },
+      onStored: (lines) => rollups.onReadings(readingKeysOfLines(lines)),
       onRejectedLine: (line, reason) => {
         metrics.pointsRejected.inc();
         log.error({ line: line.slice(0, 300), reason }, 'InfluxDB refused a point; dead-lettered');
@@ -240,6 +245,10 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
       ...(broker?.tlsPort() ? { mqtts: `mqtts://${host(config.MQTT_HOST)}:${broker.tlsPort()}` } : {}),
     }),
     flushed: () => writer.flushed(),
+    rollupsFlushed: async () => {
+      await writer.flushed();
+      await rollupLoop.flushNow();
+    },
     stop() {
       stopping ??= (async () => {
         await broker?.close(); // no new connections or publishes
@@ -249,6 +258,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
         live.close();
         await app.close();
         await writer.stop(config.SHUTDOWN_DRAIN_MS); // what is not written by then stays spooled
+        await rollupLoop.stop(config.SHUTDOWN_DRAIN_MS); // what is not recomputed stays marked in its journal
         clearInterval(sampler);
         await spool.close();
       })();

@@ -2,6 +2,7 @@
 // `/api/v2/write`), InfluxQL queries over `/query` (all three versions), and database set-up.
 // It turns HTTP outcomes into typed write errors; retrying is the writer's job, never done here.
 import { HttpError, InfluxDB, RequestTimedOutError } from '@influxdata/influxdb-client';
+import { retentionStatements, type RetentionPolicySpec } from './retention.ts';
 import {
   DatabaseMissingError,
   RejectedWriteError,
@@ -20,6 +21,8 @@ export interface InfluxTarget {
   readonly token?: string | undefined;
   /** Socket timeout per request, ms. */
   readonly timeoutMs: number;
+  /** 1.x: retention policies ensureDatabase() creates or alters (ingest/influx/retention.ts). */
+  readonly retentionPolicies?: readonly RetentionPolicySpec[] | undefined;
 }
 
 export interface InfluxSeries {
@@ -34,6 +37,8 @@ export interface InfluxHttp {
   write(lines: string): Promise<void>;
   /** Runs InfluxQL read statements; returns one array of series per statement. */
   query(influxql: string): Promise<InfluxSeries[][]>;
+  /** Runs InfluxQL statements that change the database (CREATE/ALTER, sent as POST). */
+  command(influxql: string): Promise<InfluxSeries[][]>;
   /** Creates the 1.x database (idempotent) or checks that the 2.x/3.x bucket exists. */
   ensureDatabase(): Promise<void>;
   ping(): Promise<boolean>;
@@ -93,6 +98,10 @@ export function createInfluxHttp(target: InfluxTarget): InfluxHttp {
   async function ensureDatabase(): Promise<void> {
     if (target.api === 'v1') {
       await rawQuery(`CREATE DATABASE ${quoteIdent(target.database)}`, 'POST');
+      if (!target.retentionPolicies?.length) return;
+      const [existing = []] = await rawQuery(`SHOW RETENTION POLICIES ON ${quoteIdent(target.database)}`, 'GET');
+      const statements = retentionStatements(target.database, existing, target.retentionPolicies);
+      if (statements.length > 0) await rawQuery(statements.join(';\n'), 'POST');
       return;
     }
     const bucket = target.bucket ?? target.database;
@@ -112,7 +121,7 @@ export function createInfluxHttp(target: InfluxTarget): InfluxHttp {
     }
   }
 
-  return { write, query: (q) => rawQuery(q, 'GET'), ensureDatabase, ping };
+  return { write, query: (q) => rawQuery(q, 'GET'), command: (q) => rawQuery(q, 'POST'), ensureDatabase, ping };
 }
 
 export function quoteIdent(name: string): string {
@@ -134,7 +143,7 @@ export function classifyWriteError(err: unknown): Error {
     const msg = errorMessage(err);
     if (err.statusCode === 413) return new TooLargeWriteError(msg, { cause: err });
     if (err.statusCode === 400 || err.statusCode === 422) return new RejectedWriteError(msg, { cause: err });
-    if (err.statusCode === 404 && /database not found|bucket .*not found/i.test(msg)) {
+    if (err.statusCode === 404 && /database not found|retention policy not found|bucket .*not found/i.test(msg)) {
       return new DatabaseMissingError(msg, { cause: err });
     }
     // 429 and 503 carry Retry-After; 5xx, 401/403 (a credentials problem an operator fixes) and

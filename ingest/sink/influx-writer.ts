@@ -26,6 +26,11 @@ export interface WriterOptions {
 export interface WriterHooks {
   onWritten?(points: number, seconds: number): void;
   onRetry?(err: RetryableWriteError | DatabaseMissingError, delayMs: number): void;
+  /**
+   * The lines InfluxDB has confirmed, before the spool may release them: a returned promise is
+   * awaited first (the rollups make their marks durable here, so a crash cannot skip a bucket).
+   */
+  onStored?(lines: readonly string[]): Promise<void> | void;
   /** A line InfluxDB refused for good, with the database's reason. */
   onRejectedLine?(line: string, reason: string): void;
   /** An unexpected failure of the loop itself (e.g. reading the spool); the loop carries on. */
@@ -166,6 +171,7 @@ export function createInfluxWriter(spool: Spool, http: InfluxHttp, opts: WriterO
         if (err instanceof StoppedError) return true;
         throw err;
       }
+      await hooks.onStored?.(records);
       cursor = next;
       await spool.release(cursor);
       return false;

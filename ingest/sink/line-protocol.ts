@@ -38,3 +38,20 @@ export function createLineEncoder(registry: Registry): (r: Reading) => string {
     return `${r.kind},${tagsOf(r.stationId)} ${fields} ${r.ts}`;
   };
 }
+
+/**
+ * The station and time of stored points (the inverse of the encoder, for consumers that only get
+ * the lines the writer stored: the rollups). Lines without a station tag are skipped.
+ */
+export function readingKeysOfLines(lines: readonly string[]): { stationId: string; ts: number }[] {
+  const out: { stationId: string; ts: number }[] = [];
+  for (const line of lines) {
+    const at = line.indexOf(',station=');
+    if (at < 0) continue;
+    let end = at + 9;
+    while (end < line.length && line[end] !== ',' && line[end] !== ' ') end += line[end] === '\\' ? 2 : 1;
+    const ts = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(ts)) out.push({ stationId: line.slice(at + 9, end).replace(/\\(.)/g, '$1'), ts });
+  }
+  return out;
+}

@@ -1,0 +1,173 @@
+// The rollup consumer: `onReadings` marks the (station, hour) buckets that stored readings touch;
+// `flush` recomputes them FROM THE RAW DATA IN INFLUXDB, then the days and AQI hours that depend on
+// them, and writes the rollup points (same measurement, tags and time: a replay overwrites, never
+// duplicates). Ordering contract: onReadings is called only for readings InfluxDB has stored.
+//
+//   dirty hours ──▶ raw rows (one query per station and day) ──▶ {kind}_1h
+//        └──▶ days + AQI hours they feed ──▶ stored {kind}_1h of those days ──▶ {kind}_1d, aqi_1h, aqi_1d
+import { DAY_MS, HOUR_MS, hanoiDayStart, hourStart, statsMeasurement } from '../../contracts/rollups.ts';
+import type { Registry, Station } from '../../contracts/stations.ts';
+import { quoteIdent, quoteString, type InfluxHttp, type InfluxSeries } from '../influx/influx-http.ts';
+import { dailyAqiAt, dayRollup, hourlyAqiAt, hourMeans, hourRollup, type BucketRollup } from './compute.ts';
+import { createDirtySet, type DirtySet } from './dirty-set.ts';
+import type { RawRow } from './exclusion.ts';
+import { aqiLine, rollupFromRow, rollupLine } from './points.ts';
+
+export interface RollupConsumerDeps {
+  readonly registry: Registry;
+  /** Reads raw readings (its retention policy / bucket is the raw one). */
+  readonly raw: InfluxHttp;
+  /** Reads and writes rollups (retention policy / bucket of the rollups). */
+  readonly rollups: InfluxHttp;
+  /** Journal of pending buckets (survives a crash); undefined = memory only. */
+  readonly dirtyPath?: string | undefined;
+  readonly now?: () => number;
+  /** Stations recomputed per round of queries (bounds memory and statements per request). */
+  readonly stationsPerRound?: number;
+}
+
+export interface FlushStats {
+  readonly hours: number;
+  readonly days: number;
+  readonly points: number;
+  readonly queries: number;
+}
+
+export interface RollupConsumer {
+  /** Marks the buckets of readings InfluxDB has stored; resolves once the marks are durable. */
+  onReadings(readings: Iterable<{ readonly stationId: string; readonly ts: number }>): Promise<void>;
+  /** Recomputes every bucket marked before the call; a failure leaves them marked for the next flush. */
+  flush(): Promise<FlushStats>;
+  /** Buckets (station-hours) marked and not yet recomputed. */
+  pending(): number;
+}
+
+const rowsOf = (s: InfluxSeries | undefined): RawRow[] =>
+  s ? s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) as RawRow) : [];
+const WRITE_LINES = 5000;
+
+export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
+  const dirty: DirtySet = createDirtySet(deps.dirtyPath);
+  const now = deps.now ?? Date.now;
+  const perRound = deps.stationsPerRound ?? 25;
+  let queries = 0;
+
+  async function queryAll(statements: string[], http: InfluxHttp): Promise<InfluxSeries[][]> {
+    if (statements.length === 0) return [];
+    queries++;
+    return http.query(statements.join(';\n'));
+  }
+
+  async function writeAll(lines: string[]): Promise<void> {
+    for (let i = 0; i < lines.length; i += WRITE_LINES) await deps.rollups.write(lines.slice(i, i + WRITE_LINES).join('\n'));
+  }
+
+  /** Contiguous runs of hours within one Hanoi day: [fromMs, toMs). */
+  function runsOf(hours: number[]): [number, number][] {
+    const runs: [number, number][] = [];
+    for (const h of hours.sort((a, b) => a - b)) {
+      const last = runs.at(-1);
+      if (last && last[1] === h && hanoiDayStart(h) === hanoiDayStart(last[0])) last[1] = h + HOUR_MS;
+      else runs.push([h, h + HOUR_MS]);
+    }
+    return runs;
+  }
+
+  /** The days whose daily rollups (and AQI hours whose index) depend on the dirty hours. */
+  function dependents(station: Station, hours: number[]): { days: Set<number>; aqiHours: Set<number> } {
+    const days = new Set<number>();
+    const aqiHours = new Set<number>();
+    const lastHour = hourStart(now());
+    for (const h of hours) {
+      days.add(hanoiDayStart(h));
+      if (station.kind !== 'air') continue;
+      for (let i = 0; i < 12 && h + i * HOUR_MS <= lastHour; i++) aqiHours.add(h + i * HOUR_MS); // NowCast looks 11 hours back
+      if (h + 7 * HOUR_MS <= lastHour) days.add(hanoiDayStart(h + 7 * HOUR_MS)); // O₃ 8 h of the next day
+    }
+    for (const a of aqiHours) days.add(hanoiDayStart(a));
+    return { days, aqiHours };
+  }
+
+  async function recomputeRound(group: [Station, number[]][]): Promise<{ hours: number; days: number; points: number }> {
+    // 1. Hours from raw rows.
+    const statements: string[] = [];
+    const owners: [Station, [number, number]][] = [];
+    for (const [station, hours] of group) {
+      for (const run of runsOf([...hours])) {
+        statements.push(`SELECT * FROM ${quoteIdent(station.kind)} WHERE "station" = ${quoteString(station.id)} AND time >= ${run[0]}ms AND time < ${run[1]}ms`);
+        owners.push([station, run]);
+      }
+    }
+    const results = await queryAll(statements, deps.raw);
+    const hourLines: string[] = [];
+    let hoursDone = 0;
+    owners.forEach(([station, [from, to]], i) => {
+      const rows = rowsOf(results[i]?.[0]);
+      for (let h = from; h < to; h += HOUR_MS) {
+        const line = rollupLine(station, '1h', hourRollup(station, h, rows));
+        if (line) hourLines.push(line);
+        hoursDone++;
+      }
+    });
+    await writeAll(hourLines); // read back below: InfluxDB answers queries from its cache at once
+
+    // 2. Days and AQI hours from the stored hourly rollups (12 h before each day for NowCast).
+    const dayStatements: string[] = [];
+    const dayOwners: [Station, number, Set<number>][] = [];
+    for (const [station, hours] of group) {
+      const { days, aqiHours } = dependents(station, hours);
+      for (const d of days) {
+        dayStatements.push(`SELECT * FROM ${quoteIdent(statsMeasurement(station.kind, '1h'))} WHERE "station" = ${quoteString(station.id)} AND time >= ${d - 12 * HOUR_MS}ms AND time < ${d + DAY_MS}ms`);
+        dayOwners.push([station, d, aqiHours]);
+      }
+    }
+    const dayResults = await queryAll(dayStatements, deps.rollups);
+    const dayLines: string[] = [];
+    dayOwners.forEach(([station, d, aqiHours], i) => {
+      const stored = new Map<number, BucketRollup>(rowsOf(dayResults[i]?.[0]).map((r) => [r.time, rollupFromRow(station, r)]));
+      const inDay = [...stored.values()].filter((h) => h.startMs >= d);
+      if (inDay.length === 0) return;
+      const day = rollupLine(station, '1d', dayRollup(station, d, inDay));
+      if (day) dayLines.push(day);
+      if (station.kind !== 'air') return;
+      if (inDay.some((h) => hourMeans(h))) {
+        const line = aqiLine(station, '1d', d, dailyAqiAt(d, stored));
+        if (line) dayLines.push(line);
+      }
+      for (const a of aqiHours) {
+        if (a < d || a >= d + DAY_MS || !hourMeans(stored.get(a))) continue;
+        const line = aqiLine(station, '1h', a, hourlyAqiAt(a, stored));
+        if (line) dayLines.push(line);
+      }
+    });
+    await writeAll(dayLines);
+    return { hours: hoursDone, days: dayOwners.length, points: hourLines.length + dayLines.length };
+  }
+
+  async function flush(): Promise<FlushStats> {
+    const { hours, token } = dirty.take();
+    const startQueries = queries;
+    const byStation = new Map<Station, number[]>();
+    for (const { stationId, hourMs } of hours) {
+      const station = deps.registry.get(stationId);
+      if (!station) continue; // no longer in the registry: nothing to roll up into
+      let list = byStation.get(station);
+      if (!list) byStation.set(station, (list = []));
+      list.push(hourMs);
+    }
+    const all = [...byStation];
+    let total = { hours: 0, days: 0, points: 0 };
+    for (let i = 0; i < all.length; i += perRound) {
+      const r = await recomputeRound(all.slice(i, i + perRound));
+      total = { hours: total.hours + r.hours, days: total.days + r.days, points: total.points + r.points };
+    }
+    await dirty.clear(token);
+    return { ...total, queries: queries - startQueries };
+  }
+
+  return {
+    onReadings: (readings) => dirty.mark(readings),
+    flush,
+    pending: () => dirty.size(),
+  };
+}

@@ -1,0 +1,84 @@
+// The (station, hour) buckets touched by stored readings and not yet recomputed, kept in a small
+// journal file so that a crash between "stored" and "recomputed" loses no bucket: the journal is
+// durable before the writer lets the spool release those readings (the consumer's checkpoint rule).
+import { mkdirSync, openSync, fsyncSync, closeSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { hourStart } from '../../contracts/rollups.ts';
+
+export interface DirtyHour {
+  readonly stationId: string;
+  readonly hourMs: number;
+}
+
+export interface DirtySet {
+  /** Marks the hours of these readings; resolves once new marks are durable. */
+  mark(readings: Iterable<{ readonly stationId: string; readonly ts: number }>): Promise<void>;
+  /** Everything marked so far, with a token to clear exactly these marks after they are recomputed. */
+  take(): { hours: DirtyHour[]; token: number };
+  /** Clears the marks taken with `token` that were not marked again since. */
+  clear(token: number): Promise<void>;
+  size(): number;
+}
+
+const keyOf = (stationId: string, hourMs: number) => `${stationId}\t${hourMs}`;
+
+/** `path` undefined: in memory only (tests, the rebuild command). */
+export function createDirtySet(path?: string): DirtySet {
+  const marks = new Map<string, number>(); // key → generation of its latest mark
+  let generation = 0;
+  if (path) {
+    try {
+      const saved = JSON.parse(readFileSync(path, 'utf8')) as { hours?: [string, number][] };
+      for (const [s, h] of saved.hours ?? []) marks.set(keyOf(s, h), 0);
+    } catch {
+      // absent (first start) or unreadable: nothing pending
+    }
+  }
+
+  function persist(): void {
+    if (!path) return;
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.tmp`;
+    const fd = openSync(tmp, 'w');
+    const hours = [...marks.keys()].map((k) => {
+      const tab = k.indexOf('\t');
+      return [k.slice(0, tab), Number(k.slice(tab + 1))];
+    });
+    writeSync(fd, JSON.stringify({ version: 1, hours }));
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, path);
+  }
+
+  return {
+    async mark(readings) {
+      generation++;
+      let added = false;
+      for (const r of readings) {
+        const key = keyOf(r.stationId, hourStart(r.ts));
+        if (!marks.has(key)) added = true;
+        marks.set(key, generation);
+      }
+      if (added) persist();
+    },
+    take() {
+      const hours: DirtyHour[] = [];
+      for (const k of marks.keys()) {
+        const tab = k.indexOf('\t');
+        hours.push({ stationId: k.slice(0, tab), hourMs: Number(k.slice(tab + 1)) });
+      }
+      return { hours, token: generation };
+    },
+    async clear(token) {
+      let removed = false;
+      for (const [k, g] of marks) {
+        if (g <= token) {
+          marks.delete(k);
+          removed = true;
+        }
+      }
+      if (removed) persist();
+    },
+    size: () => marks.size,
+  };
+}

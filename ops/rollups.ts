@@ -1,0 +1,41 @@
+// CLI: rebuilds the hourly and daily rollups of a range from the raw readings in InfluxDB (after an
+// upgrade, or after changing what the rollups leave out). Uses the server's INFLUX_* settings.
+//   npm run rollups -- --from 2026-01-01T00:00:00+07:00 --to 2026-12-01T00:00:00+07:00 [--stations a,b]
+import { parseArgs } from 'node:util';
+import { loadRegistry } from '../contracts/stations.ts';
+import { createInfluxHttp } from '../ingest/influx/influx-http.ts';
+import { rebuildRollups } from '../ingest/rollups/rebuild.ts';
+import { parseConfig } from '../server/config.ts';
+import { ConfigError } from '../server/errors.ts';
+import { influxTargets } from '../server/influx-targets.ts';
+
+const USAGE = 'usage: npm run rollups -- --from ISO --to ISO [--stations id,id,...]';
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' }, stations: { type: 'string', multiple: true }, help: { type: 'boolean' } } });
+  const fromMs = Date.parse(values.from ?? '');
+  const toMs = Math.min(Date.parse(values.to ?? ''), Date.now());
+  if (values.help || !Number.isFinite(fromMs) || !Number.isFinite(toMs) || toMs <= fromMs) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const config = parseConfig(process.env);
+  const targets = influxTargets(config);
+  const raw = createInfluxHttp(targets.raw);
+  await raw.ensureDatabase(); // the rollup retention policy must exist before the first write
+  const stationIds = values.stations?.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const total = await rebuildRollups({
+    registry: loadRegistry(config.REGISTRY_PATH), raw, rollups: createInfluxHttp(targets.rollups), fromMs, toMs, stationIds,
+    onDay: (day, s) => process.stderr.write(`${new Date(day).toISOString()}  ${s.hours} hours, ${s.points} points\n`),
+  });
+  process.stdout.write(`rebuilt ${total.hours} station-hours and ${total.days} station-days: ${total.points} rollup points written\n`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(err instanceof ConfigError ? 2 : 1);
+  },
+);
