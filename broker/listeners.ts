@@ -32,7 +32,11 @@ export async function listen(
 ): Promise<Server> {
   const context = where.tls ? createSecureContext(loadTls(where.tls)) : undefined;
   const open = new Set<Socket>();
-  const server = createServer((socket) => {
+  // TCP_NODELAY: every MQTT packet already leaves as one write (packet-size-guard.ts), so Nagle
+  // could only hold a small packet (a PUBACK, a dead letter) back until the peer's delayed ACK,
+  // ~40 ms, for a client that waits for it. Brokers do the same (EMQX's listener default
+  // `tcp_options.nodelay = true`).
+  const server = createServer({ noDelay: true }, (socket) => {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
     socket.on('error', () => undefined); // reported through the stream Aedes reads

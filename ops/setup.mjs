@@ -58,6 +58,7 @@ const DEBIAN_PACKAGES = {
   influxdb: { bin: 'influxd', why: 'the local InfluxDB 1.x server' },
   chromium: { bin: 'chromium', why: 'the browser the portal tests drive', with: ['fonts-liberation'] },
   'mosquitto-clients': { bin: 'mosquitto_pub', why: 'publishing a reading by hand, as the README shows' },
+  strace: { bin: 'strace', why: 'the tests that check syscall order (fdatasync before PUBACK, one write per packet)' },
 };
 
 function ensureDebianPackages(names) {
@@ -99,6 +100,6 @@ checkProjectNode();
 const needInflux = !process.env.INFLUX_URL || purpose === 'test' || purpose === 'bench';
 const packages = [];
 if (needInflux) packages.push('influxdb');
-if (purpose === 'test') packages.push('chromium', 'mosquitto-clients');
+if (purpose === 'test') packages.push('chromium', 'mosquitto-clients', 'strace');
 ensureDebianPackages(packages);
 ensurePortalBuilt();

@@ -95,6 +95,23 @@ export class GuardedConnection extends Duplex {
     else this.#socket.once('drain', () => done());
   }
 
+  /**
+   * mqtt-packet writes a packet as several pieces (type, length, body) while Aedes holds this
+   * stream corked; they arrive here together and must leave as ONE write. Passed on one by one,
+   * a PUBACK became three syscalls and TCP segments, and with Nagle the last piece waited for the
+   * client's delayed ACK (~40 ms per acknowledgement). Corked, the socket sends them with one
+   * writev (one TLS record on TLS).
+   */
+  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    const socket = this.#socket;
+    socket.cork();
+    let flowing = true;
+    for (const { chunk } of chunks) flowing = socket.write(chunk);
+    socket.uncork();
+    if (flowing) done();
+    else socket.once('drain', () => done());
+  }
+
   override _final(done: (err?: Error | null) => void): void {
     this.#socket.end(() => done());
   }
