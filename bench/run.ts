@@ -1,6 +1,6 @@
 // `npm run bench`: measures quantrac on this machine and writes bench/results/<date>-<name>.{json,md}.
 // Every figure is reported beside a reference measured in the same run (STYLE: ratios, not raw
-// speeds). Options: --quick (short runs), --soak (adds the 5-minute RSS soak), --only ingest,api,...
+// speeds). Options: --quick (short runs), --soak (adds the 5-minute RSS soak), --only ingest,one-at-a-time,api,...
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -71,6 +71,24 @@ async function ingestBench(o: IngestBenchOptions): Promise<void> {
   save('ingest', result, md);
 }
 
+/** Issue #14: a gateway that waits for each PUBACK before its next publish, beside the bare broker. */
+async function oneAtATimeBench(o: IngestBenchOptions): Promise<void> {
+  const { benchOneAtATime } = await import('./one-at-a-time.ts');
+  const r = await benchOneAtATime(o, quick ? 300 : 3000);
+  const row = (name: string, x: typeof r.bare) => `| ${name} | ${fmt(x.acked)} | ${fmt(x.ackedPerS)} | ${x.medianRoundTripMs.toFixed(2)} | ${x.p99RoundTripMs.toFixed(2)} | ${(x.ackedPerS / r.bare.ackedPerS).toFixed(2)} |`;
+  const md = [
+    `# One-at-a-time publisher — ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    `One mqtt.js connection (${r.gatewayId}) over TCP publishes a QoS 1 reading and waits for its PUBACK before the next, as small field gateways do.`,
+    '',
+    '| broker | acknowledged | acks/s | median round trip ms | p99 ms | acks/s vs bare broker |',
+    '|---|---|---|---|---|---|',
+    row('bare embedded Aedes (reference)', r.bare),
+    row('**quantrac pipeline, fsync on** (PUBACK after fdatasync)', r.pipeline),
+  ].join('\n');
+  save('one-at-a-time', r, md);
+}
+
 /** Issue #5: snapshot and series latency, WebSocket fan-out, each beside its reference. */
 async function apiBench(influxUrl: string): Promise<void> {
   const { benchApi } = await import('./api.ts');
@@ -119,6 +137,7 @@ async function main(): Promise<void> {
   try {
     const o: IngestBenchOptions = { influxUrl: influxd.url, registry: loadRegistry(), dataDir: join(dir, 'data'), perStation: quick ? 200 : 1500, windowPerLane: 200, log };
     if (wants('ingest')) await ingestBench(o);
+    if (wants('one-at-a-time')) await oneAtATimeBench(o);
     if (wants('api')) await apiBench(influxd.url);
     if (wants('alerts')) {
       const { benchAlertLatency } = await import('./alerts.ts');
