@@ -1,7 +1,8 @@
 // AQI of a station from its hourly means, on the VN_AQI scale (Decision 1459, the default) or the
-// US EPA scale, using contracts/standards; every result is labelled with its scale.
+// US EPA scale (the table in force at the hour or day rated), using contracts/standards; every
+// result is labelled with its scale and breakpoint table, and carries each pollutant's sub-index.
 import type { Aqi } from '../contracts/api.ts';
-import { usAqiPm10, usAqiPm25, usNowCast } from '../contracts/standards/us-aqi.ts';
+import { usAqiPm10, usAqiPm25, usAqiTableAt, usNowCast } from '../contracts/standards/us-aqi.ts';
 import { vnAqiDaily, vnAqiHourly, type VnAqiResult } from '../contracts/standards/vn-aqi.ts';
 
 export const AQI_POLLUTANTS = ['pm25', 'pm10', 'o3', 'no2', 'so2', 'co'] as const;
@@ -22,27 +23,34 @@ const US_BANDS = [
   { max: Infinity, category: 'hazardous', colour: '#7e0023' },
 ] as const;
 
+const tenth = (x: number) => Math.round(x * 10) / 10;
+
 function fromVn(r: VnAqiResult): Aqi | null {
   if (!r.ok) return null;
-  return { scale: 'VN_AQI', value: r.aqi, category: r.band.category, colour: hex(r.band.colour.rgb), dominant: r.dominant };
+  const subIndices = Object.fromEntries(Object.entries(r.subIndices).map(([p, v]) => [p, tenth(v as number)]));
+  return { scale: 'VN_AQI', value: r.aqi, category: r.band.category, colour: hex(r.band.colour.rgb), dominant: r.dominant, table: 'VN_AQI_1459_2019', subIndices };
 }
 
-function fromUs(pm25: number | undefined, pm10: number | undefined): Aqi | null {
-  const a25 = pm25 === undefined ? undefined : usAqiPm25(pm25);
-  const a10 = pm10 === undefined ? undefined : usAqiPm10(pm10);
+/** US AQI of PM concentrations (NowCast or 24 h mean) with the EPA table in force at `atMs`. */
+function fromUs(pm25: number | undefined, pm10: number | undefined, atMs: number): Aqi | null {
+  const table = usAqiTableAt(atMs);
+  const a25 = pm25 === undefined ? undefined : usAqiPm25(pm25, table);
+  const a10 = pm10 === undefined ? undefined : usAqiPm10(pm10, table);
   if (a25 === undefined && a10 === undefined) return null;
   const [value, dominant] = a10 !== undefined && (a25 === undefined || a10 > a25) ? [a10, 'pm10'] : [a25 as number, 'pm25'];
   const band = US_BANDS.find((b) => value <= b.max) ?? US_BANDS[5];
-  return { scale: 'US_AQI', value, category: band.category, colour: band.colour, dominant };
+  const subIndices = { ...(a25 === undefined ? {} : { pm25: a25 }), ...(a10 === undefined ? {} : { pm10: a10 }) };
+  return { scale: 'US_AQI', value, category: band.category, colour: band.colour, dominant, table, subIndices };
 }
 
 /**
  * Hourly AQI at hour 0 of `hours` (hours[0] = the current hour, hours[1] the one before, … up to
- * 12): PM via NowCast, gases from the current hour's mean. Null when not computable (no PM).
+ * 12), the hour starting at `atMs`: PM via NowCast, gases from the current hour's mean. Null when
+ * not computable (no PM).
  */
-export function hourlyAqi(hours: readonly (HourMeans | undefined)[], scale: Scale): Aqi | null {
+export function hourlyAqi(hours: readonly (HourMeans | undefined)[], scale: Scale, atMs: number): Aqi | null {
   const series = (p: AqiPollutant) => hours.slice(0, 12).map((h) => h?.[p]);
-  if (scale === 'us') return fromUs(usNowCast(series('pm25')), usNowCast(series('pm10')));
+  if (scale === 'us') return fromUs(usNowCast(series('pm25'), 'pm25'), usNowCast(series('pm10'), 'pm10'), atMs);
   const now = hours[0] ?? {};
   return fromVn(
     vnAqiHourly({
@@ -61,13 +69,14 @@ const max = (xs: number[]) => (xs.length === 0 ? undefined : Math.max(...xs));
 
 /**
  * Daily AQI over one day's 24 hourly means (oldest first) plus the 7 hours before it (for the O₃
- * 8-hour means that end inside the day). PM from the mean of the hourly means.
+ * 8-hour means that end inside the day), the day starting at `atMs`. PM from the mean of the
+ * hourly means.
  */
-export function dailyAqi(day: readonly (HourMeans | undefined)[], before: readonly (HourMeans | undefined)[], scale: Scale): Aqi | null {
+export function dailyAqi(day: readonly (HourMeans | undefined)[], before: readonly (HourMeans | undefined)[], scale: Scale, atMs: number): Aqi | null {
   const vals = (p: AqiPollutant, hs: readonly (HourMeans | undefined)[] = day) => hs.flatMap((h) => (h?.[p] === undefined ? [] : [h[p] as number]));
   const pm25 = mean(vals('pm25'));
   const pm10 = mean(vals('pm10'));
-  if (scale === 'us') return fromUs(pm25, pm10);
+  if (scale === 'us') return fromUs(pm25, pm10, atMs);
   const all = [...before, ...day];
   const o3Max8h = max(
     day.flatMap((_, i) => {

@@ -93,7 +93,7 @@ export function snapshotFeature(s: Station, latest: Latest | null, extras: Snaps
     stale: ageMs === undefined || ageMs > STALE_INTERVALS * s.intervalS * 1000,
   };
   if (s.kind === 'air') {
-    props.aqi = hourlyAqi(extras.hours ?? [], scale);
+    props.aqi = hourlyAqi(extras.hours ?? [], scale, nowMs);
   } else if (s.kind === 'rain') {
     props.rainMm1h = extras.rainMm1h ?? (latest ? 0 : null);
     props.rainMm24h = extras.rainMm24h ?? (latest ? 0 : null);

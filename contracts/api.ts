@@ -103,6 +103,14 @@ export const AqiSchema = z
     category: z.string().meta({ description: 'VN_AQI: good…hazardous (Decision 1459); US_AQI: EPA category' }),
     colour: z.string().meta({ description: 'band colour, #rrggbb' }),
     dominant: z.string().meta({ description: 'pollutant giving the index' }),
+    table: z
+      .enum(['VN_AQI_1459_2019', 'US_EPA_2012', 'US_EPA_2024'])
+      .optional()
+      .meta({ description: 'breakpoint table used: Decision 1459/QĐ-TCMT, or the US EPA table in force at the reading (2012 before 6 May 2024, 2024 from then)' }),
+    subIndices: z
+      .record(z.string(), z.number())
+      .optional()
+      .meta({ description: 'index of each pollutant that could be computed, to 0.1 (Decision 1459 Table 3: all parameters, the dominant one marked)' }),
   })
   .meta({ id: 'Aqi' });
 export type Aqi = z.infer<typeof AqiSchema>;

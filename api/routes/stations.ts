@@ -114,8 +114,8 @@ export async function stationRoutes(app: FastifyInstance, deps: StationRoutesDep
       const points = [];
       for (let t = start; t < toMs; t += step) {
         const aqi = daily
-          ? dailyAqi(Array.from({ length: 24 }, (_, i) => hourAt(t + i * HOUR_MS)), Array.from({ length: 7 }, (_, i) => hourAt(t - (7 - i) * HOUR_MS)), q.scale)
-          : hourlyAqi(Array.from({ length: 12 }, (_, i) => hourAt(t - i * HOUR_MS)), q.scale);
+          ? dailyAqi(Array.from({ length: 24 }, (_, i) => hourAt(t + i * HOUR_MS)), Array.from({ length: 7 }, (_, i) => hourAt(t - (7 - i) * HOUR_MS)), q.scale, t)
+          : hourlyAqi(Array.from({ length: 12 }, (_, i) => hourAt(t - i * HOUR_MS)), q.scale, t);
         points.push({ ts: new Date(t).toISOString(), aqi });
       }
       return { station: station.id, scale: q.scale === 'us' ? 'US_AQI' : 'VN_AQI', period: q.period, from: new Date(start).toISOString(), to: new Date(toMs).toISOString(), points };

@@ -1,6 +1,6 @@
 // US AQI comparison, QCVN 05/08 limits, flood levels and rain categories.
 import { describe, expect, it } from 'vitest';
-import { usAqiPm10, usAqiPm25, usNowCast } from '../../../contracts/standards/us-aqi.ts';
+import { US_AQI_2024_FROM_MS, usAqiPm10, usAqiPm25, usAqiTableAt, usNowCast } from '../../../contracts/standards/us-aqi.ts';
 import { vnAqiSubIndex } from '../../../contracts/standards/vn-aqi.ts';
 import { PM25_24H_TIGHTENS_AT_MS, qcvn05Exceeds, qcvn05Limit } from '../../../contracts/standards/qcvn05.ts';
 import { qcvn08Limit, waterLimitBreached } from '../../../contracts/standards/qcvn08.ts';
@@ -21,9 +21,35 @@ describe('US AQI (EPA 2024)', () => {
     expect(usAqiPm10(154.9)).toBe(100);
     expect(usAqiPm10(155)).toBe(101);
   });
-  it('does not report NowCast when c₁ or c₂ is missing', () => {
-    expect(usNowCast([10, undefined, 10])).toBeUndefined();
-    expect(usNowCast([10, 10])).toBeCloseTo(10, 9);
+  it('reports NowCast when 2 of the 3 latest hours exist, not with fewer', () => {
+    expect(usNowCast([10, undefined, 10], 'pm25')).toBe(10);
+    expect(usNowCast([undefined, 10, 10], 'pm25')).toBe(10);
+    expect(usNowCast([10, undefined, undefined, 10], 'pm25')).toBeUndefined();
+    expect(usNowCast([10, 10], 'pm10')).toBe(10);
+  });
+});
+
+describe('US AQI: EPA\'s published NowCast example and the table in force', () => {
+  // EPA, "Computing the NowCast" (AirNow training): 12 hours 50 80 75 90 82 53 64 74 21 10 16 13
+  // (oldest first), range 80, weight 1 − 80/90 → 0.5, NowCast = 17.4 µg/m³.
+  const epaOldestFirst = [50, 80, 75, 90, 82, 53, 64, 74, 21, 10, 16, 13];
+  it('gives 17.4 µg/m³ for EPA\'s example, truncated to 0.1', () => {
+    expect(usNowCast([...epaOldestFirst].reverse(), 'pm25')).toBe(17.4); // 17.4139… before truncation
+    expect(usNowCast([99.99, 99.99], 'pm25')).toBe(99.9);
+    expect(usNowCast([99.99, 99.99], 'pm10')).toBe(99);
+  });
+  it('rates that NowCast with the 2012 table before 6 May 2024 and the 2024 table from then', () => {
+    expect(usAqiTableAt(US_AQI_2024_FROM_MS - 1)).toBe('US_EPA_2012');
+    expect(usAqiTableAt(US_AQI_2024_FROM_MS)).toBe('US_EPA_2024');
+    // AQI equation: 2012 12.1–35.4 → 51–100: 49/23.3 × (17.4 − 12.1) + 51 = 62.1; 2024 9.1–35.4: 66.5.
+    expect(usAqiPm25(17.4, 'US_EPA_2012')).toBe(62);
+    expect(usAqiPm25(17.4, 'US_EPA_2024')).toBe(66);
+    expect(usAqiPm25(12.0, 'US_EPA_2012')).toBe(50);
+    expect(usAqiPm25(12.0, 'US_EPA_2024')).toBe(56);
+    expect(usAqiPm25(150.4, 'US_EPA_2012')).toBe(200);
+    expect(usAqiPm25(150.4, 'US_EPA_2024')).toBe(226); // 99/99.9 × 24.9 + 201 = 225.7
+    expect(usAqiPm10(504, 'US_EPA_2012')).toBe(400);
+    expect(usAqiPm10(504, 'US_EPA_2024')).toBe(389);
   });
 });
 

@@ -12,25 +12,41 @@ import {
 import { VN_AQI_ADVICE } from '../../../contracts/standards/vn-aqi-advice.ts';
 
 describe('worked examples of the decision', () => {
-  it('hourly AQI = 60 from sub-indices O₃ 43, NO₂ 60, PM2.5 41 (NowCast)', () => {
-    // Concentrations that give those sub-indices: O₃ 1h 137.6, NO₂ 120, PM2.5 NowCast 20.5 µg/m³.
-    const r = vnAqiHourly({ o3: 137.6, no2: 120, pm25NowCast: 20.5 });
+  // §2.3 b: O₃ 136,1 µg/m³, NO₂ 118,7 µg/m³, PM2.5 NowCast 20,3 µg/m³ → AQIx 43, 60, 41 → AQIʰ 60.
+  // The decision's 60 for NO₂ is its own arithmetic slip: (100−50)/(200−100)×(118,7−100)+50 = 59,35,
+  // and no rounding rule yields every printed value (docs/standards.md §1), hence ±1 on NO₂ and AQIʰ.
+  it('hourly AQI = 60 from O₃ 136.1, NO₂ 118.7 and PM2.5 NowCast 20.3 µg/m³ (§2.3 b)', () => {
+    const r = vnAqiHourly({ o3: 136.1, no2: 118.7, pm25NowCast: 20.3 });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
+    expect(Math.round(r.subIndices.o3 ?? NaN)).toBe(43);
+    expect(Math.round(r.subIndices.pm25 ?? NaN)).toBe(41);
+    expect(r.subIndices.no2).toBeCloseTo(59.35, 9);
+    expect(Math.abs(Math.round(r.subIndices.no2 ?? NaN) - 60)).toBeLessThanOrEqual(1);
     expect(Math.abs(r.aqi - 60)).toBeLessThanOrEqual(1);
     expect(r.dominant).toBe('no2');
-    expect(Math.abs((r.subIndices.o3 ?? 0) - 43)).toBeLessThanOrEqual(1);
-    expect(Math.abs((r.subIndices.pm25 ?? 0) - 41)).toBeLessThanOrEqual(1);
     expect(r.band.category).toBe('moderate');
   });
 
-  it('daily AQI = 110 driven by PM2.5 24h mean 55.7', () => {
-    const r = vnAqiDaily({ pm25Mean24h: 55.7, pm10Mean24h: 80, no2Max1h: 90, o3Max1h: 100, o3Max8h: 60 });
+  // §2.3 c: O₃ 8h max 89,3, O₃ 1h max 114,6, NO₂ 1h max 130,8, PM2.5 24h 55,7 → 45, 36, 65, 110.
+  it('daily AQI = 110 from the decision\'s four daily values (§2.3 c)', () => {
+    const r = vnAqiDaily({ o3Max8h: 89.3, o3Max1h: 114.6, no2Max1h: 130.8, pm25Mean24h: 55.7 });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(Math.abs(r.aqi - 110)).toBeLessThanOrEqual(1);
+    expect(Math.round(vnAqiSubIndex('o3_8h', 89.3) as number)).toBe(45);
+    expect(Math.round(vnAqiSubIndex('o3_1h', 114.6) as number)).toBe(36);
+    expect(Math.round(r.subIndices.o3 ?? NaN)).toBe(45);
+    expect(Math.round(r.subIndices.no2 ?? NaN)).toBe(65);
+    expect(Math.round(r.subIndices.pm25 ?? NaN)).toBe(110);
+    expect(r.aqi).toBe(110);
     expect(r.dominant).toBe('pm25');
     expect(r.band.label.vi).toBe('Kém');
+  });
+
+  // §2.3 a: PM2.5 at 09:00…20:00 (20:00 = c₁) → w* = 16,5/26,9 = 0,61 → NowCast 20,3 µg/m³.
+  it('NowCast = 20.3 µg/m³ from the decision\'s 12 hourly PM2.5 values (§2.3 a)', () => {
+    const oldestFirst = [26.9, 24.7, 20.5, 23.5, 19.5, 16.5, 19.0, 16.5, 20.3, 22.4, 19.6, 20.6];
+    expect(Math.abs((nowCast([...oldestFirst].reverse()) as number) - 20.3)).toBeLessThan(0.05);
   });
 });
 
