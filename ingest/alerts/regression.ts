@@ -12,16 +12,18 @@ export interface Trend {
 }
 
 /**
- * The fitted slope over the samples, or undefined with fewer than minPoints or a zero span. The same
+ * The fitted slope over the samples, or undefined with fewer than minPoints, or when the samples
+ * span less than minSpanS seconds (never a zero span): hourly river levels give a slope from 3
+ * readings over 2 hours, a 5-minute gauge from as many as its window holds. The same
  * least-squares fit as simple-statistics' linearRegression (test/ingest/alerts/regression.test.ts
  * checks they agree), without copying the samples: it runs for every flood reading.
  */
-export function trend(samples: readonly (readonly [number, number])[], minPoints: number): Trend | undefined {
+export function trend(samples: readonly (readonly [number, number])[], minPoints: number, minSpanS = 0): Trend | undefined {
   const n = samples.length;
   if (n < Math.max(2, minPoints)) return undefined;
   const t0 = (samples[0] as readonly [number, number])[0];
   const tN = (samples[n - 1] as readonly [number, number])[0];
-  if (tN === t0) return undefined;
+  if (tN === t0 || tN - t0 < minSpanS * 1000) return undefined;
   // Centred on the means before the cross products, as linearRegression does: two passes.
   let sx = 0;
   let sy = 0;

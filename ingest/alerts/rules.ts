@@ -73,7 +73,10 @@ export const RuleSchema = z.discriminatedUnion('signal', [
     signal: z.literal('flood_level'),
     severities: z.object({ I: SeveritySchema, II: SeveritySchema, III: SeveritySchema }),
     clearMarginM: z.number().nonnegative().default(0),
-    forecast: z.object({ windowS: z.number().positive(), minPoints: z.number().int().min(2) }).default({ windowS: 10800, minPoints: 4 }),
+    /** Level forecast from a regression over windowS: at least minPoints readings spanning minSpanS. */
+    forecast: z
+      .object({ windowS: z.number().positive(), minPoints: z.number().int().min(2).default(3), minSpanS: z.number().nonnegative().default(0) })
+      .default({ windowS: 10800, minPoints: 3, minSpanS: 6600 }),
   }),
   /** Rate of rise from a regression over windowS; levels in cm/h. */
   z.object({
@@ -83,6 +86,8 @@ export const RuleSchema = z.discriminatedUnion('signal', [
     floodType: z.enum(['river', 'street']).optional(),
     windowS: z.number().positive(),
     minPoints: z.number().int().min(2).default(3),
+    /** The readings in the window must span at least this long (s) before a rate is given. */
+    minSpanS: z.number().nonnegative().default(0),
     levels,
   }),
   /** No reading for `set` × the station's intervalS; levels in missed intervals. */

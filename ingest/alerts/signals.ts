@@ -209,7 +209,7 @@ function compile(rule: Rule, overrides: WaterLimitOverrides): Signal {
         appliesTo: (s) => s.kind === 'flood' && (!rule.floodType || s.floodType === rule.floodType) && forStations(rule, s),
         evaluate: (_s, w, reading) => {
           if (reading.values[rule.parameter] === undefined) return undefined;
-          const t = trend(w.samples.get(spec.key)?.points ?? [], rule.minPoints);
+          const t = trend(w.samples.get(spec.key)?.points ?? [], rule.minPoints, rule.minSpanS);
           return t ? { value: Math.round(t.perHour * toCm * 10) / 10 } : undefined;
         },
         levels: () => lv,
@@ -239,7 +239,7 @@ function compileFloodLevel(rule: Extract<Rule, { signal: 'flood_level' }>): Sign
     evaluate: (s, w, reading) => {
       const v = reading.values.level_m;
       if (v === undefined || s.kind !== 'flood' || s.floodType !== 'river') return undefined;
-      const t = trend(w.samples.get(spec.key)?.points ?? [], rule.forecast.minPoints);
+      const t = trend(w.samples.get(spec.key)?.points ?? [], rule.forecast.minPoints, rule.forecast.minSpanS);
       if (!t) return { value: v, forecast: null };
       const next = nextFloodLevel(s.levelsM, v);
       const at = next ? timeToReach(v, next.thresholdM, t.perHour, reading.ts) : undefined;

@@ -5,7 +5,7 @@ import type { AlertEvent } from '../../../contracts/alerts.ts';
 import type { Reading } from '../../../contracts/reading.ts';
 import { createAlertEngine } from '../../../ingest/alerts/engine.ts';
 import { createMemoryAlertStore } from '../../../ingest/alerts/store.ts';
-import type { RulesFile } from '../../../ingest/alerts/rules.ts';
+import { loadRules, type RulesFile } from '../../../ingest/alerts/rules.ts';
 import { HOUR, MIN, T0, lv, reading, registry, rules } from './fixtures.ts';
 
 function engineFor(r: RulesFile, now = { t: T0 }) {
@@ -150,6 +150,33 @@ describe('river rate of rise and forecast', () => {
     expect(open.alert.forecast?.rateCmH).toBeCloseTo(20, 5);
     expect(Math.abs((open.alert.forecast?.nextLevelAt ?? 0) - (T0 + 5.5 * HOUR))).toBeLessThan(MIN);
     expect(open.alert.message.vi).toContain('dự kiến đạt mức II');
+  });
+});
+
+describe('hourly river gauges (the usual cadence of published river levels)', () => {
+  // Long Biên rising 15 cm/h, one reading an hour (jittered by up to 40 s), judged with the shipped rules.
+  const shipped = loadRules();
+  const hourly = Array.from({ length: 6 }, (_, i) => reading('flood-longbien', T0 + i * HOUR + (i % 2 === 0 ? 40_000 : 0), { level_m: 9.0 + 0.15 * i }));
+  it('gives a rate of rise from 3 readings over 2 hours, not from 2', () => {
+    const ev = feed(shipped, hourly).filter((e) => e.alert.ruleId === 'flood-river-rise');
+    const open = opened(ev)[0];
+    expect(open?.alert.level.key).toBe('fast');
+    expect(open?.at).toBe(hourly[2]!.ts);
+    expect(open?.alert.value).toBeCloseTo(15, 0);
+  });
+  it('forecasts the next level from hourly readings', () => {
+    const ev = feed(shipped, hourly).filter((e) => e.alert.ruleId === 'flood-river-level');
+    const open = opened(ev)[0]!; // level I (9.5 m) reached at the 4th reading, 9.45 → 9.6 m
+    expect(open.alert.level.key).toBe('I');
+    expect(open.alert.forecast?.nextLevel).toBe('II');
+    expect(open.alert.forecast?.rateCmH).toBeCloseTo(15, 0);
+    // 10.5 m from 9.45 m at 15 cm/h: 7 h after the 4th reading
+    expect(Math.abs((open.alert.forecast?.nextLevelAt ?? 0) - (hourly[3]!.ts + 7 * HOUR))).toBeLessThan(10 * MIN);
+  });
+  it('still gives nothing from two readings an hour apart', () => {
+    const ev = feed(shipped, hourly.slice(0, 2).map((x) => ({ ...x, values: { level_m: x.values.level_m! + 0.5 } })));
+    expect(ev.filter((e) => e.alert.ruleId === 'flood-river-rise')).toEqual([]);
+    expect(opened(ev).find((e) => e.alert.ruleId === 'flood-river-level')?.alert.forecast ?? null).toBeNull();
   });
 });
 
