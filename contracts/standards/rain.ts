@@ -13,12 +13,21 @@ export const RAIN_CATEGORY_LABELS: Readonly<Record<RainCategory, { readonly vi: 
   very_heavy: { vi: 'Mưa rất to', en: 'Very heavy rain' },
 };
 
+export interface RainCategoryEdge {
+  readonly category: RainCategory;
+  /** The category starts above (or, when inclusive, at) this accumulation, mm. */
+  readonly aboveMm: number;
+  readonly inclusive: boolean;
+}
+
 /**
- * Lower bounds (mm) of each category after `light`. The published ranges touch or leave gaps
- * (12 h: 3–8, 8–25, 25–50, >50; 24 h: 6–15, 16–50, 51–100, >100): a shared edge belongs to the
- * lower category, a gap's upper side to the higher one.
+ * Lower edges (mm) of each category after `light`: the one source of the rain terms, used by
+ * rainCategory() and by the rain alert rules (a rule level names its category, never a number).
+ * The published ranges touch or leave gaps (12 h: 3–8, 8–25, 25–50, >50; 24 h: 6–15, 16–50,
+ * 51–100, >100): a shared edge belongs to the lower category, a gap's upper side to the higher
+ * one — so 25 mm/12 h is still moderate, 50.5 mm/24 h already heavy, 100 mm/24 h still heavy.
  */
-const LOWER_BOUNDS: Readonly<Record<RainPeriod, readonly { category: RainCategory; aboveMm: number; inclusive: boolean }[]>> = {
+export const RAIN_CATEGORY_EDGES: Readonly<Record<RainPeriod, readonly RainCategoryEdge[]>> = {
   '12h': [
     { category: 'rain', aboveMm: 3, inclusive: true },
     { category: 'moderate', aboveMm: 8, inclusive: false },
@@ -33,13 +42,24 @@ const LOWER_BOUNDS: Readonly<Record<RainPeriod, readonly { category: RainCategor
   ],
 };
 
+const passes = (mm: number, e: RainCategoryEdge) => (e.inclusive ? mm >= e.aboveMm : mm > e.aboveMm);
+
 /** The forecasting term for an accumulation over 12 h or 24 h. */
 export function rainCategory(accumulationMm: number, period: RainPeriod): RainCategory {
   let category: RainCategory = 'light';
-  for (const b of LOWER_BOUNDS[period]) {
-    if (b.inclusive ? accumulationMm >= b.aboveMm : accumulationMm > b.aboveMm) category = b.category;
-  }
+  for (const e of RAIN_CATEGORY_EDGES[period]) if (passes(accumulationMm, e)) category = e.category;
   return category;
+}
+
+/** True when the accumulation is in `category` or a heavier one. */
+export function reachesRainCategory(accumulationMm: number, category: RainCategory, period: RainPeriod): boolean {
+  return RAIN_CATEGORIES.indexOf(rainCategory(accumulationMm, period)) >= RAIN_CATEGORIES.indexOf(category);
+}
+
+/** The lower edge of a category as text, e.g. "> 25 mm" (light: "≥ 0 mm"). */
+export function rainCategoryEdgeText(category: RainCategory, period: RainPeriod): string {
+  const e = RAIN_CATEGORY_EDGES[period].find((x) => x.category === category);
+  return e ? `${e.inclusive ? '≥' : '>'} ${e.aboveMm} mm` : '≥ 0 mm';
 }
 
 /** Decision 18/2021/QĐ-TTg heavy-rain risk level 1 starts at 100 mm/24 h or 50 mm/12 h. */

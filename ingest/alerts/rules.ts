@@ -6,6 +6,7 @@ import { SeveritySchema } from '../../contracts/alerts.ts';
 import { PARAMETERS, STATION_KINDS } from '../../contracts/parameters.ts';
 import { QCVN05_LIMITS } from '../../contracts/standards/qcvn05.ts';
 import { QCVN08_PARAMETERS, WATER_CLASSES } from '../../contracts/standards/qcvn08.ts';
+import { RAIN_CATEGORIES, RAIN_CATEGORY_EDGES, type RainCategory } from '../../contracts/standards/rain.ts';
 import { AlertRulesError } from './errors.ts';
 
 export const DEFAULT_RULES_PATH = new URL('./rules.default.json', import.meta.url);
@@ -16,6 +17,9 @@ const Id = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, di
 /** One level with numeric set/clear thresholds; their unit is the rule's (see each signal). */
 const Level = z.object({ key: z.string().min(1), label: Text, severity: SeveritySchema, set: z.number(), clear: z.number() });
 export type RuleLevel = z.infer<typeof Level>;
+
+/** A rain level: numeric `set` (mm), or the national rain category it starts at (12 h / 24 h windows). */
+const RainLevel = Level.extend({ set: z.number().optional(), category: z.enum(RAIN_CATEGORIES).optional() });
 
 const timing = {
   id: Id,
@@ -65,8 +69,18 @@ export const RuleSchema = z.discriminatedUnion('signal', [
     windowS: z.number().nonnegative().default(0),
     levels,
   }),
-  /** Rolling rain accumulation over windowH hours; levels in mm. */
-  z.object({ ...timing, ...above, signal: z.literal('rain_accumulation'), windowH: z.number().positive().max(24), levels }),
+  /**
+   * Rolling rain accumulation over windowH hours; levels in mm, or (12 h and 24 h windows) by the
+   * national rain term they start at (`category`), so alerts and categories share one table.
+   */
+  z
+    .object({ ...timing, ...above, signal: z.literal('rain_accumulation'), windowH: z.number().positive().max(24), levels: z.array(RainLevel).min(1) })
+    .superRefine((r, ctx) => {
+      r.levels.forEach((l, i) => {
+        if ((l.set === undefined) === (l.category === undefined)) ctx.addIssue({ code: 'custom', path: ['levels', i], message: 'give either "set" (mm) or "category"' });
+        if (l.category !== undefined && r.windowH !== 12 && r.windowH !== 24) ctx.addIssue({ code: 'custom', path: ['levels', i, 'category'], message: 'rain categories are defined per 12 h and 24 h only' });
+      });
+    }),
   /** River gauge against the station's levelsM I/II/III; clears below a level minus clearMarginM. */
   z.object({
     ...timing,
@@ -143,7 +157,13 @@ export function parseRules(raw: unknown, source = 'rules'): RulesFile {
 }
 
 function checkRule(rule: Rule, report: (path: (string | number)[], message: string) => void): void {
-  if ('levels' in rule) checkLevels(rule.levels, rule.direction, (msg, j) => report(['levels', j], msg));
+  if (rule.signal === 'rain_accumulation') {
+    // A category level starts at its category's lower edge (contracts/standards/rain.ts).
+    const period = rule.windowH === 12 ? '12h' : '24h';
+    const edge = (c: RainCategory) => RAIN_CATEGORY_EDGES[period].find((e) => e.category === c)?.aboveMm ?? 0;
+    const levels = rule.levels.map((l) => ({ ...l, set: l.set ?? edge(l.category as RainCategory) }));
+    checkLevels(levels, rule.direction, (msg, j) => report(['levels', j], msg));
+  } else if ('levels' in rule) checkLevels(rule.levels, rule.direction, (msg, j) => report(['levels', j], msg));
   if (rule.signal === 'qcvn05' && QCVN05_LIMITS[rule.parameter][rule.window] === undefined) {
     report(['window'], `QCVN 05:2023 has no ${rule.window} limit for ${rule.parameter}`);
   }

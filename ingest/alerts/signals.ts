@@ -6,6 +6,7 @@ import type { Station } from '../../contracts/stations.ts';
 import { FLOOD_LEVEL_LABELS, FLOOD_LEVELS, nextFloodLevel } from '../../contracts/standards/flood.ts';
 import { QCVN05_WINDOW_MS, qcvn05Limit } from '../../contracts/standards/qcvn05.ts';
 import { qcvn08Limit, type WaterLimitOverrides } from '../../contracts/standards/qcvn08.ts';
+import { RAIN_CATEGORY_LABELS, rainCategoryEdgeText, reachesRainCategory } from '../../contracts/standards/rain.ts';
 import { vnAqiHourly } from '../../contracts/standards/vn-aqi.ts';
 import { PARAMETERS } from '../../contracts/parameters.ts';
 import { aboveLevel, belowLevel, fmt, level, type CompiledLevel } from './levels.ts';
@@ -78,6 +79,17 @@ export function compileRules(file: RulesFile): Signal[] {
 
 function absoluteLevels(rule: Rule & { levels: readonly { key: string; label: { vi: string; en: string }; severity: 'minor' | 'moderate' | 'severe' | 'extreme'; set: number; clear: number }[] }, unit: string, direction: 'above' | 'below' = 'above'): readonly CompiledLevel[] {
   return rule.levels.map((l, i) => (direction === 'above' ? aboveLevel(i, l, unit) : belowLevel(i, l, unit)));
+}
+
+/** Numeric levels, or levels that start where a national rain category starts (rain.ts edges). */
+function rainLevels(rule: Extract<Rule, { signal: 'rain_accumulation' }>): readonly CompiledLevel[] {
+  const period = rule.windowH === 12 ? '12h' : '24h';
+  return rule.levels.map((l, i) => {
+    const { category } = l;
+    if (category === undefined) return aboveLevel(i, { ...l, set: l.set as number }, 'mm');
+    const text = `${rainCategoryEdgeText(category, period)} (${RAIN_CATEGORY_LABELS[category].vi}, ${period})`;
+    return level(i, l.key, l.label, l.severity, text, (v) => reachesRainCategory(v, category, period), (v) => v >= l.clear);
+  });
 }
 
 function compile(rule: Rule, overrides: WaterLimitOverrides): Signal {
@@ -185,7 +197,7 @@ function compile(rule: Rule, overrides: WaterLimitOverrides): Signal {
     }
     case 'rain_accumulation': {
       const spec = buckets('rain_mm', rule.windowH * HOUR_MS);
-      const lv = absoluteLevels(rule, 'mm');
+      const lv = rainLevels(rule);
       return {
         rule, unit: 'mm', worse: 'higher', windows: [spec],
         measure: { vi: `Lượng mưa ${rule.windowH} giờ`, en: `Rainfall over ${rule.windowH} h` },

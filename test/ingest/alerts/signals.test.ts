@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../../contracts/alerts.ts';
 import type { Reading } from '../../../contracts/reading.ts';
 import { createAlertEngine } from '../../../ingest/alerts/engine.ts';
+import { compileRules } from '../../../ingest/alerts/signals.ts';
+import { rainCategory } from '../../../contracts/standards/rain.ts';
 import { createMemoryAlertStore } from '../../../ingest/alerts/store.ts';
 import { loadRules, type RulesFile } from '../../../ingest/alerts/rules.ts';
 import { HOUR, MIN, T0, lv, reading, registry, rules } from './fixtures.ts';
@@ -113,6 +115,31 @@ describe('rain accumulations', () => {
     const ev = opened(feed(r, series('rain-001', 'rain_mm', 10 * HOUR, 10 * MIN, () => 1)));
     expect(ev.map((e) => e.alert.ruleId)).toEqual(['rain-12h', 'rain-24h']);
     expect(ev[1]!.at).toBe(T0 + 50 * 10 * MIN);
+  });
+});
+
+describe('rain alerts and rain categories: one table', () => {
+  const shipped = loadRules();
+  const station = registry.get('rain-001')!;
+  const levelsOf = (id: string) => compileRules(shipped).find((x) => x.rule.id === id)!.levels(station, T0);
+  const keyAt = (id: string, mm: number) => [...levelsOf(id)].reverse().find((l) => l.set(mm))?.key ?? 'none';
+  const expected = (mm: number, period: '12h' | '24h') => ({ heavy: 'heavy', very_heavy: 'very-heavy-risk1' })[rainCategory(mm, period) as 'heavy'] ?? 'none';
+  it('agrees at the published edges: 25 and 50 mm per 12 h, 50–51 and 100 mm per 24 h', () => {
+    expect([25, 25.1, 50, 50.1].map((mm) => keyAt('rain-12h', mm))).toEqual(['none', 'heavy', 'heavy', 'very-heavy-risk1']);
+    expect([50, 50.5, 51, 100, 100.1].map((mm) => keyAt('rain-24h', mm))).toEqual(['none', 'heavy', 'heavy', 'heavy', 'very-heavy-risk1']);
+    expect(rainCategory(25, '12h')).toBe('moderate');
+    expect(rainCategory(50.5, '24h')).toBe('heavy');
+  });
+  it('agrees at every 0.1 mm from 0 to 130 mm', () => {
+    for (let tenths = 0; tenths <= 1300; tenths++) {
+      const mm = tenths / 10;
+      expect(keyAt('rain-12h', mm), `${mm} mm / 12 h`).toBe(expected(mm, '12h'));
+      expect(keyAt('rain-24h', mm), `${mm} mm / 24 h`).toBe(expected(mm, '24h'));
+    }
+  });
+  it('refuses a category on a window the terms do not define', () => {
+    expect(() => rules([{ id: 'r3', signal: 'rain_accumulation', windowH: 3, levels: [{ ...lv('heavy', 0, 40), set: undefined, category: 'heavy' }] }])).toThrow(/12 h and 24 h only/);
+    expect(() => rules([{ id: 'r12', signal: 'rain_accumulation', windowH: 12, levels: [{ ...lv('heavy', 30, 20), category: 'heavy' }] }])).toThrow(/either "set"/);
   });
 });
 
