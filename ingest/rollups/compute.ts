@@ -120,12 +120,12 @@ export interface AqiPair {
 /** Hourly AQI of hour `h` from hourly rollups keyed by start (NowCast over h and the 11 before). */
 export function hourlyAqiAt(h: number, hours: ReadonlyMap<number, BucketRollup>): AqiPair {
   const series = Array.from({ length: 12 }, (_, i) => hourMeans(hours.get(h - i * HOUR_MS)));
-  return { vn: hourlyAqi(series, 'vn'), us: hourlyAqi(series, 'us') };
+  return { vn: hourlyAqi(series, 'vn', h), us: hourlyAqi(series, 'us', h) };
 }
 
 /** Daily AQI of the Hanoi day starting at `d` (its 24 hours and the 7 before, for O₃ 8 h). */
 export function dailyAqiAt(d: number, hours: ReadonlyMap<number, BucketRollup>): AqiPair {
   const day = Array.from({ length: 24 }, (_, i) => hourMeans(hours.get(d + i * HOUR_MS)));
   const before = Array.from({ length: 7 }, (_, i) => hourMeans(hours.get(d - (7 - i) * HOUR_MS)));
-  return { vn: dailyAqi(day, before, 'vn'), us: dailyAqi(day, before, 'us') };
+  return { vn: dailyAqi(day, before, 'vn', d), us: dailyAqi(day, before, 'us', d) };
 }
