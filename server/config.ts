@@ -32,6 +32,8 @@ export const EnvSchema = z.object({
   INFLUX_ORG: z.string().optional(),
   INFLUX_BUCKET: z.string().optional(),
   INFLUX_TOKEN: z.string().optional(),
+  /** How the token is sent: `auto` (Bearer for InfluxDB 3.x, Token otherwise), `token`, `bearer`, `basic` (token as password). */
+  INFLUX_AUTH_SCHEME: z.enum(['auto', 'token', 'bearer', 'basic']).default('auto'),
   INFLUX_TIMEOUT_MS: int(10_000, 100),
   MQTT_HOST: z.string().default('0.0.0.0'),
   MQTT_PORT: int(1883),

@@ -17,6 +17,7 @@ export function influxTargets(config: Readonly<Config>): { raw: InfluxTarget; ro
     org: config.INFLUX_ORG,
     bucket: config.INFLUX_BUCKET,
     token: config.INFLUX_TOKEN,
+    authScheme: config.INFLUX_AUTH_SCHEME,
     timeoutMs: config.INFLUX_TIMEOUT_MS,
     retentionPolicies,
   };

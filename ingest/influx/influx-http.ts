@@ -1,14 +1,18 @@
 // The one place that speaks HTTP to InfluxDB: line-protocol writes (1.x `/write`, 2.x/3.x
-// `/api/v2/write`), InfluxQL queries over `/query` (all three versions), and database set-up.
+// `/api/v2/write`), InfluxQL queries over `/query` (all three versions), and database set-up,
+// which depends on the server found by /ping (server-kind.ts; facts in docs/influxdb-compat.md).
 // It turns HTTP outcomes into typed write errors; retrying is the writer's job, never done here.
-import { HttpError, InfluxDB, RequestTimedOutError } from '@influxdata/influxdb-client';
+import { HttpError, InfluxDB, RequestTimedOutError, type HttpHeaders } from '@influxdata/influxdb-client';
 import { retentionStatements, type RetentionPolicySpec } from './retention.ts';
 import {
   DatabaseMissingError,
+  InfluxAuthError,
   RejectedWriteError,
   RetryableWriteError,
   TooLargeWriteError,
 } from './errors.ts';
+import { parseRefusedLines } from './partial-write.ts';
+import { authorization, identifyServer, type AuthScheme, type InfluxServer } from './server-kind.ts';
 
 export interface InfluxTarget {
   readonly url: string;
@@ -19,6 +23,8 @@ export interface InfluxTarget {
   readonly org?: string | undefined;
   readonly bucket?: string | undefined;
   readonly token?: string | undefined;
+  /** Authorization scheme for the token; `auto`: Bearer for InfluxDB 3.x, Token otherwise. */
+  readonly authScheme?: AuthScheme | 'auto' | undefined;
   /** Socket timeout per request, ms. */
   readonly timeoutMs: number;
   /** 1.x: retention policies ensureDatabase() creates or alters (ingest/influx/retention.ts). */
@@ -39,20 +45,27 @@ export interface InfluxHttp {
   query(influxql: string): Promise<InfluxSeries[][]>;
   /** Runs InfluxQL statements that change the database (CREATE/ALTER, sent as POST). */
   command(influxql: string): Promise<InfluxSeries[][]>;
-  /** Creates the 1.x database (idempotent) or checks that the 2.x/3.x bucket exists. */
+  /**
+   * Start-up set-up, by server: 1.x creates the database (idempotent); 2.x checks that the bucket
+   * exists; 3.x checks the database list and creates the database when missing; a server that
+   * does not name itself (e.g. VictoriaMetrics) needs none. Throws DatabaseMissingError or
+   * InfluxAuthError with what to fix.
+   */
   ensureDatabase(): Promise<void>;
   ping(): Promise<boolean>;
+  /** The server found by the last successful /ping (undefined before one). */
+  server(): InfluxServer | undefined;
 }
 
 const V1_PRECISION = 'ms';
 
 export function createInfluxHttp(target: InfluxTarget): InfluxHttp {
-  const client = new InfluxDB({
-    url: target.url,
-    ...(target.token ? { token: target.token } : {}),
-    timeout: target.timeoutMs,
-  });
+  // The token goes in our own Authorization header: its scheme depends on the server.
+  const client = new InfluxDB({ url: target.url, timeout: target.timeoutMs });
   const transport = client.transport;
+  let server: InfluxServer | undefined;
+  const auth = (): Record<string, string> =>
+    target.token ? { authorization: authorization(target.token, target.authScheme ?? 'auto', server) } : {};
   const writePath =
     target.api === 'v1'
       ? `/write?${new URLSearchParams({
@@ -71,7 +84,7 @@ export function createInfluxHttp(target: InfluxTarget): InfluxHttp {
     try {
       await transport.request(writePath, lines, {
         method: 'POST',
-        headers: { 'content-type': 'text/plain; charset=utf-8' },
+        headers: { 'content-type': 'text/plain; charset=utf-8', ...auth() },
       });
     } catch (err) {
       throw classifyWriteError(err);
@@ -84,7 +97,7 @@ export function createInfluxHttp(target: InfluxTarget): InfluxHttp {
     if (target.api === 'v1' && target.retentionPolicy) params.set('rp', target.retentionPolicy);
     const body = (await transport.request(`/query?${params}`, '', {
       method,
-      headers: { accept: 'application/json' },
+      headers: { accept: 'application/json', ...auth() },
     })) as { results?: { error?: string; series?: InfluxSeries[] }[]; error?: string } | string;
     const parsed = typeof body === 'string' ? (JSON.parse(body) as Exclude<typeof body, string>) : body;
     // InfluxDB answers 200 with the error inside the JSON (e.g. a missing database).
@@ -95,8 +108,42 @@ export function createInfluxHttp(target: InfluxTarget): InfluxHttp {
     });
   }
 
+  /** Pings and remembers which server answered; undefined when it does not answer. */
+  async function identify(): Promise<InfluxServer | undefined> {
+    let headers: HttpHeaders = {};
+    try {
+      // Bearer: 3.x may require authentication on /ping and takes only Bearer outside its v1/v2
+      // compatibility endpoints; 1.x and 2.x answer /ping without looking at credentials.
+      const bearer: Record<string, string> = target.token ? { authorization: authorization(target.token, target.authScheme === 'auto' || !target.authScheme ? 'bearer' : target.authScheme, server) } : {};
+      await transport.request('/ping', '', { method: 'GET', headers: bearer }, (h) => (headers = h));
+    } catch {
+      return undefined;
+    }
+    server = identifyServer(headers);
+    return server;
+  }
+
+  /** A set-up request; 401/403 become InfluxAuthError naming the setting to fix. */
+  async function setup(path: string, method: 'GET' | 'POST', body = ''): Promise<unknown> {
+    try {
+      return await transport.request(path, body, { method, headers: { ...auth(), ...(body ? { 'content-type': 'application/json' } : {}) } });
+    } catch (err) {
+      if (err instanceof HttpError && (err.statusCode === 401 || err.statusCode === 403)) {
+        throw new InfluxAuthError(`InfluxDB refused the token on ${path} (HTTP ${err.statusCode}: ${errorMessage(err)}); check INFLUX_TOKEN`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
   async function ensureDatabase(): Promise<void> {
+    const found = await identify();
+    if (!found) throw new Error(`InfluxDB at ${target.url} does not answer /ping`);
+    const name = target.api === 'v1' ? target.database : (target.bucket ?? target.database);
+    if (found.generation === 3) return ensureV3Database(name);
     if (target.api === 'v1') {
+      // 2.x maps database/retention policy onto buckets and has no CREATE DATABASE; other servers
+      // (VictoriaMetrics) accept any database name on /write.
+      if (found.generation !== 1) return;
       await rawQuery(`CREATE DATABASE ${quoteIdent(target.database)}`, 'POST');
       if (!target.retentionPolicies?.length) return;
       const [existing = []] = await rawQuery(`SHOW RETENTION POLICIES ON ${quoteIdent(target.database)}`, 'GET');
@@ -104,24 +151,52 @@ export function createInfluxHttp(target: InfluxTarget): InfluxHttp {
       if (statements.length > 0) await rawQuery(statements.join(';\n'), 'POST');
       return;
     }
-    const bucket = target.bucket ?? target.database;
-    const path = `/api/v2/buckets?${new URLSearchParams({ name: bucket, ...(target.org ? { org: target.org } : {}) })}`;
-    const res = (await transport.request(path, '', { method: 'GET' })) as { buckets?: unknown[] };
+    if (found.generation === undefined) return; // not InfluxDB: no buckets API to ask
+    const path = `/api/v2/buckets?${new URLSearchParams({ name, ...(target.org ? { org: target.org } : {}) })}`;
+    const res = (await setup(path, 'GET')) as { buckets?: unknown[] };
     if (!res.buckets || res.buckets.length === 0) {
-      throw new DatabaseMissingError(`bucket "${bucket}" does not exist in org "${target.org ?? ''}"; create it first`);
+      throw new DatabaseMissingError(`bucket "${name}" does not exist in org "${target.org ?? ''}"; create it first`);
+    }
+  }
+
+  /**
+   * InfluxDB 3 has no /api/v2/buckets: list databases (`GET /api/v3/configure/database?format=json`)
+   * and create a missing one (`POST /api/v3/configure/database {"db"}`; 409 = it exists). A token
+   * scoped to one database may not list them (401/403): then writes create the database
+   * themselves (/api/v2/write "creates the database if it doesn't already exist").
+   */
+  async function ensureV3Database(name: string): Promise<void> {
+    let listed: unknown;
+    try {
+      listed = await setup('/api/v3/configure/database?format=json', 'GET');
+    } catch (err) {
+      if (err instanceof InfluxAuthError) return;
+      throw err;
+    }
+    if (databaseNames(listed).includes(name)) return;
+    try {
+      await setup('/api/v3/configure/database', 'POST', JSON.stringify({ db: name }));
+    } catch (err) {
+      if (err instanceof HttpError && err.statusCode === 409) return;
+      throw err;
     }
   }
 
   async function ping(): Promise<boolean> {
-    try {
-      await transport.request('/ping', '', { method: 'GET' });
-      return true;
-    } catch {
-      return false;
-    }
+    return (await identify()) !== undefined;
   }
 
-  return { write, query: (q) => rawQuery(q, 'GET'), command: (q) => rawQuery(q, 'POST'), ensureDatabase, ping };
+  return { write, query: (q) => rawQuery(q, 'GET'), command: (q) => rawQuery(q, 'POST'), ensureDatabase, ping, server: () => server };
+}
+
+/**
+ * Database names in a 3.x list: the OpenAPI schema says `{"databases": [name, …]}`; rows of a
+ * `SHOW DATABASES`-like table (`[{"iox::database": name}]`) are read too.
+ */
+export function databaseNames(listed: unknown): string[] {
+  const parsed = typeof listed === 'string' ? (JSON.parse(listed || '[]') as unknown) : listed;
+  const rows = Array.isArray(parsed) ? parsed : ((parsed as { databases?: unknown[] } | null)?.databases ?? []);
+  return rows.flatMap((r) => (typeof r === 'string' ? [r] : typeof r === 'object' && r ? Object.values(r).filter((v): v is string => typeof v === 'string') : []));
 }
 
 export function quoteIdent(name: string): string {
@@ -130,6 +205,16 @@ export function quoteIdent(name: string): string {
 
 export function quoteString(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** The JSON body of an error answer (the client parses it only for a JSON content type). */
+function jsonOf(err: HttpError): unknown {
+  if (err.json !== undefined) return err.json;
+  try {
+    return err.body ? JSON.parse(err.body) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function errorMessage(err: HttpError): string {
@@ -142,7 +227,7 @@ export function classifyWriteError(err: unknown): Error {
   if (err instanceof HttpError) {
     const msg = errorMessage(err);
     if (err.statusCode === 413) return new TooLargeWriteError(msg, { cause: err });
-    if (err.statusCode === 400 || err.statusCode === 422) return new RejectedWriteError(msg, { cause: err });
+    if (err.statusCode === 400 || err.statusCode === 422) return new RejectedWriteError(msg, parseRefusedLines(jsonOf(err)), { cause: err });
     if (err.statusCode === 404 && /database not found|retention policy not found|bucket .*not found/i.test(msg)) {
       return new DatabaseMissingError(msg, { cause: err });
     }

@@ -1,6 +1,7 @@
 // Tails the spool and writes its points to InfluxDB in batches: the one retry layer of quantrac.
 // One batch in flight at a time (ordered, and a recovering database is never stampeded);
-// exponential backoff with full jitter honouring Retry-After; a 400 is bisected down to the lines
+// exponential backoff with full jitter honouring Retry-After; a refused write (400/422) uses the
+// server's list of refused lines when it sends one (3.x) and is otherwise bisected down to the lines
 // the database refuses (dead-lettered with its reason); a 413 splits the batch. A batch leaves the
 // spool only after InfluxDB confirmed it.
 import {
@@ -10,6 +11,7 @@ import {
   TooLargeWriteError,
 } from '../influx/errors.ts';
 import type { InfluxHttp } from '../influx/influx-http.ts';
+import { splitRefused } from '../influx/partial-write.ts';
 import type { Spool, SpoolPosition } from './spool.ts';
 
 export interface WriterOptions {
@@ -111,6 +113,13 @@ export function createInfluxWriter(spool: Spool, http: InfluxHttp, opts: WriterO
         hooks.onWritten?.(lines.length, Number(process.hrtime.bigint() - started) / 1e9);
         return;
       } catch (err) {
+        const split = err instanceof RejectedWriteError && err.refused ? splitRefused(lines, err.refused) : undefined;
+        if (split && split.refused.length > 0) {
+          // The server named the refused lines and stored the rest: never send the batch again.
+          for (const r of split.refused) hooks.onRejectedLine?.(r.line, r.reason);
+          if (split.rest.length > 0) await writeBatch(split.rest);
+          return;
+        }
         if (err instanceof RejectedWriteError || err instanceof TooLargeWriteError) {
           if (lines.length === 1) {
             hooks.onRejectedLine?.(lines[0]!, err.message);

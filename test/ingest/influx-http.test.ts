@@ -60,9 +60,10 @@ describe('InfluxDB 2.x/3.x protocol', () => {
   });
 
   it('checks the bucket at start and names a missing one', async () => {
-    answer = (s) => ({ status: 200, body: JSON.stringify({ buckets: s.url.searchParams.get('name') === 'quantrac' ? [{ name: 'quantrac' }] : [] }) });
+    const ping = { status: 204, headers: { 'x-influxdb-version': 'v2.7.11', 'x-influxdb-build': 'OSS' } };
+    answer = (s) => (s.url.pathname === '/ping' ? ping : { status: 200, body: JSON.stringify({ buckets: s.url.searchParams.get('name') === 'quantrac' ? [{ name: 'quantrac' }] : [] }) });
     await expect(v2().ensureDatabase()).resolves.toBeUndefined();
-    answer = () => ({ status: 200, body: JSON.stringify({ buckets: [] }) });
+    answer = (s) => (s.url.pathname === '/ping' ? ping : { status: 200, body: JSON.stringify({ buckets: [] }) });
     await expect(v2().ensureDatabase()).rejects.toBeInstanceOf(DatabaseMissingError);
   });
 
