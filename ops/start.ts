@@ -13,28 +13,35 @@ const root = resolve(import.meta.dirname, '..');
 const dataDir = resolve(process.env.DATA_DIR ?? join(root, '.data'));
 const children: ChildProcess[] = [];
 let influxd: LocalInfluxd | undefined;
-let stopping = false;
+let stopping: Promise<number> | undefined;
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+/**
+ * Stops the children in reverse order, each with SIGTERM (SIGKILL after 15 s), then exits; a
+ * second signal (a process-group SIGTERM reaches this process and its children alike) joins the
+ * stop under way. Exits 1 when a child did not stop cleanly.
+ */
 async function stopAll(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
+  stopping ??= (async () => {
     say('\nquantrac: stopping…');
+    let failed = false;
     for (const child of [...children].reverse()) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
         await new Promise((r) => child.once('exit', r));
         clearTimeout(timer);
+        if (child.exitCode !== 0) failed = true;
       }
     }
     await influxd?.stop();
-    say('quantrac: stopped.');
-  }
-  process.exit(code);
+    say(failed ? 'quantrac: stopped (a part did not stop cleanly, see above).' : 'quantrac: stopped.');
+    return failed ? 1 : code;
+  })();
+  process.exit(await stopping);
 }
 
 function watch(child: ChildProcess, name: string): void {

@@ -11,15 +11,26 @@ async function main(): Promise<void> {
   const q = await startQuantrac(config, log);
   const { mqtt, http } = q.urls();
   log.info({ mqtt, http }, 'quantrac is running');
-  let signals = 0;
+  // A service manager signals the whole process group, and npm start (ops/start.ts) forwards the
+  // signal too, so one stop request can arrive twice: repeats are the same graceful stop. Only a
+  // SIGINT a second or more after the first (Ctrl-C pressed again) skips the drain.
+  let first: { signal: string; atMs: number } | undefined;
   const shutdown = (signal: string) => {
-    if (++signals > 1) {
-      log.warn('second signal: exiting now (spooled readings are replayed at the next start)');
-      process.exit(130);
+    if (first) {
+      if (signal === 'SIGINT' && Date.now() - first.atMs >= 1000) {
+        log.warn('second Ctrl-C: exiting now (spooled readings are replayed at the next start)');
+        process.exit(130);
+      }
+      log.info({ signal }, 'already shutting down');
+      return;
     }
+    first = { signal, atMs: Date.now() };
     log.info({ signal }, 'shutting down');
     q.stop().then(
-      () => process.exit(0),
+      () => {
+        log.info('stopped gracefully');
+        process.exit(0);
+      },
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
         process.exit(1);
