@@ -1,5 +1,5 @@
 // Set-up before `npm start`, `npm test` and `npm run bench`: installs what is missing (npm packages,
-// Debian's influxdb, chromium and mosquitto-clients) or stops with the exact command to run.
+// Debian's influxdb, chromium, mosquitto-clients, and for the cluster nats-server and haproxy) or stops with the exact command to run.
 // Plain JavaScript with no dependencies: it runs before node_modules exists.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -59,6 +59,8 @@ const DEBIAN_PACKAGES = {
   chromium: { bin: 'chromium', why: 'the browser the portal tests drive', with: ['fonts-liberation'] },
   'mosquitto-clients': { bin: 'mosquitto_pub', why: 'publishing a reading by hand, as the README shows' },
   strace: { bin: 'strace', why: 'the tests that check syscall order (fdatasync before PUBACK, one write per packet)' },
+  'nats-server': { bin: 'nats-server', why: 'the JetStream cluster of `npm run cluster` and its tests' },
+  haproxy: { bin: 'haproxy', why: 'the MQTT load balancer in front of the cluster edges' },
 };
 
 function ensureDebianPackages(names) {
@@ -101,5 +103,6 @@ const needInflux = !process.env.INFLUX_URL || purpose === 'test' || purpose === 
 const packages = [];
 if (needInflux) packages.push('influxdb');
 if (purpose === 'test') packages.push('chromium', 'mosquitto-clients', 'strace');
+if (purpose === 'test' || purpose === 'cluster' || purpose === 'bench') packages.push('nats-server', 'haproxy');
 ensureDebianPackages(packages);
 ensurePortalBuilt();

@@ -1,0 +1,43 @@
+// A private 3-node nats-server cluster with JetStream for one test file: free ports, data in a
+// temporary folder, stopped (and the folder removed) by the returned stop(). Servers orphaned by
+// an earlier run that was killed before its teardown are killed first, as for the test influxd.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalNatsCluster, type LocalNatsCluster } from '../../ops/local-nats.ts';
+
+const DIR_PREFIX = 'quantrac-test-nats-';
+
+/** Test nats-servers whose parent is gone (their config lives under a quantrac-test-nats- folder). */
+export function killOrphanNatsServers(): void {
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (cmd.startsWith('nats-server') && cmd.includes(DIR_PREFIX) && ppid === 1) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+}
+
+export interface TestNatsCluster extends LocalNatsCluster {
+  readonly dir: string;
+  /** Stops every server and removes the data folder. */
+  close(): Promise<void>;
+}
+
+export async function startTestNatsCluster(size = 3): Promise<TestNatsCluster> {
+  killOrphanNatsServers();
+  const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
+  const cluster = await startLocalNatsCluster({ dir, size });
+  return {
+    ...cluster,
+    dir,
+    async close() {
+      await cluster.stop(5000);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
