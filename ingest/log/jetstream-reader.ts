@@ -1,0 +1,130 @@
+// Reads the JetStream log in stream-sequence order for one consumer (LogReader): an ordered
+// consumer streams records from the requested position into a bounded buffer; a read elsewhere
+// than where the buffer continues restarts it there. Positions are stream sequences; a record's
+// `next` is its sequence + 1, so a saved checkpoint resumes right after it.
+import type { NatsConnection } from '@nats-io/transport-node';
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { LogEntry, LogPosition, LogReader } from './types.ts';
+
+export interface JetStreamReaderOptions {
+  readonly stream: string;
+  /** Only these subjects (one alert partition, say); all of the stream when absent. */
+  readonly filterSubject?: string;
+  /** Records buffered ahead of the consumer before the reader stops pulling. */
+  readonly bufferRecords?: number;
+}
+
+export interface JetStreamReader extends LogReader {
+  close(): Promise<void>;
+}
+
+/** A message's data is the record body (records.ts); a view, not a copy. */
+export const entryOf = (m: JsMsg): LogEntry => ({
+  position: m.seq,
+  next: m.seq + 1,
+  body: Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength),
+});
+
+export async function createJetStreamReader(nc: NatsConnection, options: JetStreamReaderOptions): Promise<JetStreamReader> {
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const bufferRecords = options.bufferRecords ?? 4096;
+  let firstSeq = (await jsm.streams.info(options.stream)).state.first_seq;
+  let closed = false;
+
+  // The buffer holds exactly this reader's records in [windowStart, windowEnd), in order.
+  let buffer: LogEntry[] = [];
+  let windowStart: LogPosition = firstSeq;
+  let windowEnd: LogPosition = firstSeq;
+  let messages: ConsumerMessages | undefined;
+  let generation = 0;
+  const waiters = new Set<() => void>();
+  let drained: (() => void) | undefined;
+
+  const wake = () => {
+    for (const w of waiters) w();
+    waiters.clear();
+  };
+
+  const run = async (from: LogPosition, gen: number) => {
+    const consumer = await js.consumers.get(options.stream, {
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: Math.max(from, 1),
+      ...(options.filterSubject ? { filter_subjects: options.filterSubject } : {}),
+    });
+    if (gen !== generation || closed) return;
+    const iter = await consumer.consume({ max_messages: Math.min(bufferRecords, 1024) });
+    messages = iter;
+    for await (const m of iter) {
+      if (gen !== generation) break;
+      const entry = entryOf(m);
+      if (entry.position < windowEnd) continue; // a redelivery after the consumer was recreated
+      buffer.push(entry);
+      windowEnd = entry.next;
+      wake();
+      while (buffer.length >= bufferRecords && gen === generation && !closed) await new Promise<void>((r) => (drained = r));
+    }
+  };
+
+  const seek = (from: LogPosition) => {
+    generation++;
+    void messages?.close();
+    messages = undefined;
+    buffer = [];
+    windowStart = windowEnd = from;
+    drained?.();
+    const gen = generation;
+    void run(from, gen).catch(() => {
+      // the consumer could not be created (leader election): try again from where we are
+      if (gen === generation && !closed) setTimeout(() => gen === generation && seek(windowEnd), 500);
+    });
+  };
+
+  const refresh = setInterval(() => {
+    jsm.streams.info(options.stream).then(
+      (info) => (firstSeq = info.state.first_seq),
+      () => undefined,
+    );
+  }, 5_000);
+  refresh.unref();
+
+  let started = false;
+  return {
+    start: () => firstSeq,
+    end: () => windowEnd,
+    async read(from, maxRecords) {
+      if (!started || from < windowStart || from > windowEnd) {
+        started = true;
+        seek(from);
+        return { entries: [], next: from };
+      }
+      let skip = 0;
+      while (skip < buffer.length && buffer[skip]!.position < from) skip++;
+      const entries = buffer.slice(skip, skip + maxRecords);
+      buffer = buffer.slice(skip + entries.length);
+      const next = entries.length > 0 ? entries[entries.length - 1]!.next : from;
+      windowStart = next;
+      if (buffer.length < bufferRecords) {
+        drained?.();
+        drained = undefined;
+      }
+      return { entries, next };
+    },
+    waitBeyond(position) {
+      if (closed || windowEnd > position) return Promise.resolve();
+      if (!started) {
+        started = true;
+        seek(position);
+      }
+      return new Promise<void>((r) => waiters.add(r));
+    },
+    async close() {
+      closed = true;
+      generation++;
+      clearInterval(refresh);
+      drained?.();
+      wake();
+      await messages?.close();
+    },
+  };
+}
