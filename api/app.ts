@@ -1,15 +1,16 @@
 // buildApp(): the HTTP API as a Fastify instance, ready for `inject` or `listen` (only the server
 // entry listens). Routes: stations, live WebSocket, health, metrics, and the portal at `/`.
-import { existsSync, readFileSync } from 'node:fs';
-import { extname, join, normalize } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import type { Registry as PromRegistry } from 'prom-client';
 import type { Registry } from '../contracts/stations.ts';
 import type { InfluxHttp } from '../ingest/influx/influx-http.ts';
 import type { Auth } from './auth.ts';
-import { ApiError } from './errors.ts';
+import { onApiError } from './error-handler.ts';
 import type { LiveHub } from './live-hub.ts';
 import type { NowView } from './now-view.ts';
 import { createResponseCache } from './cache.ts';
@@ -20,6 +21,7 @@ import { docsRoutes } from './routes/docs.ts';
 import { exportRoutes } from './routes/export.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { portalConfigRoutes } from './routes/portal-config.ts';
+import { portalRoutes } from './routes/portal.ts';
 import { snapshotRoutes } from './routes/snapshot.ts';
 import { stationRoutes } from './routes/stations.ts';
 import { registerSecurity } from './security.ts';
@@ -58,6 +60,8 @@ export interface AppDeps {
   /** Recent readings in memory (api/now-view.ts) for the snapshot and /latest; absent = InfluxQL on each request. */
   readonly nowView?: NowView | undefined;
   readonly logger?: boolean | object;
+  /** Where request failures are logged (a bug's 500, InfluxDB unavailable); per-request logging stays off. */
+  readonly log?: Logger | undefined;
   /** Folder holding the built portal (index.html at its root). */
   readonly portalDir?: string;
   /** PEM certificate and key: the API then serves HTTPS and WSS only (broker/listeners.ts loadTls). */
@@ -66,33 +70,15 @@ export interface AppDeps {
 
 const PORTAL_DIST = fileURLToPath(new URL('../dashboards/dist', import.meta.url));
 const PORTAL_PUBLIC = fileURLToPath(new URL('../dashboards/public', import.meta.url));
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-};
-
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The https server type differs only in TLS; routes and inject() do not depend on it.
-  const app = (deps.https ? Fastify({ logger: deps.logger ?? false, https: deps.https }) : Fastify({ logger: deps.logger ?? false })) as FastifyInstance;
+  const logging = deps.log ? { loggerInstance: deps.log.child({ part: 'api' }), disableRequestLogging: true } : { logger: deps.logger ?? false };
+  const app = (deps.https ? Fastify({ ...logging, https: deps.https }) : Fastify(logging)) as unknown as FastifyInstance;
   await app.register(websocket, { options: { maxPayload: deps.api.wsMaxPayloadBytes } });
   const portalDir = deps.portalDir ?? (existsSync(join(PORTAL_DIST, 'index.html')) ? PORTAL_DIST : PORTAL_PUBLIC);
   await registerSecurity(app, { ...deps.api, tls: Boolean(deps.https), portalDir });
 
-  app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof ApiError) {
-      if (err.status === 401) void reply.header('www-authenticate', 'Bearer');
-      return reply.status(err.status).send({ error: err.code, message: err.message });
-    }
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status && status < 500) return reply.status(status).send({ error: 'BAD_REQUEST', message: (err as Error).message });
-    app.log.error({ err }, 'request failed');
-    return reply.status(503).send({ error: 'DATABASE_UNAVAILABLE', message: 'the service could not answer; try again shortly' });
-  });
+  app.setErrorHandler(onApiError);
 
   const cache = createResponseCache({ ttlMs: deps.api.cacheTtlMs, maxEntries: 2000 });
   const data = { registry: deps.registry, influx: deps.influx, cache, cacheTtlMs: deps.api.cacheTtlMs, nowView: deps.nowView };
@@ -121,12 +107,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
 
-  app.get('/*', async (req, reply) => {
-    const path = normalize(decodeURIComponent(req.url.split('?')[0] ?? '/')).replace(/^(\.\.[/\\])+/, '');
-    let file = join(portalDir, path);
-    if (!file.startsWith(portalDir) || !existsSync(file) || path.endsWith('/')) file = join(portalDir, 'index.html');
-    if (!existsSync(file)) return reply.status(404).send({ error: 'NOT_FOUND', message: 'no portal is built' });
-    return reply.type(MIME[extname(file)] ?? 'application/octet-stream').send(readFileSync(file));
-  });
+  await app.register(async (scope) => portalRoutes(scope, { portalDir }));
   return app;
 }

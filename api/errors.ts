@@ -9,8 +9,12 @@ export const API_ERRORS = {
   UNAUTHORIZED: { status: 401, message: 'a valid bearer token is required' },
   LOGIN_FAILED: { status: 401, message: 'unknown user or wrong password' },
   FORBIDDEN: { status: 403, message: 'your role may not do this' },
+  BAD_PATH: { status: 400, message: 'the path is not a valid URL path' },
   RATE_LIMITED: { status: 429, message: 'too many requests; slow down' },
+  LOGIN_LOCKED: { status: 429, message: 'too many failed logins; wait before trying again' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'the time-series database is unavailable' },
+  BUSY: { status: 503, message: 'the server is busy; try again shortly' },
+  INTERNAL_ERROR: { status: 500, message: 'the server failed to answer; this is a bug and was logged' },
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

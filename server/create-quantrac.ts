@@ -197,6 +197,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     alerts: alerts.api, // public view (GET /api/alerts/public)
     alertApi: alerts.api,
     nowView,
+    log,
     registry,
     auth,
     api: {

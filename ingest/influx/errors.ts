@@ -42,3 +42,8 @@ export class TooLargeWriteError extends Error {
 export class DatabaseMissingError extends Error {
   override readonly name = 'DatabaseMissingError';
 }
+
+/** A read (InfluxQL /query) could not be answered: InfluxDB unreachable, timing out or failing (5xx). */
+export class DatabaseUnavailableError extends Error {
+  override readonly name = 'DatabaseUnavailableError';
+}

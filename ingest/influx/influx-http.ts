@@ -5,6 +5,7 @@
 import { HttpError, InfluxDB, RequestTimedOutError, type HttpHeaders } from '@influxdata/influxdb-client';
 import { retentionStatements, type RetentionPolicySpec } from './retention.ts';
 import {
+  DatabaseUnavailableError,
   DatabaseMissingError,
   InfluxAuthError,
   RejectedWriteError,
@@ -95,15 +96,21 @@ export function createInfluxHttp(target: InfluxTarget): InfluxHttp {
     const params = new URLSearchParams({ q, epoch: 'ms' });
     if (!/^\s*create\s+database/i.test(q)) params.set('db', queryDb);
     if (target.api === 'v1' && target.retentionPolicy) params.set('rp', target.retentionPolicy);
-    const body = (await transport.request(`/query?${params}`, '', {
-      method,
-      headers: { accept: 'application/json', ...auth() },
-    })) as { results?: { error?: string; series?: InfluxSeries[] }[]; error?: string } | string;
+    let body: { results?: { error?: string; series?: InfluxSeries[] }[]; error?: string } | string;
+    try {
+      body = (await transport.request(`/query?${params}`, '', { method, headers: { accept: 'application/json', ...auth() } })) as typeof body;
+    } catch (err) {
+      // Unreachable, timing out or answering an HTTP error: the database is unavailable to us (the API
+      // answers 503); an InfluxQL error inside a 200 answer below is our bug (500).
+      throw new DatabaseUnavailableError(`InfluxDB query failed: ${err instanceof HttpError ? `HTTP ${err.statusCode}: ${errorMessage(err)}` : err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
     const parsed = typeof body === 'string' ? (JSON.parse(body) as Exclude<typeof body, string>) : body;
-    // InfluxDB answers 200 with the error inside the JSON (e.g. a missing database).
-    if (parsed.error) throw new Error(`InfluxQL error: ${parsed.error}`);
+    // InfluxDB answers 200 with the error inside the JSON: a missing database means the data is
+    // unavailable (503 in the API); any other is a statement we got wrong (500).
+    const fail = (error: string) => (/database not found/i.test(error) ? new DatabaseUnavailableError(`InfluxQL error: ${error}`) : new Error(`InfluxQL error: ${error}`));
+    if (parsed.error) throw fail(parsed.error);
     return (parsed.results ?? []).map((r) => {
-      if (r.error) throw new Error(`InfluxQL error: ${r.error}`);
+      if (r.error) throw fail(r.error);
       return r.series ?? [];
     });
   }
