@@ -6,11 +6,12 @@ import { fileURLToPath } from 'node:url';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Registry as PromRegistry } from 'prom-client';
+import { Counter, type Registry as PromRegistry } from 'prom-client';
 import type { Registry } from '../contracts/stations.ts';
 import type { InfluxHttp } from '../ingest/influx/influx-http.ts';
 import type { Auth } from './auth.ts';
 import { onApiError } from './error-handler.ts';
+import { createLoginLimiter, type LoginLimits } from './login-limiter.ts';
 import type { LiveHub } from './live-hub.ts';
 import type { NowView } from './now-view.ts';
 import { createResponseCache } from './cache.ts';
@@ -19,6 +20,7 @@ import { alertRoutes, type AlertApi } from './routes/alerts.ts';
 import { authRoutes } from './routes/auth.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { exportRoutes } from './routes/export.ts';
+import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { portalConfigRoutes } from './routes/portal-config.ts';
 import { portalRoutes } from './routes/portal.ts';
@@ -26,11 +28,7 @@ import { snapshotRoutes } from './routes/snapshot.ts';
 import { stationRoutes } from './routes/stations.ts';
 import { registerSecurity } from './security.ts';
 
-export interface ReadinessCheck {
-  readonly name: string;
-  /** undefined when healthy, else what is wrong. */
-  check(): Promise<string | undefined>;
-}
+export type { ReadinessCheck };
 
 export interface ApiOptions {
   readonly rateLimitPerMin: number;
@@ -41,6 +39,12 @@ export interface ApiOptions {
   readonly exportMaxRows: number;
   readonly tileUrl: string;
   readonly wsMaxPayloadBytes: number;
+  /** Bearer token required on /metrics (and accepted for /readyz details); undefined = /metrics public. */
+  readonly metricsToken?: string | undefined;
+  /** Failed-login limits (api/login-limiter.ts); defaults: 5 per account, 20 per address, 60 s doubling to 15 min. */
+  readonly login?: LoginLimits | undefined;
+  /** Fastify's trustProxy: which X-Forwarded-For hops to believe for the client address (TRUST_PROXY). */
+  readonly trustProxy?: false | number | readonly string[] | undefined;
 }
 
 export interface AppDeps {
@@ -70,9 +74,22 @@ export interface AppDeps {
 
 const PORTAL_DIST = fileURLToPath(new URL('../dashboards/dist', import.meta.url));
 const PORTAL_PUBLIC = fileURLToPath(new URL('../dashboards/public', import.meta.url));
+/**
+ * TRUST_PROXY for Fastify: addresses/CIDRs as they are; a hop count as proxy-addr's hop function
+ * (Express's meaning: the nearest n hops are proxies — only safe when clients cannot reach the
+ * server directly), since this Fastify treats a bare number as trusting nothing.
+ */
+function trustProxyOption(t: ApiOptions['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof t === 'number') return (_address, hop) => hop < t;
+  return t ? [...t] : false;
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The https server type differs only in TLS; routes and inject() do not depend on it.
-  const logging = deps.log ? { loggerInstance: deps.log.child({ part: 'api' }), disableRequestLogging: true } : { logger: deps.logger ?? false };
+  const logging = {
+    ...(deps.log ? { loggerInstance: deps.log.child({ part: 'api' }), disableRequestLogging: true } : { logger: deps.logger ?? false }),
+    trustProxy: trustProxyOption(deps.api.trustProxy),
+  };
   const app = (deps.https ? Fastify({ ...logging, https: deps.https }) : Fastify(logging)) as unknown as FastifyInstance;
   await app.register(websocket, { options: { maxPayload: deps.api.wsMaxPayloadBytes } });
   const portalDir = deps.portalDir ?? (existsSync(join(PORTAL_DIST, 'index.html')) ? PORTAL_DIST : PORTAL_PUBLIC);
@@ -90,7 +107,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => docsRoutes(scope, { version: '0.1.0' }));
   await app.register(async (scope) => portalConfigRoutes(scope, { tileUrl: deps.api.tileUrl }));
 
-  await app.register(async (scope) => authRoutes(scope, { auth: deps.auth }));
+  const logins = new Counter({ name: 'quantrac_api_logins_total', help: 'Login attempts by outcome (ok, failed, locked, busy)', labelNames: ['outcome'], registers: [deps.metrics] });
+  const limiter = createLoginLimiter(deps.api.login ?? { maxFailuresPerAccount: 5, maxFailuresPerAddress: 20, lockoutMs: 60_000, lockoutMaxMs: 900_000 });
+  await app.register(async (scope) => authRoutes(scope, { auth: deps.auth, limiter, onLogin: (outcome) => logins.inc({ outcome }) }));
 
   app.get('/ws/live', { websocket: true }, (socket) => deps.live.add(socket));
 
@@ -98,15 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // After publicAlertRoutes: alertRoutes reuses its GET /api/alerts/public.
   if (alertApi) await app.register(async (scope) => alertRoutes(scope, { alerts: alertApi, auth: deps.auth, maxBacktestMs: 31 * 86_400_000 }));
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    const results = await Promise.all(deps.readiness.map(async (c) => [c.name, await c.check().catch((e: Error) => e.message)] as const));
-    const problems = Object.fromEntries(results.filter(([, p]) => p !== undefined));
-    const ready = Object.keys(problems).length === 0;
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results.map(([n, p]) => [n, p ?? 'ok'])) });
-  });
-  app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
-
+  await app.register(async (scope) => healthRoutes(scope, { readiness: deps.readiness, metrics: deps.metrics, auth: deps.auth, metricsToken: deps.api.metricsToken }));
   await app.register(async (scope) => portalRoutes(scope, { portalDir }));
   return app;
 }

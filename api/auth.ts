@@ -2,15 +2,15 @@
 // (HMAC-SHA256 over a JSON payload with expiry), a Fastify preHandler per role, and verifyToken()
 // for WebSocket upgrades. Public routes never call into this module.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../contracts/password-hash.ts';
+import { createLastGoodFile } from '../server/last-good-file.ts';
 import { ApiError } from './errors.ts';
-
-export const ROLES = ['officer', 'operator'] as const;
-export type Role = (typeof ROLES)[number];
+import { createSemaphore } from './semaphore.ts';
+import { parseUsersFile, ROLES, type Role, type UsersFile } from './users-file.ts';
 
 /** Who a valid token belongs to. */
 export interface Principal {
@@ -21,31 +21,8 @@ export interface Principal {
 }
 
 
-export const UsersFileSchema = z.object({
-  version: z.literal(1),
-  users: z.record(
-    z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
-    z.object({
-      role: z.enum(ROLES),
-      /** `scrypt$N$r$p$saltB64$hashB64` */
-      hash: z.string().startsWith('scrypt$'),
-      disabled: z.boolean().optional(),
-    }),
-  ),
-});
-export type UsersFile = z.infer<typeof UsersFileSchema>;
-
 export { hashPassword, verifyPassword };
-
-/** Adds or replaces a user (atomic rename, mode 0600). For set-up scripts and tests. */
-export async function setUser(usersPath: string, user: string, role: Role, password: string): Promise<void> {
-  const file: UsersFile = existsSync(usersPath) ? UsersFileSchema.parse(JSON.parse(readFileSync(usersPath, 'utf8'))) : { version: 1, users: {} };
-  file.users[user] = { role, hash: await hashPassword(password) };
-  mkdirSync(dirname(usersPath), { recursive: true });
-  const tmp = `${usersPath}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, usersPath);
-}
+export { disableUser, parseUsersFile, ROLES, setUser, UsersFileSchema, type Role, type UsersFile } from './users-file.ts';
 
 /** The token secret: the configured one, else one generated once and kept in `secretPath` (0600). */
 export function loadOrCreateSecret(configured: string | undefined, secretPath: string): Buffer {
@@ -64,10 +41,14 @@ export interface AuthOptions {
   /** Lifetime of an issued token, seconds. */
   readonly tokenTtlS: number;
   readonly now?: () => number;
+  /** A new version of the users file cannot be used (the last good one keeps serving): log and count it. */
+  readonly onBadRead?: (problem: string) => void;
+  /** Password checks running at once (default 1); more wait, up to 64, then login() throws BusyError. */
+  readonly hashConcurrency?: number;
 }
 
 export interface Auth {
-  /** A token for valid credentials of an enabled user, else undefined (no reason given). */
+  /** A token for valid credentials of an enabled user, else undefined (no reason given); BusyError when too many checks wait. */
   login(user: string, password: string): Promise<{ token: string; user: string; role: Role; expiresAt: number } | undefined>;
   /** Signs a token without a password check (tests, service accounts). */
   issueToken(user: string, role: Role): string;
@@ -75,6 +56,10 @@ export interface Auth {
   verifyToken(token: string): Principal | undefined;
   /** preHandler: 401 without a valid bearer token, 403 when the role is not among `roles`. */
   requireRole(...roles: Role[]): preHandlerAsyncHookHandler;
+  /** Why the users file on disk is not the one in use (for /readyz), or undefined. */
+  usersFileProblem(): string | undefined;
+  /** Password checks running and waiting now, and the most ever running at once. */
+  hashingStats(): { running: number; waiting: number; peakRunning: number };
 }
 
 const TokenPayloadSchema = z.object({ sub: z.string(), role: z.enum(ROLES), exp: z.number().int() });
@@ -84,15 +69,12 @@ const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAA
 
 export function createAuth(opts: AuthOptions): Auth {
   const now = opts.now ?? Date.now;
-  let cache: { key: string; file: UsersFile } | undefined;
-  // Re-read when the file changes, so adding or disabling a user needs no restart.
-  const users = (): UsersFile['users'] => {
-    if (!existsSync(opts.usersPath)) return {};
-    const st = statSync(opts.usersPath);
-    const key = `${st.ino}:${st.size}:${st.mtimeMs}`;
-    if (cache?.key !== key) cache = { key, file: UsersFileSchema.parse(JSON.parse(readFileSync(opts.usersPath, 'utf8'))) };
-    return cache.file.users;
-  };
+  // Re-read when the file changes, so adding or disabling a user needs no restart; a hand-edited
+  // file that does not parse leaves the last good one in force.
+  const usersFile = createLastGoodFile<UsersFile>({ path: opts.usersPath, parse: parseUsersFile, absent: { version: 1, users: {} }, onBadRead: opts.onBadRead });
+  const users = (): UsersFile['users'] => usersFile.get().users;
+  // scrypt runs on libuv's thread pool, shared with the spool's fdatasync: logins take few threads.
+  const hashing = createSemaphore(opts.hashConcurrency ?? 1, 64);
   const sign = (body: string) => createHmac('sha256', opts.secret).update(body).digest('base64url');
 
   const issueToken = (user: string, role: Role): string => {
@@ -113,21 +95,25 @@ export function createAuth(opts: AuthOptions): Auth {
       return undefined;
     }
     if (payload.exp <= now()) return undefined;
-    const u = users()[payload.sub];
+    const all = users();
+    const u = Object.hasOwn(all, payload.sub) ? all[payload.sub] : undefined;
     if (!u || u.disabled || u.role !== payload.role) return undefined;
     return { user: payload.sub, role: payload.role, expiresAt: payload.exp };
   };
 
   return {
     async login(user, password) {
-      const u = Object.hasOwn(users(), user) ? users()[user] : undefined;
-      const ok = await verifyPassword(password, u?.hash ?? DUMMY_HASH);
+      const all = users();
+      const u = Object.hasOwn(all, user) ? all[user] : undefined;
+      const ok = await hashing.run(() => verifyPassword(password, u?.hash ?? DUMMY_HASH));
       if (!u || !ok || u.disabled) return undefined;
       const token = issueToken(user, u.role);
       return { token, user, role: u.role, expiresAt: now() + opts.tokenTtlS * 1000 };
     },
     issueToken,
     verifyToken,
+    usersFileProblem: () => usersFile.problem(),
+    hashingStats: () => hashing.stats(),
     requireRole(...roles) {
       return async (req: FastifyRequest, _reply: FastifyReply) => {
         const token = tokenFromRequest(req);

@@ -55,6 +55,8 @@ export interface Broker {
   tlsPort(): number | undefined;
   /** Publishes from the broker itself (dead letters, alerts). */
   publish(topic: string, payload: string, qos?: 0 | 1): void;
+  /** True while every listener is bound and accepting and the broker is not closed (for /readyz). */
+  listening(): boolean;
   /** Stops accepting connections and publishes; disconnects clients. */
   close(): Promise<void>;
 }
@@ -134,12 +136,17 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
     const store = opts.credentials;
     if (!store || store.revision() === revision) return;
     revision = store.revision();
-    for (const client of connected) {
-      const user = identityOf(client)?.user;
-      if (user && !store.isLive(user)) {
-        refused('session')('credential_revoked', client);
-        client.close();
+    // A timer callback that throws would end the process: whatever goes wrong here is logged.
+    try {
+      for (const client of connected) {
+        const user = identityOf(client)?.user;
+        if (user && !store.isLive(user)) {
+          refused('session')('credential_revoked', client);
+          client.close();
+        }
       }
+    } catch (err) {
+      log.error({ err }, 'credential check of connected sessions failed; retrying at the next change');
     }
   }, opts.credentialsCheckMs ?? 1000);
   watcher.unref();
@@ -148,6 +155,7 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
     aedes,
     port: () => portOf(servers[0]) ?? opts.port,
     tlsPort: () => (opts.tls ? portOf(servers[1]) : undefined),
+    listening: () => !aedes.closed && servers.every((s) => s.listening),
     publish(topic, payload, qos = 0) {
       aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false }, (err) => {
         if (err) log.warn({ topic, err: err.message }, 'broker publish failed');

@@ -2,8 +2,10 @@
 // gateway id, or a read-only consumer). Re-read when the file changes, so add/rotate/revoke take
 // effect without a restart; writers take a lock file and replace the file atomically.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hashPassword, verifyPassword } from '../contracts/password-hash.ts';
+import { withFileLock } from '../server/file-lock.ts';
+import { createLastGoodFile } from '../server/last-good-file.ts';
 
 /** `gateway`: publishes its own stations' readings; `consumer`: subscribes to alerts/status only. */
 export type CredentialRole = 'gateway' | 'consumer';
@@ -37,19 +39,19 @@ export interface CredentialStore {
   revision(): string;
 }
 
-/** Reads the credentials file on each change, so CLI edits apply without a restart. */
-export function createCredentialStore(path: string): CredentialStore {
-  let cached: { revision: string; file: CredentialsFile } | undefined;
-  const revision = (): string => {
-    if (!existsSync(path)) return 'absent';
-    const st = statSync(path);
-    return `${st.ino}:${st.size}:${st.mtimeMs}`;
-  };
-  const load = (): CredentialsFile => {
-    const rev = revision();
-    if (cached?.revision !== rev) cached = { revision: rev, file: readCredentialsFile(path) };
-    return cached.file;
-  };
+export interface CredentialStoreOptions {
+  /** A new version of the file cannot be used (the last good one keeps serving): log and count it. */
+  readonly onBadRead?: (problem: string) => void;
+}
+
+/**
+ * Reads the credentials file on each change, so CLI edits apply without a restart. A hand-edited
+ * file that does not parse leaves the last good version in force (never an exception in a hook or
+ * the broker's revocation timer).
+ */
+export function createCredentialStore(path: string, opts: CredentialStoreOptions = {}): CredentialStore & { problem(): string | undefined } {
+  const file = createLastGoodFile<CredentialsFile>({ path, parse: (text) => parseCredentialsFile(path, text), absent: { version: 1, gateways: {} }, onBadRead: opts.onBadRead });
+  const load = () => file.get();
   return {
     async verify(username, password) {
       const entry = entryOf(load(), username);
@@ -61,7 +63,8 @@ export function createCredentialStore(path: string): CredentialStore {
       const entry = entryOf(load(), user.id);
       return entry !== undefined && !entry.revokedAt && entry.hash === user.hash;
     },
-    revision,
+    revision: () => file.revision(),
+    problem: () => file.problem(),
   };
 }
 
@@ -71,8 +74,15 @@ const entryOf = (file: CredentialsFile, name: string): GatewayCredential | undef
 
 export function readCredentialsFile(path: string): CredentialsFile {
   if (!existsSync(path)) return { version: 1, gateways: {} };
-  const parsed = JSON.parse(readFileSync(path, 'utf8')) as CredentialsFile;
-  if (parsed.version !== 1 || typeof parsed.gateways !== 'object') throw new Error(`${path} is not a quantrac credentials file`);
+  return parseCredentialsFile(path, readFileSync(path, 'utf8'));
+}
+
+function parseCredentialsFile(path: string, text: string): CredentialsFile {
+  const parsed = JSON.parse(text) as CredentialsFile;
+  if (parsed?.version !== 1 || typeof parsed.gateways !== 'object' || parsed.gateways === null) throw new Error(`${path} is not a quantrac credentials file`);
+  for (const [id, c] of Object.entries(parsed.gateways)) {
+    if (typeof c?.hash !== 'string' || !c.hash.startsWith('scrypt$')) throw new Error(`${path}: gateways.${id}.hash is not a scrypt hash`);
+  }
   return parsed;
 }
 
@@ -82,35 +92,17 @@ export function writeCredentialsFile(path: string, file: CredentialsFile): void 
   renameSync(tmp, path); // atomic: the broker never reads half a file
 }
 
-const LOCK_STALE_MS = 30_000;
-
 /**
- * Runs `change` on the file under an exclusive lock file (O_EXCL), so two CLI runs or the CLI and
- * `npm start` cannot lose each other's edits. A lock older than 30 s is taken to be abandoned.
+ * Runs `change` on the file under its lock (server/file-lock.ts), so two CLI runs or the CLI and
+ * `npm start` cannot lose each other's edits.
  */
 export async function updateCredentials<T>(path: string, change: (file: CredentialsFile) => Promise<T> | T): Promise<T> {
-  const lock = `${path}.lock`;
-  const deadline = Date.now() + LOCK_STALE_MS + 5_000;
-  for (;;) {
-    try {
-      closeSync(openSync(lock, 'wx', 0o600));
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const age = existsSync(lock) ? Date.now() - statSync(lock).mtimeMs : 0;
-      if (age > LOCK_STALE_MS) unlinkSync(lock);
-      else if (Date.now() > deadline) throw new Error(`${lock} is held by another process`, { cause: err });
-      else await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  try {
+  return withFileLock(path, async () => {
     const file = readCredentialsFile(path);
     const result = await change(file);
     writeCredentialsFile(path, file);
     return result;
-  } finally {
-    unlinkSync(lock);
-  }
+  });
 }
 
 export const newPassword = (): string => randomBytes(18).toString('base64url');

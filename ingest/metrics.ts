@@ -36,6 +36,7 @@ export function createMetrics() {
     brokerInflightHolds: new Counter({ name: 'quantrac_broker_inflight_holds_total', help: 'Times an MQTT client reached MQTT_MAX_INFLIGHT and its socket stopped being read', ...opts }),
     brokerInflightPeak: new Gauge({ name: 'quantrac_broker_inflight_peak', help: 'Most publishes of one MQTT client inside the ingest pipeline at once since start (at most MQTT_MAX_INFLIGHT)', ...opts }),
     wsClients: new Gauge({ name: 'quantrac_ws_clients', help: 'Connected live WebSocket clients', ...opts }),
+    fileReadErrors: new Counter({ name: 'quantrac_file_read_errors_total', help: 'Unusable new versions of an operator-edited file (the last good version kept serving), by file', labelNames: ['file'], ...opts }),
   };
 }
 

@@ -2,8 +2,8 @@
 // accounts in DATA_DIR/users.json (scrypt hashes only; a running server picks changes up at once).
 // A new password is printed once on stdout. Changes go to DATA_DIR/audit.jsonl.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { ROLES, setUser, UsersFileSchema, type Role } from '../api/auth.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { checkUserName, disableUser, parseUsersFile, ROLES, setUser, UsersFileError, type Role } from '../api/users-file.ts';
 import { createAuditLog, currentOsUser } from '../server/audit-log.ts';
 import { parseConfig } from '../server/config.ts';
 import { ConfigError } from '../server/errors.ts';
@@ -18,8 +18,9 @@ async function main(argv: readonly string[]): Promise<number> {
   const config = parseConfig(process.env);
   const audit = createAuditLog(config.auditLogPath);
   const actor = currentOsUser();
-  const read = () => (existsSync(config.apiUsersPath) ? UsersFileSchema.parse(JSON.parse(readFileSync(config.apiUsersPath, 'utf8'))) : { version: 1 as const, users: {} });
+  const read = () => (existsSync(config.apiUsersPath) ? parseUsersFile(readFileSync(config.apiUsersPath, 'utf8')) : { version: 1 as const, users: {} });
   if (command === 'add' && user && ROLES.includes(role as Role)) {
+    checkUserName(user);
     const password = randomBytes(15).toString('base64url');
     await setUser(config.apiUsersPath, user, role as Role, password);
     await audit.append({ actor, action: 'user.add', subject: user, detail: { role } });
@@ -28,16 +29,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (command === 'disable' && user) {
-    const file = read();
-    const entry = file.users[user];
-    if (!entry) {
-      process.stderr.write(`no user ${user}\n`);
-      return 1;
-    }
-    file.users[user] = { ...entry, disabled: true };
-    const tmp = `${config.apiUsersPath}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-    renameSync(tmp, config.apiUsersPath);
+    await disableUser(config.apiUsersPath, user);
     await audit.append({ actor, action: 'user.disable', subject: user });
     process.stderr.write(`disabled ${user}\n`);
     return 0;
@@ -53,7 +45,8 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`${err instanceof ConfigError ? err.message : err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    // A refused name or an unknown user is the operator's input (2, like a usage error); else 1.
+    process.exit(err instanceof UsersFileError || err instanceof ConfigError ? 2 : 1);
   },
 );

@@ -126,6 +126,20 @@ export const EnvSchema = z.object({
   ALERT_WEBHOOK_BACKOFF_MAX_MS: int(60_000, 1),
   /** Alert deliveries queued per channel before the oldest is dropped (and counted). */
   ALERT_DELIVERY_QUEUE_MAX: int(10_000, 1),
+  /** Bearer token Prometheus must send to /metrics (also shows /readyz details); unset = /metrics public. */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** Reverse proxies whose X-Forwarded-For is believed: `false`, a hop count (`1`), or comma-separated addresses/CIDRs. */
+  TRUST_PROXY: z.string().default('false'),
+  /** Failed logins of one account before each further one locks it for a growing time. */
+  API_LOGIN_MAX_FAILURES: int(5, 1),
+  /** Failed logins from one client address (any accounts) before it is locked out the same way. */
+  API_LOGIN_MAX_FAILURES_PER_ADDRESS: int(20, 1),
+  /** First lockout past the failure allowance, ms; doubled for each further failure. */
+  API_LOGIN_LOCKOUT_MS: int(60_000, 1),
+  /** Longest lockout, ms. */
+  API_LOGIN_LOCKOUT_MAX_MS: int(15 * 60_000, 1),
+  /** Password checks (scrypt, on libuv's thread pool) running at once; more wait, a long queue is 503. */
+  API_LOGIN_HASH_CONCURRENCY: int(1, 1),
   SHUTDOWN_DRAIN_MS: int(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -149,6 +163,8 @@ export interface Config extends Env {
   readonly alertsDir: string;
   /** ALERT_WEBHOOKS parsed into absolute http(s) URLs. */
   readonly alertWebhookUrls: readonly string[];
+  /** TRUST_PROXY as Fastify's trustProxy: false, a hop count, or addresses/CIDRs. */
+  readonly trustProxy: false | number | readonly string[];
 }
 
 export function parseConfig(env: Record<string, string | undefined>): Readonly<Config> {
@@ -176,6 +192,8 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
   const alertWebhookUrls = parseWebhookUrls(e.ALERT_WEBHOOKS, problems);
   if (alertWebhookUrls.length > 0 && !e.ALERT_WEBHOOK_SECRET) problems.push('ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOKS is set');
   if (e.ALERT_WEBHOOK_BACKOFF_MAX_MS < e.ALERT_WEBHOOK_BACKOFF_BASE_MS) problems.push('ALERT_WEBHOOK_BACKOFF_MAX_MS: must be at least ALERT_WEBHOOK_BACKOFF_BASE_MS');
+  if (e.API_LOGIN_LOCKOUT_MAX_MS < e.API_LOGIN_LOCKOUT_MS) problems.push('API_LOGIN_LOCKOUT_MAX_MS: must be at least API_LOGIN_LOCKOUT_MS');
+  const trustProxy = parseTrustProxy(e.TRUST_PROXY, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir = resolve(e.DATA_DIR);
   return Object.freeze({
@@ -190,6 +208,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
     apiTokenSecretPath: resolve(dataDir, 'api-token-secret'),
     alertsDir: resolve(dataDir, 'alerts'),
     alertWebhookUrls: Object.freeze(alertWebhookUrls),
+    trustProxy,
   });
 }
 
@@ -214,4 +233,22 @@ function parseWebhookUrls(raw: string, problems: string[]): string[] {
     else problems.push(`ALERT_WEBHOOKS: ${JSON.stringify(item)} is not an http(s) URL`);
   }
   return urls;
+}
+
+/**
+ * TRUST_PROXY: `false`/`0` (clients connect directly), a hop count, or a comma list of proxy
+ * addresses or CIDRs. `true` (believe any X-Forwarded-For) is refused: any client could then pick
+ * its own address and walk around the per-address limits.
+ */
+function parseTrustProxy(raw: string, problems: string[]): false | number | readonly string[] {
+  const text = raw.trim();
+  if (text === '' || text === 'false' || text === '0') return false;
+  if (/^\d+$/.test(text)) return Number(text);
+  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = items.filter((s) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s) && !['loopback', 'linklocal', 'uniquelocal'].includes(s));
+  if (bad.length > 0 || items.length === 0) {
+    problems.push(`TRUST_PROXY: ${JSON.stringify(raw)} is not false, a hop count or a list of addresses/CIDRs (loopback, linklocal, uniquelocal allowed)`);
+    return false;
+  }
+  return Object.freeze(items);
 }

@@ -25,6 +25,7 @@ import { startRollupLoop } from '../ingest/rollups/loop.ts';
 import { readingKeysOfLines } from '../ingest/sink/line-protocol.ts';
 import { createAuditLog } from './audit-log.ts';
 import { createAlerts } from './create-alerts.ts';
+import { createReadinessChecks } from './readiness.ts';
 
 export interface Quantrac {
   readonly config: Readonly<Config>;
@@ -34,6 +35,8 @@ export interface Quantrac {
   /** Recent readings in memory for the snapshot and /latest (api/now-view.ts). */
   readonly nowView: NowView;
   readonly log: Logger;
+  /** The MQTT broker (its listeners' state is part of /readyz). */
+  readonly broker: Broker;
   /** Addresses actually bound (ports resolved when configured as 0). */
   /** `mqtts` only when TLS is configured; `http` is then an https:// URL. */
   urls(): { mqtt: string; http: string; mqtts?: string };
@@ -153,6 +156,13 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
   ingest.onDurable((readings) => nowView.onReadings(readings));
   const nowViewRebuild = startNowViewRebuild(nowView, influx, log);
 
+  // users.json and gateways.json are edited by hand and by CLIs: an unusable version is logged,
+  // counted and shown in /readyz while the last good one keeps serving.
+  const badFile = (file: string) => (problem: string) => {
+    metrics.fileReadErrors.inc({ file });
+    log.error({ file, problem }, 'file not usable: serving its last good version');
+  };
+  const credentials = createCredentialStore(config.credentialsPath, { onBadRead: badFile('gateways.json') });
   const tlsFiles: TlsFiles | undefined =
     config.TLS_CERT_FILE && config.TLS_KEY_FILE ? { certFile: config.TLS_CERT_FILE, keyFile: config.TLS_KEY_FILE, caFile: config.TLS_CA_FILE } : undefined;
   const httpsOn = tlsFiles !== undefined && config.HTTP_TLS;
@@ -161,7 +171,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
       host: config.MQTT_HOST,
       port: config.MQTT_PORT,
       allowAnonymous: config.MQTT_ALLOW_ANONYMOUS,
-      credentials: createCredentialStore(config.credentialsPath),
+      credentials,
       drainTimeoutMs: config.MQTT_DRAIN_TIMEOUT_MS,
       stationGateway: (id) => registry.get(id)?.gatewayId,
       denyAction: config.MQTT_DENY_ACTION,
@@ -192,6 +202,8 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     usersPath: config.apiUsersPath,
     secret: loadOrCreateSecret(config.API_TOKEN_SECRET, config.apiTokenSecretPath),
     tokenTtlS: config.API_TOKEN_TTL_S,
+    onBadRead: badFile('users.json'),
+    hashConcurrency: config.API_LOGIN_HASH_CONCURRENCY,
   });
   const app = await buildApp({
     alerts: alerts.api, // public view (GET /api/alerts/public)
@@ -209,22 +221,24 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
       exportMaxRows: config.API_EXPORT_MAX_ROWS,
       tileUrl: config.API_TILE_URL,
       wsMaxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
+      metricsToken: config.METRICS_TOKEN,
+      trustProxy: config.trustProxy,
+      login: { maxFailuresPerAccount: config.API_LOGIN_MAX_FAILURES, maxFailuresPerAddress: config.API_LOGIN_MAX_FAILURES_PER_ADDRESS, lockoutMs: config.API_LOGIN_LOCKOUT_MS, lockoutMaxMs: config.API_LOGIN_LOCKOUT_MAX_MS },
     },
     influx,
     live,
     metrics: metrics.registry,
     https: httpsOn && tlsFiles ? loadTls(tlsFiles) : undefined,
-    readiness: [
-      { name: 'influxdb', check: async () => ((await influx.ping()) ? undefined : `InfluxDB at ${config.INFLUX_URL} does not answer`) },
-      { name: 'broker', check: async () => (broker ? undefined : 'MQTT broker not listening') },
-      {
-        name: 'spool',
-        check: async () => {
-          const s = spool.stats();
-          return s.full ? `spool full (${s.bytes} of ${config.SPOOL_MAX_BYTES} bytes): acknowledgements are held until InfluxDB catches up` : undefined;
-        },
-      },
-    ],
+    readiness: createReadinessChecks({
+      influxPing: () => influx.ping(),
+      broker: () => broker,
+      spool: () => spool.stats(),
+      spoolMaxBytes: config.SPOOL_MAX_BYTES,
+      files: [
+        { name: 'users-file', problem: () => auth.usersFileProblem() },
+        { name: 'gateways-file', problem: () => credentials.problem() },
+      ],
+    }),
   });
   await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   const httpAddress = app.server.address();
@@ -240,6 +254,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     influx,
     nowView,
     log,
+    broker,
     urls: () => ({
       mqtt: `mqtt://${host(config.MQTT_HOST)}:${mqttPort}`,
       http: `${httpsOn ? 'https' : 'http'}://${host(config.HTTP_HOST)}:${httpPort}`,

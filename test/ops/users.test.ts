@@ -35,4 +35,23 @@ describe('npm run users', () => {
     expect(audit).toMatch(/"action":"user.disable","subject":"thu"/);
     await expect(cli('add', 'thu', 'mayor')).rejects.toMatchObject({ code: 2 });
   });
+
+  it('refuses a name the users file would refuse, writing nothing, so every account keeps working', async () => {
+    const { stdout } = await cli('add', 'mai', 'operator');
+    const password = stdout.trim();
+    const before = readFileSync(join(t.dataDir, 'users.json'), 'utf8');
+    const refused = cli('add', 'Thu', 'officer');
+    await expect(refused).rejects.toMatchObject({ code: 2 });
+    await expect(refused).rejects.toMatchObject({ stderr: expect.stringMatching(/"Thu" is not a valid user name.*try "thu"/) });
+    expect(readFileSync(join(t.dataDir, 'users.json'), 'utf8')).toBe(before);
+    expect((await login('mai', password)).status).toBe(200);
+    await expect(cli('disable', 'nobody')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/no user nobody/) });
+  });
+
+  it('serialises concurrent edits under the file lock: no add is lost', async () => {
+    const names = ['u1', 'u2', 'u3', 'u4'];
+    await Promise.all(names.map((n) => cli('add', n, 'officer')));
+    const { stdout } = await cli('list');
+    for (const n of names) expect(stdout).toMatch(new RegExp(`^${n}\tofficer$`, 'm'));
+  });
 });

@@ -1,0 +1,80 @@
+// The officer and operator accounts file, DATA_DIR/users.json: its schema, and every write to it
+// validated before it reaches the disk and made under the file's lock (the users CLI and tests
+// write it; the server only reads it, through server/last-good-file.ts).
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { hashPassword } from '../contracts/password-hash.ts';
+import { withFileLock } from '../server/file-lock.ts';
+
+export const ROLES = ['officer', 'operator'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Lower-case letters, digits, `.`, `_`, `-`; starts with a letter or digit; at most 64. */
+export const USER_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export const UsersFileSchema = z.object({
+  version: z.literal(1),
+  users: z.record(
+    z.string().regex(USER_NAME),
+    z.object({
+      role: z.enum(ROLES),
+      /** `scrypt$N$r$p$saltB64$hashB64` */
+      hash: z.string().startsWith('scrypt$'),
+      disabled: z.boolean().optional(),
+    }),
+  ),
+});
+export type UsersFile = z.infer<typeof UsersFileSchema>;
+
+/** A change the users file would refuse (a bad name, an unknown user): nothing was written. */
+export class UsersFileError extends Error {
+  override readonly name = 'UsersFileError';
+}
+
+/** Parses the file's text; throws with every problem listed (path: message). */
+export function parseUsersFile(text: string): UsersFile {
+  const parsed = UsersFileSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new UsersFileError(parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; '));
+  return parsed.data;
+}
+
+export function checkUserName(user: string): void {
+  if (!USER_NAME.test(user)) {
+    const hint = USER_NAME.test(user.toLowerCase()) ? ` (try "${user.toLowerCase()}")` : '';
+    throw new UsersFileError(`"${user}" is not a valid user name: lower-case letters, digits, ".", "_" or "-", at most 64 characters${hint}`);
+  }
+}
+
+/** Runs `change` on the file under its lock; the result is validated before it replaces the file (atomic rename, 0600). */
+export async function updateUsersFile<T>(usersPath: string, change: (file: UsersFile) => T | Promise<T>): Promise<T> {
+  mkdirSync(dirname(usersPath), { recursive: true });
+  return withFileLock(usersPath, async () => {
+    const file: UsersFile = existsSync(usersPath) ? parseUsersFile(readFileSync(usersPath, 'utf8')) : { version: 1, users: {} };
+    const result = await change(file);
+    const checked = UsersFileSchema.safeParse(file);
+    if (!checked.success) throw new UsersFileError(`refusing to write ${usersPath}: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const tmp = `${usersPath}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(checked.data, null, 2)}\n`, { mode: 0o600 });
+    renameSync(tmp, usersPath);
+    return result;
+  });
+}
+
+/** Adds or replaces a user (a new password and role). */
+export async function setUser(usersPath: string, user: string, role: Role, password: string): Promise<void> {
+  checkUserName(user);
+  const hash = await hashPassword(password); // outside the lock: scrypt takes a while
+  await updateUsersFile(usersPath, (file) => {
+    file.users[user] = { role, hash };
+  });
+}
+
+/** Refuses the user's logins and tokens from now on. */
+export async function disableUser(usersPath: string, user: string): Promise<void> {
+  await updateUsersFile(usersPath, (file) => {
+    const entry = Object.hasOwn(file.users, user) ? file.users[user] : undefined;
+    if (!entry) throw new UsersFileError(`no user ${user}`);
+    file.users[user] = { ...entry, disabled: true };
+  });
+}
