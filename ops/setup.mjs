@@ -61,6 +61,8 @@ const DEBIAN_PACKAGES = {
   strace: { bin: 'strace', why: 'the tests that check syscall order (fdatasync before PUBACK, one write per packet)' },
   'nats-server': { bin: 'nats-server', why: 'the JetStream cluster of `npm run cluster` and its tests' },
   haproxy: { bin: 'haproxy', why: 'the MQTT load balancer in front of the cluster edges' },
+  'victoria-metrics': { bin: 'victoria-metrics', why: 'the second real server of the v2 write path (test/ingest/victoria-metrics.test.ts)' },
+  systemd: { bin: 'systemd-analyze', why: 'verifying the production units (test/ops/systemd.test.ts)' },
 };
 
 function ensureDebianPackages(names) {
@@ -102,7 +104,7 @@ checkProjectNode();
 const needInflux = !process.env.INFLUX_URL || purpose === 'test' || purpose === 'bench';
 const packages = [];
 if (needInflux) packages.push('influxdb');
-if (purpose === 'test') packages.push('chromium', 'mosquitto-clients', 'strace');
+if (purpose === 'test') packages.push('chromium', 'mosquitto-clients', 'strace', 'victoria-metrics', 'systemd');
 if (purpose === 'test' || purpose === 'cluster' || purpose === 'bench') packages.push('nats-server', 'haproxy');
 ensureDebianPackages(packages);
 ensurePortalBuilt();
