@@ -51,7 +51,10 @@ export interface AppDeps {
   readonly registry: Registry;
   readonly influx: InfluxHttp;
   readonly live: LiveHub;
+  /** This thread's Prometheus registry (the API registers its own metrics in it). */
   readonly metrics: PromRegistry;
+  /** The /metrics text when it is more than `metrics` (both threads' registries merged). */
+  readonly exposition?: (() => Promise<string>) | undefined;
   readonly readiness: readonly ReadinessCheck[];
   /** Officer/operator tokens (api/auth.ts). */
   readonly auth: Auth;
@@ -117,7 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // After publicAlertRoutes: alertRoutes reuses its GET /api/alerts/public.
   if (alertApi) await app.register(async (scope) => alertRoutes(scope, { alerts: alertApi, auth: deps.auth, maxBacktestMs: 31 * 86_400_000 }));
 
-  await app.register(async (scope) => healthRoutes(scope, { readiness: deps.readiness, metrics: deps.metrics, auth: deps.auth, metricsToken: deps.api.metricsToken }));
+  await app.register(async (scope) => healthRoutes(scope, { readiness: deps.readiness, metrics: deps.metrics, exposition: deps.exposition, auth: deps.auth, metricsToken: deps.api.metricsToken }));
   await app.register(async (scope) => portalRoutes(scope, { portalDir }));
   return app;
 }

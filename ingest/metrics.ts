@@ -2,11 +2,12 @@
 // sets (STYLE.md 7): readings received/accepted/rejected/flagged, points written/rejected.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export function createMetrics() {
+export function createMetrics(opts0: { processMetrics?: boolean } = {}) {
   const registry = new Registry();
   // The process metrics operators expect beside ours: CPU, resident memory, heap, event-loop lag,
-  // garbage-collection pauses (process_* and nodejs_*, prom-client's standard names).
-  collectDefaultMetrics({ register: registry });
+  // garbage-collection pauses (process_* and nodejs_*, prom-client's standard names). Collected on
+  // the broker thread only: the services thread's registry is merged into one exposition.
+  if (opts0.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const opts = { registers: [registry] };
   return {
     registry,
@@ -35,6 +36,8 @@ export function createMetrics() {
     brokerRefused: new Counter({ name: 'quantrac_broker_refused_total', help: 'Refused MQTT connections, publishes and subscriptions', labelNames: ['what', 'reason'], ...opts }),
     brokerInflightHolds: new Counter({ name: 'quantrac_broker_inflight_holds_total', help: 'Times an MQTT client reached MQTT_MAX_INFLIGHT and its socket stopped being read', ...opts }),
     brokerInflightPeak: new Gauge({ name: 'quantrac_broker_inflight_peak', help: 'Most publishes of one MQTT client inside the ingest pipeline at once since start (at most MQTT_MAX_INFLIGHT)', ...opts }),
+    consumerErrors: new Counter({ name: 'quantrac_consumer_errors_total', help: 'Log records a consumer lane could not process (reported and skipped for that lane)', labelNames: ['consumer'], ...opts }),
+    logReleasedPosition: new Gauge({ name: 'quantrac_log_released_position', help: 'Log position every consumer has passed (segment × 2^32 + offset)', ...opts }),
     wsClients: new Gauge({ name: 'quantrac_ws_clients', help: 'Connected live WebSocket clients', ...opts }),
     fileReadErrors: new Counter({ name: 'quantrac_file_read_errors_total', help: 'Unusable new versions of an operator-edited file (the last good version kept serving), by file', labelNames: ['file'], ...opts }),
   };

@@ -67,6 +67,8 @@ export const EnvSchema = z.object({
   SPOOL_MAX_BYTES: int(1024 * MiB, 1),
   SPOOL_SEGMENT_BYTES: int(16 * MiB, 1024),
   SPOOL_FSYNC: bool(true),
+  /** How often each consumer lane snapshots its derived state (quality windows, alert engine) at a log position, ms. */
+  LOG_SNAPSHOT_EVERY_MS: int(10_000, 100),
   WRITE_BATCH_LINES: int(5000, 1),
   WRITE_FLUSH_INTERVAL_MS: int(200),
   WRITE_MAX_POINTS_PER_S: int(200_000),

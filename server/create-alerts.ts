@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { AlertEvent } from '../contracts/alerts.ts';
 import type { Reading } from '../contracts/reading.ts';
 import type { Registry } from '../contracts/stations.ts';
 import { alertTopic } from '../contracts/topics.ts';
@@ -58,6 +59,14 @@ export interface AlertsDeps {
   readonly log: Logger;
   /** Officer actions (acknowledgements, backtests) and the rules in force at each start. */
   readonly audit: AuditLog;
+  /**
+   * Under the durable log: the engine is fed by the log's now lane (readings, ticks, commands), and
+   * an acknowledgement is appended to the log as a command and answered once the lane applied it.
+   */
+  readonly logDriven?: {
+    readonly clock: () => number;
+    readonly acknowledge: (alertId: string, ack: { by: string; note?: string }) => Promise<AlertEvent | undefined>;
+  };
 }
 
 export function createAlerts(deps: AlertsDeps): Alerts {
@@ -75,6 +84,7 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     log,
     tickMs: config.ALERT_TICK_MS,
     queueMax: config.ALERT_DELIVERY_QUEUE_MAX,
+    ...(deps.logDriven ? { logDriven: true, clock: deps.logDriven.clock } : {}),
   });
   const hub = createAlertHub({
     verifyToken: deps.verifyToken,
@@ -109,10 +119,14 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     list: (filter) => service.list(filter),
     get: (id) => service.get(id),
     acknowledge(id, ack) {
-      try {
-        const event = service.acknowledge(id, ack);
-        audited({ actor: ack.by, action: 'alert.acknowledge', subject: id, ...(ack.note ? { detail: { note: ack.note } } : {}) });
+      const done = (event: AlertEvent | undefined) => {
+        if (event) audited({ actor: ack.by, action: 'alert.acknowledge', subject: id, ...(ack.note ? { detail: { note: ack.note } } : {}) });
         return event;
+      };
+      if (!service.get(id)) return undefined;
+      if (deps.logDriven) return deps.logDriven.acknowledge(id, ack).then(done);
+      try {
+        return done(service.acknowledge(id, ack));
       } catch (err) {
         if (err instanceof AlertNotFoundError) return undefined;
         throw err;

@@ -1,168 +1,182 @@
-// Composes one quantrac server: InfluxDB client, spool, ingest pipeline, InfluxDB writer, MQTT
-// broker and HTTP API. start() brings them up in dependency order; stop() takes them down in
-// reverse: no new publishes, in-flight ones committed, a bounded drain, spool closed.
+// Composes one quantrac server on two threads. This one, the broker thread, runs the MQTT broker
+// and the durable log's appends: nothing but auth, the ACL, the limits and the append happens
+// before a PUBACK. The services thread (a worker, services-worker.ts → create-services.ts) runs
+// every consumer of the log — validation, quality, alerts, the InfluxDB writer, the live stream —
+// and the API. start() brings them up in dependency order; stop() takes them down in reverse: no
+// new publishes, in-flight appends committed, the consumers drained for a bounded time, the log
+// closed.
+//
+//   gateways ──▶ broker (Aedes) ──▶ log append (fsync) ──▶ PUBACK
+//                                        │ committed end
+//                                        ▼
+//                           services thread: now lane, store lane, API
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import pino, { type Logger } from 'pino';
-import { gatewayDeadLetterTopic } from '../contracts/topics.ts';
 import { loadRegistry, type Registry } from '../contracts/stations.ts';
-import { buildApp } from '../api/app.ts';
-import { createAuth, loadOrCreateSecret } from '../api/auth.ts';
-import { createLiveHub } from '../api/live-hub.ts';
-import { createNowView, type NowView } from '../api/now-view.ts';
 import { startBroker, type Broker } from '../broker/create-broker.ts';
 import { createCredentialStore } from '../broker/gateway-credentials.ts';
-import { loadTls, type TlsFiles } from '../broker/listeners.ts';
+import type { TlsFiles } from '../broker/listeners.ts';
+import { createReadinessChecks } from './readiness.ts';
+import { influxTargets } from './influx-targets.ts';
 import { createInfluxHttp, type InfluxHttp } from '../ingest/influx/influx-http.ts';
+import { openFileLog } from '../ingest/log/file-log.ts';
 import { createMetrics, type Metrics } from '../ingest/metrics.ts';
 import { createIngest, type Ingest } from '../ingest/pipeline.ts';
-import { createInfluxWriter, type InfluxWriter } from '../ingest/sink/influx-writer.ts';
-import { Spool } from '../ingest/sink/spool.ts';
 import type { Config } from './config.ts';
-import { influxTargets } from './influx-targets.ts';
-import { createRollupConsumer } from '../ingest/rollups/consumer.ts';
-import { startRollupLoop } from '../ingest/rollups/loop.ts';
-import { readingKeysOfLines } from '../ingest/sink/line-protocol.ts';
-import { createAuditLog } from './audit-log.ts';
-import { createAlerts } from './create-alerts.ts';
-import { createReadinessChecks } from './readiness.ts';
+import { ConfigError } from './errors.ts';
+import type { ServicesInit, ToBroker, ToServices } from './worker-protocol.ts';
 
 export interface Quantrac {
   readonly config: Readonly<Config>;
   readonly registry: Registry;
+  /** The broker thread's metrics (broker, log); /metrics serves them merged with the services'. */
   readonly metrics: Metrics;
   readonly influx: InfluxHttp;
-  /** Recent readings in memory for the snapshot and /latest (api/now-view.ts). */
-  readonly nowView: NowView;
+  /** The in-memory view of recent readings on the services thread (api/now-view.ts): rebuilt from InfluxDB on request. */
+  readonly nowView: { rebuild(influx?: unknown): Promise<void>; ready(): boolean };
   readonly log: Logger;
   /** The MQTT broker (its listeners' state is part of /readyz). */
   readonly broker: Broker;
   /** Addresses actually bound (ports resolved when configured as 0). */
   /** `mqtts` only when TLS is configured; `http` is then an https:// URL. */
   urls(): { mqtt: string; http: string; mqtts?: string };
-  /** Resolves when every reading spooled so far is in InfluxDB. */
+  /** Resolves when every reading appended to the log so far is in InfluxDB and judged by the alert engine. */
   flushed(): Promise<void>;
-  /** Resolves when every reading spooled so far is in InfluxDB and its rollups are recomputed. */
+  /** Resolves when every reading appended so far is in InfluxDB and its rollups are recomputed. */
   rollupsFlushed(): Promise<void>;
   stop(): Promise<void>;
 }
 
+const SERVICES_ENTRY = new URL('./services-worker.ts', import.meta.url);
+
 export async function startQuantrac(config: Readonly<Config>, log: Logger = pino({ level: config.LOG_LEVEL })): Promise<Quantrac> {
   const registry = loadRegistry(config.REGISTRY_PATH);
   const metrics = createMetrics();
-  const targets = influxTargets(config);
-  const influx = createInfluxHttp(targets.raw);
-  const rollupInflux = createInfluxHttp(targets.rollups);
-  // The database is created (1.x) or checked (2.x/3.x) at start when reachable; when it is down,
-  // ingest still starts (readings spool) and the writer creates it once InfluxDB answers.
-  await influx.ensureDatabase().catch((err: Error) => log.warn({ err: err.message }, 'InfluxDB not ready at start; readings will spool'));
+  const influx = createInfluxHttp(influxTargets(config).raw);
+  // gateways.json is edited by hand and by the CLI: an unusable version is logged, counted and shown
+  // in /readyz while the last good one keeps serving.
+  const credentials = createCredentialStore(config.credentialsPath, {
+    onBadRead: (problem: string) => {
+      metrics.fileReadErrors.inc({ file: 'gateways.json' });
+      log.error({ file: 'gateways.json', problem }, 'file not usable: serving its last good version');
+    },
+  });
 
   mkdirSync(config.dataDir, { recursive: true });
-  const spool = await Spool.open({
+  const durableLog = await openFileLog({
     dir: config.spoolDir,
     segmentBytes: config.SPOOL_SEGMENT_BYTES,
     maxBytes: config.SPOOL_MAX_BYTES,
     fsync: config.SPOOL_FSYNC,
   });
-  const sampleSpool = () => {
-    const s = spool.stats();
+  const sampleLog = () => {
+    const s = durableLog.spool.stats();
     metrics.spoolBytes.set(s.bytes);
     metrics.spoolSegments.set(s.segments);
     metrics.spoolFull.set(s.full ? 1 : 0);
     metrics.spoolCorruptRecords.set(s.corruptRecords);
     metrics.oldestUnwrittenSeconds.set(s.oldestUnwrittenMs / 1000);
   };
-  const sampler = setInterval(sampleSpool, 1000);
+  const sampler = setInterval(sampleLog, 1000);
   sampler.unref();
+  const ingest: Ingest = createIngest({ log: durableLog, metrics, logger: log });
 
-  // Threshold alerts (issue #4): judged on the ingest hot path, delivered asynchronously.
-  const alerts = createAlerts({ config, registry, influx, verifyToken: (token) => auth.verifyToken(token), log, audit: createAuditLog(config.auditLogPath) });
+  // The services thread follows the log from the files; it learns each new committed end.
+  const services = new Worker(SERVICES_ENTRY, {
+    workerData: { config, logLevel: log.level, logEnd: durableLog.end() } satisfies ServicesInit,
+  });
+  const send = (m: ToServices) => services.postMessage(m);
   let broker: Broker | undefined;
-  const ingest: Ingest = createIngest({
-    registry,
-    spool,
-    metrics,
-    log,
-    options: {
-      maxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES,
-      maxJsonDepth: config.INGEST_MAX_JSON_DEPTH,
-      maxBatchReadings: config.INGEST_MAX_BATCH_READINGS,
-      maxFutureMs: config.INGEST_MAX_FUTURE_MS,
-      maxAgeMs: config.INGEST_MAX_AGE_MS,
-      quality: {
-        stuckRepeats: config.QC_STUCK_REPEATS,
-        spikeSigma: config.QC_SPIKE_SIGMA,
-        spikeWindow: config.QC_SPIKE_WINDOW,
-        constantOk: new Set(['rain_mm', 'interval_s', 'depth_cm']),
-      },
-    },
-    hotPath: [alerts.onReading],
-    deadLetter: (gatewayId, letter) => broker?.publish(gatewayDeadLetterTopic(gatewayId), JSON.stringify(letter)),
+  let servicesExited = false;
+  let nowViewReady = false;
+  let nextId = 1;
+  const waiting = new Map<number, () => void>();
+  let stoppedServices: () => void = () => undefined;
+  const servicesStopped = new Promise<void>((resolve) => (stoppedServices = resolve));
+  const reply = (id: number, value?: unknown, error?: string) => send({ type: 'reply', id, ...(value !== undefined ? { value } : {}), ...(error ? { error } : {}) });
+
+  const ready = new Promise<number>((resolve, reject) => {
+    services.on('message', (m: ToBroker) => {
+      switch (m.type) {
+        case 'ready':
+          return resolve(m.httpPort);
+        case 'start-failed':
+          return reject(m.problems ? new ConfigError(m.problems) : new Error(`the services thread failed to start: ${m.message}`));
+        case 'publish':
+          return broker?.publish(m.topic, m.payload, m.qos);
+        case 'release':
+          metrics.logReleasedPosition.set(m.position);
+          return void durableLog.release(m.position).catch((err: unknown) => log.error({ err }, 'log segments not released'));
+        case 'request':
+          if (m.op === 'append-command') {
+            return void durableLog.appendCommand(Date.now(), m.command).then(
+              () => reply(m.id),
+              (err: Error) => reply(m.id, undefined, err.message),
+            );
+          }
+          if (m.op === 'broker-metrics') return void metrics.registry.getMetricsAsJSON().then((json) => reply(m.id, json));
+          if (m.op === 'readiness') {
+            const checks = createReadinessChecks({
+              influxPing: async () => true, // checked on the services thread
+              broker: () => broker,
+              spool: () => durableLog.spool.stats(),
+              spoolMaxBytes: config.SPOOL_MAX_BYTES,
+              files: [{ name: 'gateways-file', problem: () => credentials.problem() }],
+            }).filter((c) => c.name !== 'influxdb');
+            return void Promise.all(checks.map(async (c) => [c.name, await c.check()] as const)).then((answers) => reply(m.id, Object.fromEntries(answers)));
+          }
+          return;
+        case 'reply':
+          waiting.get(m.id)?.();
+          waiting.delete(m.id);
+          return;
+        case 'now-view-ready':
+          nowViewReady = true;
+          return;
+        case 'stopped':
+          return stoppedServices();
+      }
+    });
+    services.on('error', (err) => {
+      log.error({ err }, 'services thread failed');
+      reject(err);
+    });
+    services.on('exit', (code) => {
+      servicesExited = true;
+      stoppedServices();
+      for (const w of waiting.values()) w();
+      reject(new Error(`the services thread exited (${code}) before it was ready`));
+    });
+  });
+  // Past half its bound, the log asks the consumers for snapshots now rather than at their next
+  // interval, so that the segments they have passed can go before acknowledgements are held.
+  let pressedAt = 0;
+  durableLog.onCommitted((end) => {
+    send({ type: 'log-end', end });
+    const now = Date.now();
+    if (now - pressedAt >= 1000 && durableLog.spool.stats(now).bytes * 2 >= config.SPOOL_MAX_BYTES) {
+      pressedAt = now;
+      send({ type: 'snapshot-soon' });
+    }
   });
 
-  // Rollups (issue #13): one more consumer of what the writer stored; moves onto the durable log
-  // with its consumer framework (issue #16).
-  const rollups = createRollupConsumer({ registry, raw: influx, rollups: rollupInflux, dirtyPath: join(config.dataDir, 'rollups', 'pending.json') });
-  const rollupLoop = startRollupLoop(rollups, config.ROLLUP_FLUSH_INTERVAL_MS, log);
-  const writer: InfluxWriter = createInfluxWriter(
-    spool,
-    influx,
-    {
-      batchLines: config.WRITE_BATCH_LINES,
-      batchBytes: 8 * 1024 * 1024,
-      flushIntervalMs: config.WRITE_FLUSH_INTERVAL_MS,
-      backoffBaseMs: config.WRITE_BACKOFF_BASE_MS,
-      backoffMaxMs: config.WRITE_BACKOFF_MAX_MS,
-      maxPointsPerS: config.WRITE_MAX_POINTS_PER_S,
-    },
-    {
-      onWritten: (n, s) => {
-        metrics.pointsWritten.inc(n);
-        metrics.writeBatchSeconds.observe(s);
-      },
-      onRetry: (err, delayMs) => {
-        metrics.writeRetries.inc({ status: 'status' in err && err.status ? String(err.status) : 'network' });
-        log.warn({ err: err.message, delayMs: Math.round(delayMs) }, 'InfluxDB write failed; retrying');
-      },
-      onStored: (lines) => rollups.onReadings(readingKeysOfLines(lines)),
-      onRejectedLine: (line, reason) => {
-        metrics.pointsRejected.inc();
-        log.error({ line: line.slice(0, 300), reason }, 'InfluxDB refused a point; dead-lettered');
-        const station = /,station=([^, ]+)/.exec(line)?.[1];
-        const gatewayId = station ? registry.get(station)?.gatewayId : undefined;
-        if (gatewayId) {
-          broker?.publish(
-            gatewayDeadLetterTopic(gatewayId),
-            JSON.stringify({ reason: 'database_rejected', detail: reason, topic: '', station, payload: line.slice(0, 1024), rejectedAt: new Date().toISOString() }),
-          );
-        }
-      },
-      onError: (err) => log.error({ err }, 'InfluxDB writer loop failed; continuing'),
-    },
-  );
-  writer.start();
+  let httpPort: number;
+  try {
+    httpPort = await ready;
+  } catch (err) {
+    await services.terminate();
+    await durableLog.close();
+    clearInterval(sampler);
+    throw err;
+  }
 
-  const live = createLiveHub({
-    registry,
-    coalesceBytes: config.WS_COALESCE_BYTES,
-    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
-    maxStallMs: config.WS_MAX_STALL_MS,
-    heartbeatMs: config.WS_HEARTBEAT_MS,
-    onCount: (n) => metrics.wsClients.set(n),
-  });
-  ingest.onDurable((readings) => live.broadcast(readings));
-  // "Now" from memory: fed by the same durable stream, rebuilt from InfluxDB (retried until it answers).
-  const nowView = createNowView({ registry });
-  ingest.onDurable((readings) => nowView.onReadings(readings));
-  const nowViewRebuild = startNowViewRebuild(nowView, influx, log);
+  // The clock of everything derived from the log (silence rules): a tick record every ALERT_TICK_MS.
+  const ticker = setInterval(() => {
+    durableLog.appendTick(Date.now()).catch((err: unknown) => log.warn({ err }, 'clock tick not appended to the log'));
+  }, config.ALERT_TICK_MS);
+  ticker.unref();
 
-  // users.json and gateways.json are edited by hand and by CLIs: an unusable version is logged,
-  // counted and shown in /readyz while the last good one keeps serving.
-  const badFile = (file: string) => (problem: string) => {
-    metrics.fileReadErrors.inc({ file });
-    log.error({ file, problem }, 'file not usable: serving its last good version');
-  };
-  const credentials = createCredentialStore(config.credentialsPath, { onBadRead: badFile('gateways.json') });
   const tlsFiles: TlsFiles | undefined =
     config.TLS_CERT_FILE && config.TLS_KEY_FILE ? { certFile: config.TLS_CERT_FILE, keyFile: config.TLS_KEY_FILE, caFile: config.TLS_CA_FILE } : undefined;
   const httpsOn = tlsFiles !== undefined && config.HTTP_TLS;
@@ -194,57 +208,19 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
       onInflightPeak: (n) => metrics.brokerInflightPeak.set(n),
     },
   );
-  alerts.publishTo(broker);
-  alerts.start();
+  const mqttBroker = broker;
   if (config.MQTT_ALLOW_ANONYMOUS) log.warn('MQTT_ALLOW_ANONYMOUS=true: anonymous MQTT clients may publish; for development only');
 
-  const auth = createAuth({
-    usersPath: config.apiUsersPath,
-    secret: loadOrCreateSecret(config.API_TOKEN_SECRET, config.apiTokenSecretPath),
-    tokenTtlS: config.API_TOKEN_TTL_S,
-    onBadRead: badFile('users.json'),
-    hashConcurrency: config.API_LOGIN_HASH_CONCURRENCY,
-  });
-  const app = await buildApp({
-    alerts: alerts.api, // public view (GET /api/alerts/public)
-    alertApi: alerts.api,
-    nowView,
-    log,
-    registry,
-    auth,
-    api: {
-      rateLimitPerMin: config.API_RATE_LIMIT_PER_MIN,
-      corsOrigins: config.API_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
-      cacheTtlMs: config.API_CACHE_TTL_MS,
-      maxRangeMs: config.API_MAX_RANGE_DAYS * 86_400_000,
-      maxPoints: config.API_MAX_POINTS,
-      exportMaxRows: config.API_EXPORT_MAX_ROWS,
-      tileUrl: config.API_TILE_URL,
-      wsMaxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
-      metricsToken: config.METRICS_TOKEN,
-      trustProxy: config.trustProxy,
-      login: { maxFailuresPerAccount: config.API_LOGIN_MAX_FAILURES, maxFailuresPerAddress: config.API_LOGIN_MAX_FAILURES_PER_ADDRESS, lockoutMs: config.API_LOGIN_LOCKOUT_MS, lockoutMaxMs: config.API_LOGIN_LOCKOUT_MAX_MS },
-    },
-    influx,
-    live,
-    metrics: metrics.registry,
-    https: httpsOn && tlsFiles ? loadTls(tlsFiles) : undefined,
-    readiness: createReadinessChecks({
-      influxPing: () => influx.ping(),
-      broker: () => broker,
-      spool: () => spool.stats(),
-      spoolMaxBytes: config.SPOOL_MAX_BYTES,
-      files: [
-        { name: 'users-file', problem: () => auth.usersFileProblem() },
-        { name: 'gateways-file', problem: () => credentials.problem() },
-      ],
-    }),
-  });
-  await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
-  const httpAddress = app.server.address();
-  const httpPort = typeof httpAddress === 'object' && httpAddress ? httpAddress.port : config.HTTP_PORT;
   const mqttPort = broker.port();
   const host = (h: string) => (h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h);
+  const ask = (m: { type: 'flushed' | 'rollups-flushed' | 'rebuild-now-view' }): Promise<void> => {
+    if (servicesExited) return Promise.resolve();
+    const id = nextId++;
+    return new Promise((resolve) => {
+      waiting.set(id, resolve);
+      send({ ...m, id });
+    });
+  };
 
   let stopping: Promise<void> | undefined;
   return {
@@ -252,57 +228,30 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     registry,
     metrics,
     influx,
-    nowView,
+    nowView: { rebuild: () => ask({ type: 'rebuild-now-view' }), ready: () => nowViewReady },
     log,
-    broker,
+    broker: mqttBroker,
     urls: () => ({
       mqtt: `mqtt://${host(config.MQTT_HOST)}:${mqttPort}`,
       http: `${httpsOn ? 'https' : 'http'}://${host(config.HTTP_HOST)}:${httpPort}`,
       ...(broker?.tlsPort() ? { mqtts: `mqtts://${host(config.MQTT_HOST)}:${broker.tlsPort()}` } : {}),
     }),
-    flushed: () => writer.flushed(),
-    rollupsFlushed: async () => {
-      await writer.flushed();
-      await rollupLoop.flushNow();
-    },
+    flushed: () => ask({ type: 'flushed' }),
+    rollupsFlushed: () => ask({ type: 'rollups-flushed' }),
     stop() {
       stopping ??= (async () => {
         await broker?.close(); // no new connections or publishes
-        nowViewRebuild.stop();
-        await ingest.idle(); // publishes already inside the pipeline reach the spool
-        await alerts.stop(config.SHUTDOWN_DRAIN_MS); // queued events fanned out, alert store snapshotted and closed
-        live.close();
-        await app.close();
-        await writer.stop(config.SHUTDOWN_DRAIN_MS); // what is not written by then stays spooled
-        await rollupLoop.stop(config.SHUTDOWN_DRAIN_MS); // what is not recomputed stays marked in its journal
+        await ingest.idle(); // publishes already in the hook reach the log
+        clearInterval(ticker);
+        if (!servicesExited) {
+          send({ type: 'stop', drainMs: config.SHUTDOWN_DRAIN_MS }); // consumers catch up, drain, checkpoint
+          await servicesStopped;
+        }
+        await services.terminate();
         clearInterval(sampler);
-        await spool.close();
+        await durableLog.close();
       })();
       return stopping;
-    },
-  };
-}
-
-/** Rebuilds the now-view at start; while InfluxDB does not answer, retries every 5 s (the API uses InfluxQL meanwhile). */
-function startNowViewRebuild(nowView: NowView, influx: InfluxHttp, log: Logger): { stop(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const attempt = () => {
-    nowView.rebuild(influx).then(
-      () => log.info(nowView.stats(), 'now-view rebuilt from InfluxDB'),
-      (err: Error) => {
-        if (stopped) return;
-        log.warn({ err: err.message }, 'now-view rebuild failed; retrying in 5 s');
-        timer = setTimeout(attempt, 5000);
-        timer.unref();
-      },
-    );
-  };
-  attempt();
-  return {
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
     },
   };
 }

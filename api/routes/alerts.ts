@@ -18,7 +18,8 @@ export interface AlertApi {
   list(filter?: AlertFilter): Alert[];
   get(id: string): Alert | undefined;
   /** undefined when there is no such alert. */
-  acknowledge(id: string, ack: { by: string; note?: string }): AlertEvent | undefined;
+  /** Resolves once the acknowledgement is durable and applied; undefined for an unknown alert. */
+  acknowledge(id: string, ack: { by: string; note?: string }): Promise<AlertEvent | undefined> | AlertEvent | undefined;
   deliveries(alertId: string): DeliveryRecord[];
   /** Replays stored readings; throws ApiError for a bad request (e.g. an invalid rules file). */
   backtest(req: { fromMs: number; toMs: number; stationIds?: string[] | undefined; rules?: unknown; by?: string }): Promise<unknown>;
@@ -74,7 +75,7 @@ export async function alertRoutes(app: FastifyInstance, deps: AlertRoutesDeps): 
   app.post('/api/alerts/:id/ack', officer, async (req) => {
     const { id } = parseOr400(AlertIdParamsSchema, req.params);
     const body = parseOr400(AckBodySchema, req.body, 'BAD_BODY');
-    const event = alerts.acknowledge(id, { by: req.principal!.user, ...(body.note ? { note: body.note } : {}) });
+    const event = await alerts.acknowledge(id, { by: req.principal!.user, ...(body.note ? { note: body.note } : {}) });
     if (!event) throw new ApiError('NOT_FOUND', `no alert ${id}`);
     return event.alert;
   });

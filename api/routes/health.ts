@@ -20,6 +20,8 @@ export interface ReadinessCheck {
 export interface HealthDeps {
   readonly readiness: readonly ReadinessCheck[];
   readonly metrics: PromRegistry;
+  /** The /metrics text when it is more than `metrics` (both threads' registries merged). */
+  readonly exposition?: (() => Promise<string>) | undefined;
   readonly auth: Auth;
   /** Bearer token required on /metrics and accepted for /readyz details; undefined = /metrics public. */
   readonly metricsToken?: string | undefined;
@@ -54,6 +56,6 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Prom
 
   app.get('/metrics', async (req, reply) => {
     if (deps.metricsToken !== undefined && !sameToken(tokenFromRequest(req), deps.metricsToken)) throw new ApiError('UNAUTHORIZED', 'this needs the METRICS_TOKEN bearer token');
-    return reply.type(deps.metrics.contentType).send(await deps.metrics.metrics());
+    return reply.type(deps.metrics.contentType).send(await (deps.exposition ? deps.exposition() : deps.metrics.metrics()));
   });
 }

@@ -1,6 +1,8 @@
 // The alert engine: onReading() judges each accepted reading against the compiled rules (O(rules of
 // the station) with incremental windows), tick() detects silence, and every alert change becomes an
-// AlertEvent that is journalled before it is returned. Window state is snapshotted from tick().
+// AlertEvent. Its state is derived from its inputs alone — readings, clock ticks and officers'
+// acknowledgements, all read from the durable log with the log's own times — so replaying the log
+// from a snapshot (exportState/restoreState) reaches the same alerts with the same ids.
 import type { Alert, AlertEvent, AlertFilter } from '../../contracts/alerts.ts';
 import { severityRank } from '../../contracts/alerts.ts';
 import type { Reading } from '../../contracts/reading.ts';
@@ -21,12 +23,20 @@ export interface AlertEngineOptions {
   readonly registry: Registry;
   readonly rules: RulesFile;
   readonly store: AlertStore;
-  /** Wall clock, epoch ms (silence, acknowledgements). Default Date.now. */
+  /**
+   * The time of the input being judged, epoch ms (silence, acknowledgements): the log record's
+   * receive time under the log's consumers. Default Date.now.
+   */
   readonly clock?: () => number;
   /** How long cleared alerts stay in list()/get(), ms. Default 7 days. */
   readonly retainClearedMs?: number;
   /** tick() writes a snapshot at most this often when something changed, ms. Default 60 000. */
   readonly snapshotEveryMs?: number;
+  /**
+   * Journal every event to the store before returning it (quantrac 0.1). Off under the durable
+   * log, where the log itself is the journal. Default true.
+   */
+  readonly journal?: boolean;
   /** A periodic snapshot could not be written (the older one and the journal stay; retried next tick). */
   readonly onSnapshotError?: (err: unknown) => void;
 }
@@ -41,6 +51,10 @@ export interface AlertEngine {
   get(id: string): Alert | undefined;
   /** Settles once every event returned so far is durable in the store. */
   durable(): Promise<void>;
+  /** The whole state, for a consumer lane's snapshot (JSON-safe). */
+  exportState(): EngineSnapshot;
+  /** Replaces the state with a snapshot taken by exportState(). */
+  restoreState(snapshot: EngineSnapshot): void;
   /** Writes a snapshot now (serialised at once, written off the event loop); settles when it is on disk. */
   flush(): Promise<void>;
   /** Flushes and closes the store. */
@@ -70,7 +84,11 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
   const snapshotEveryMs = opts.snapshotEveryMs ?? 60_000;
   const signals = compileRules(rules);
   const silenceSignals = signals.filter((s) => s.rule.signal === 'silence');
-  const startedAt = clock();
+  /**
+   * Silence of a station never heard from counts from here: the engine's creation, or under the
+   * log the time of the first input it ever judged (kept in its snapshot).
+   */
+  let startedAt: number | undefined = opts.journal === false ? undefined : clock();
 
   const alerts = new Map<string, Alert>();
   const slots = new Map<string, Slot>();
@@ -78,16 +96,25 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
   /** Per station: its signals with their slot keys (built once), window specs and silence signals. */
   const perStation = new Map<string, StationPlan>();
   let dirty = false;
-  let lastSnapshotMs = startedAt;
+  let lastSnapshotMs = clock();
   /** The journal write of the latest events; the journal commits in order, so it covers all before. */
   let lastAppend: Promise<void> = Promise.resolve();
 
-  const recovered = store.load();
-  for (const a of recovered.alerts) alerts.set(a.id, a);
-  if (recovered.snapshot) {
-    for (const [k, s] of recovered.snapshot.slots) slots.set(k, { ...s, life: { ...s.life } });
-    for (const [id, s] of recovered.snapshot.stations) stations.set(id, restoreStation(s));
+  function restore(alertList: readonly Alert[], snap: EngineSnapshot | undefined): void {
+    alerts.clear();
+    slots.clear();
+    stations.clear();
+    for (const a of alertList) alerts.set(a.id, a);
+    if (snap) {
+      for (const [k, s] of snap.slots) slots.set(k, { ...s, life: { ...s.life } });
+      for (const [id, s] of snap.stations) stations.set(id, restoreStation(s));
+      if (snap.startedAt !== undefined) startedAt = snap.startedAt;
+    }
   }
+  // The store holds what quantrac 0.1 journalled (snapshot + journal); a lane restores its own
+  // snapshot over it with restoreState().
+  const recovered = store.load();
+  restore(recovered.alerts, recovered.snapshot);
   reconcile(slots, alerts);
 
   function plan(station: Station): StationPlan {
@@ -179,8 +206,10 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
 
   function commit(events: AlertEvent[]): AlertEvent[] {
     if (events.length > 0) {
-      lastAppend = store.append(events);
-      lastAppend.catch(() => undefined); // surfaced through durable(); never an unhandled rejection
+      if (opts.journal !== false) {
+        lastAppend = store.append(events);
+        lastAppend.catch(() => undefined); // surfaced through durable(); never an unhandled rejection
+      }
       dirty = true;
     }
     return events;
@@ -188,7 +217,7 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
 
   function snapshot(nowMs: number): EngineSnapshot {
     return {
-      version: 1, savedAt: nowMs, rulesVersion: rules.version,
+      version: 1, savedAt: nowMs, rulesVersion: rules.version, ...(startedAt !== undefined ? { startedAt } : {}),
       alerts: [...alerts.values()],
       slots: [...slots],
       stations: [...stations].map(([id, s]) => [id, serializeStation(s)] as const),
@@ -217,12 +246,14 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
         if (m !== undefined) judge(station, j, m, reading.ts, out);
       }
       const now = clock();
+      startedAt ??= now;
       st.lastSeenMs = Math.max(st.lastSeenMs ?? NEVER, now);
       for (const j of p.silence) judge(station, j, SILENT_NOW, now, out);
       return commit(out);
     },
 
     tick(nowMs) {
+      startedAt ??= nowMs;
       const out: AlertEvent[] = [];
       for (const station of registry.stations) {
         const silence = plan(station).silence;
@@ -243,6 +274,11 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
     },
 
     durable: () => lastAppend,
+    exportState: () => snapshot(clock()),
+    restoreState(snap) {
+      restore(snap.alerts, snap);
+      perStation.clear();
+    },
 
     acknowledge(alertId, ack) {
       const prev = alerts.get(alertId);

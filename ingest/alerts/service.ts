@@ -30,6 +30,8 @@ export interface AlertServiceOptions {
   /** Events waiting for fan-out before the oldest are dropped (and logged). */
   readonly queueMax: number;
   readonly clock?: () => number;
+  /** The log is the journal (no journal of the store's own); ticks come from the log, not a timer. */
+  readonly logDriven?: boolean;
 }
 
 export interface AlertService {
@@ -39,6 +41,14 @@ export interface AlertService {
    * reading's acknowledgement can wait for its alerts to be durable too.
    */
   onReading(reading: Reading): Promise<void> | undefined;
+  /**
+   * The durable log's inputs, judged at the log's own times. With `deliver` false (a replay of
+   * records whose events were delivered before a restart) the state moves but nothing is fanned out.
+   */
+  judgeReading(reading: Reading, deliver: boolean): void;
+  judgeTick(atMs: number, deliver: boolean): void;
+  /** Throws AlertNotFoundError for an unknown alert. */
+  judgeAcknowledge(alertId: string, ack: { by: string; note?: string; at: number }, deliver: boolean): AlertEvent;
   addChannel(channel: AlertChannel): void;
   acknowledge(alertId: string, ack: { by: string; note?: string }): AlertEvent;
   list(filter?: AlertFilter): Alert[];
@@ -54,7 +64,8 @@ export function createAlertService(opts: AlertServiceOptions): AlertService {
   const { log } = opts;
   const clock = opts.clock ?? Date.now;
   const engine = createAlertEngine({
-    registry: opts.registry, rules: opts.rules, store: opts.store, clock,
+    registry: opts.registry, rules: opts.rules, store: opts.store, clock, journal: !opts.logDriven,
+    ...(opts.logDriven ? { snapshotEveryMs: Number.POSITIVE_INFINITY } : {}),
     onSnapshotError: (err) => log.error({ err }, 'alert snapshot not written: keeping the previous one and the journal, retrying'),
   });
   const channels: AlertChannel[] = [];
@@ -106,9 +117,25 @@ export function createAlertService(opts: AlertServiceOptions): AlertService {
     }
   }
 
+  function judged(what: string, deliver: boolean, fn: () => AlertEvent[]): void {
+    try {
+      const events = fn();
+      if (deliver) emit(events);
+    } catch (err) {
+      failed(what)(err);
+    }
+  }
+
   return {
     engine,
     onReading: (reading) => guarded('onReading', () => engine.onReading(reading)),
+    judgeReading: (reading, deliver) => judged('onReading', deliver, () => engine.onReading(reading)),
+    judgeTick: (atMs, deliver) => judged('tick', deliver, () => engine.tick(atMs)),
+    judgeAcknowledge(alertId, ack, deliver) {
+      const event = engine.acknowledge(alertId, ack);
+      if (deliver) emit([event]);
+      return event;
+    },
     addChannel: (c) => void channels.push(c),
     acknowledge(alertId, ack) {
       const event = engine.acknowledge(alertId, ack);
@@ -118,6 +145,7 @@ export function createAlertService(opts: AlertServiceOptions): AlertService {
     list: (filter) => engine.list(filter),
     get: (id) => engine.get(id),
     start() {
+      if (opts.logDriven) return;
       timer ??= setInterval(() => void guarded('tick', () => engine.tick(clock())), opts.tickMs);
       timer.unref();
     },
@@ -126,7 +154,9 @@ export function createAlertService(opts: AlertServiceOptions): AlertService {
       timer = undefined;
       if (scheduled) clearImmediate(scheduled);
       drain();
-      engine.close();
+      // Under the log, the lane's snapshot is the engine's durable state; the store's files are
+      // only read (what quantrac 0.1 left) and never written.
+      if (!opts.logDriven) engine.close();
     },
   };
 }

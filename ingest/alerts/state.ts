@@ -28,6 +28,8 @@ export interface EngineSnapshot {
   readonly version: 1;
   readonly savedAt: number;
   readonly rulesVersion: number;
+  /** When the engine judged its first input (silence of never-seen stations counts from it). */
+  readonly startedAt?: number;
   readonly alerts: readonly Alert[];
   readonly slots: readonly (readonly [string, Slot])[];
   readonly stations: readonly (readonly [string, SerializedStation])[];

@@ -1,9 +1,10 @@
-// Tails the spool and writes its points to InfluxDB in batches: the one retry layer of quantrac.
+// Drains a source of points (the durable log's store lane, or a spool of lines) into InfluxDB in
+// batches: the one retry layer of quantrac.
 // One batch in flight at a time (ordered, and a recovering database is never stampeded);
 // exponential backoff with full jitter honouring Retry-After; a refused write (400/422) uses the
 // server's list of refused lines when it sends one (3.x) and is otherwise bisected down to the lines
 // the database refuses (dead-lettered with its reason); a 413 splits the batch. A batch leaves the
-// spool only after InfluxDB confirmed it.
+// source (and the log's checkpoint moves) only after InfluxDB confirmed it.
 import {
   DatabaseMissingError,
   RejectedWriteError,
@@ -12,7 +13,28 @@ import {
 } from '../influx/errors.ts';
 import type { InfluxHttp } from '../influx/influx-http.ts';
 import { splitRefused } from '../influx/partial-write.ts';
-import type { Spool, SpoolPosition } from './spool.ts';
+
+/**
+ * Where the writer's points come from, in order, with positions to resume from. The Spool (lines)
+ * and the log's store lane (ingest/consumers/store-lane.ts) both are one.
+ */
+export interface WriterSource<P> {
+  /** Where the writer starts: the last confirmed position. */
+  startPosition(): P;
+  /**
+   * Points from `from` (a position returned earlier), about `maxRecords` and `maxBytes`, and the
+   * position after them; an empty list when nothing more is committed. Reading the same `from`
+   * again returns the same points first.
+   */
+  read(from: P, maxRecords: number, maxBytes: number): Promise<{ records: string[]; next: P }>;
+  /** InfluxDB has confirmed everything before `upTo`. */
+  release(upTo: P): Promise<void>;
+  /** True when everything committed so far has been released. */
+  isDrained(): boolean;
+  /** 'commit': more may be read now. */
+  once(event: 'commit', listener: () => void): unknown;
+  off(event: 'commit', listener: () => void): unknown;
+}
 
 export interface WriterOptions {
   readonly batchLines: number;
@@ -52,8 +74,8 @@ export interface InfluxWriter {
 
 class StoppedError extends Error {}
 
-export function createInfluxWriter(spool: Spool, http: InfluxHttp, opts: WriterOptions, hooks: WriterHooks = {}): InfluxWriter {
-  let cursor: SpoolPosition = spool.startPosition();
+export function createInfluxWriter<P>(spool: WriterSource<P>, http: InfluxHttp, opts: WriterOptions, hooks: WriterHooks = {}): InfluxWriter {
+  let cursor: P = spool.startPosition();
   let running = false;
   let stopping = false;
   let loop: Promise<void> | undefined;

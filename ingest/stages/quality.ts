@@ -35,7 +35,21 @@ export type QualityOutcome = { readonly duplicate: true } | { readonly duplicate
 
 export interface QualityChecker {
   check(reading: Reading): QualityOutcome;
+  /** The whole state as JSON-safe data (a consumer lane's snapshot); restore() takes it back exactly. */
+  snapshot(): unknown;
+  restore(state: unknown): void;
 }
+
+interface SeriesJson {
+  readonly last: number | null;
+  readonly repeats: number;
+  readonly ring: number[];
+  readonly next: number;
+  readonly count: number;
+  readonly sum: number;
+  readonly sumSq: number;
+}
+type QualitySnapshot = { readonly v: 1; readonly lastTs: [string, number][]; readonly series: [string, [string, SeriesJson][]][] };
 
 export function createQualityChecker(opts: QualityOptions = DEFAULT_QUALITY): QualityChecker {
   /** station → parameter → series */
@@ -75,6 +89,30 @@ export function createQualityChecker(opts: QualityOptions = DEFAULT_QUALITY): Qu
   }
 
   return {
+    snapshot(): QualitySnapshot {
+      return {
+        v: 1,
+        lastTs: [...lastTs],
+        series: [...series].map(([station, params]) => [
+          station,
+          [...params].map(([name, s]) => [name, { last: Number.isNaN(s.last) ? null : s.last, repeats: s.repeats, ring: [...s.ring], next: s.next, count: s.count, sum: s.sum, sumSq: s.sumSq }] as [string, SeriesJson]),
+        ]),
+      };
+    },
+    restore(state) {
+      const snap = state as QualitySnapshot | undefined;
+      lastTs.clear();
+      series.clear();
+      if (snap?.v !== 1) return;
+      for (const [id, ts] of snap.lastTs) lastTs.set(id, ts);
+      for (const [station, params] of snap.series) {
+        series.set(station, new Map(params.map(([name, s]) => {
+          const ring = new Float64Array(opts.spikeWindow);
+          ring.set(s.ring.slice(0, opts.spikeWindow));
+          return [name, { last: s.last ?? NaN, repeats: s.repeats, ring, next: s.next % opts.spikeWindow, count: Math.min(s.count, opts.spikeWindow), sum: s.sum, sumSq: s.sumSq }];
+        })));
+      }
+    },
     check(reading) {
       // Same station and timestamp as the last reading: a retransmission. It is stored (and
       // overwrites the same point with the same values) but does not move the quality state.

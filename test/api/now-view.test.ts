@@ -109,6 +109,7 @@ describe('now-view', () => {
     const client = await t.connectGateway(gw);
     const base = Date.now() - 150 * MIN;
     for (let i = 0; i < 30; i++) await client.publishAsync('sensors/air-090/reading', JSON.stringify({ ts: base + i * 5 * MIN, seq: i, values: { pm25: 55, pm10: 80 } }), { qos: 1 });
+    await t.q.flushed(); // acknowledged once in the log; the view follows the log a moment later
     const latest = (await (await fetch(`${t.httpUrl}/api/stations/air-090/latest`)).json()) as { latest: { seq: number; values: object } };
     expect(latest.latest).toMatchObject({ seq: 29, values: { pm25: 55, pm10: 80 } });
     const snap = (await (await fetch(`${t.httpUrl}/api/snapshot/air`)).json()) as { features: { id: string; properties: { aqi: { value: number } | null; ageS: number } }[] };

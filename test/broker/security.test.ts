@@ -2,6 +2,7 @@
 // gateway's station, batch and dead-letter topics, a read-only consumer, an oversized packet and a
 // connect flood are refused and counted, while a legitimate gateway keeps publishing and every one
 // of its readings lands in InfluxDB.
+import { metricSum } from '../support/metrics.ts';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,8 +49,7 @@ async function refused(what: string, reason: string): Promise<number> {
   return metric.values.find((v) => v.labels.what === what && v.labels.reason === reason)?.value ?? 0;
 }
 async function rejected(reason: string): Promise<number> {
-  const metric = await t.q.metrics.readingsRejected.get();
-  return metric.values.filter((v) => v.labels.reason === reason).reduce((a, v) => a + v.value, 0);
+  return metricSum(t.httpUrl, 'quantrac_readings_rejected_total', { reason });
 }
 const counted = (what: string, reason: string, atLeast = 1) =>
   eventually(async () => ((await refused(what, reason)) >= atLeast ? true : undefined), 10_000, `${what}/${reason} counted`);

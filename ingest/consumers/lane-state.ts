@@ -1,0 +1,72 @@
+// A lane's durable state: its checkpoint (where its effects are done up to; rewritten often, tiny)
+// and a snapshot of its derived state (quality windows, alert engine) taken at an exact log
+// position at or before the checkpoint (rewritten every few seconds). A restart restores the
+// snapshot, replays the records between the two positions without repeating their effects, and
+// carries on from the checkpoint: the state is the one an uninterrupted run would have.
+//
+// The snapshot is only ever written once the checkpoint has reached it, so on disk
+// snapshot.position ≤ checkpoint always holds. Files: <name>.json and <name>.state.json, each
+// replaced atomically (tmp, fdatasync, rename).
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import type { LogPosition } from '../log/types.ts';
+
+export interface LaneSnapshot {
+  readonly position: LogPosition;
+  readonly state: unknown;
+}
+
+export interface LaneStateStore {
+  loadCheckpoint(): Promise<LogPosition | undefined>;
+  saveCheckpoint(position: LogPosition): Promise<void>;
+  loadSnapshot(): Promise<LaneSnapshot | undefined>;
+  saveSnapshot(snapshot: LaneSnapshot): Promise<void>;
+}
+
+export const STATE_FORMAT_VERSION = 1;
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const fd = await fsp.open(tmp, 'w');
+  try {
+    await fd.writeFile(text);
+    await fd.datasync();
+  } finally {
+    await fd.close();
+  }
+  await fsp.rename(tmp, path);
+}
+
+async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return JSON.parse(await fsp.readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createLaneStateStore(dir: string, name: string): LaneStateStore {
+  const checkpointPath = join(dir, `${name}.json`);
+  const snapshotPath = join(dir, `${name}.state.json`);
+  let made: Promise<unknown> | undefined;
+  const mkdir = () => (made ??= fsp.mkdir(dir, { recursive: true }));
+  return {
+    async loadCheckpoint() {
+      const raw = await readJson(checkpointPath);
+      return typeof raw?.position === 'number' && Number.isSafeInteger(raw.position) ? raw.position : undefined;
+    },
+    async saveCheckpoint(position) {
+      await mkdir();
+      await writeAtomic(checkpointPath, JSON.stringify({ version: STATE_FORMAT_VERSION, consumer: name, position }));
+    },
+    async loadSnapshot() {
+      const raw = await readJson(snapshotPath);
+      if (typeof raw?.position !== 'number' || !Number.isSafeInteger(raw.position)) return undefined;
+      return { position: raw.position, state: raw.state };
+    },
+    async saveSnapshot(snapshot) {
+      await mkdir();
+      await writeAtomic(snapshotPath, JSON.stringify({ version: STATE_FORMAT_VERSION, consumer: name, position: snapshot.position, state: snapshot.state }));
+    },
+  };
+}

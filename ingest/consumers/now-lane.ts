@@ -1,0 +1,213 @@
+// The now lane: the consumer of the durable log that must never wait for the database. It reads
+// every committed record as soon as it is committed, runs it through its own reading stage, and
+// feeds what is happening now: dead letters and the pipeline's counters, the alert engine (readings,
+// the clock ticks and officers' acknowledgements that the log orders with them) with its deliveries,
+// and the live stream.
+//
+//   log ──▶ reading stage ──▶ rejections ──▶ dead letters, counters
+//                          └─▶ readings ──▶ alert engine ──▶ officers' WebSocket, webhooks, MQTT
+//                                       └─▶ live stream (/ws/live)
+//
+// State (quality windows + alert engine) is snapshotted every few seconds at an exact record
+// boundary; the checkpoint marks how far effects were delivered. After a crash the lane restores
+// the snapshot and replays the records after it: the state comes out the same, and effects are
+// delivered again only for records past the checkpoint (so a notification repeats only for what
+// was processed between the last checkpoint and the crash).
+import type { AlertEvent } from '../../contracts/alerts.ts';
+import type { Reading } from '../../contracts/reading.ts';
+import type { EngineSnapshot } from '../alerts/state.ts';
+import type { AlertService } from '../alerts/service.ts';
+import { decodeRecord, type LogCommand } from '../log/records.ts';
+import type { LogPosition, LogReader } from '../log/types.ts';
+import type { LaneStateStore } from './lane-state.ts';
+import type { ReadingStage, StagedPublish } from './reading-stage.ts';
+
+export interface NowLaneOptions {
+  readonly reader: LogReader;
+  readonly stage: ReadingStage;
+  readonly alerts: AlertService;
+  readonly state: LaneStateStore;
+  /** Sets the time the alert engine sees (the current record's). */
+  readonly setClock: (ms: number) => void;
+  readonly snapshotEveryMs: number;
+  readonly checkpointEveryMs: number;
+  readonly readRecords?: number;
+  /** A publish's outcome, for counters and dead letters (only for records not seen before a restart). */
+  readonly onStaged: (staged: StagedPublish, qos: 0 | 1) => void;
+  /** Accepted readings for the live stream (new records only). */
+  readonly onLive: (readings: readonly Reading[]) => void;
+  /** A record the lane could not process: reported and skipped. */
+  readonly onRecordError?: (err: unknown, position: LogPosition) => void;
+}
+
+export interface NowLane {
+  /** Restores the snapshot and checkpoint, then follows the log until stop(). */
+  start(): Promise<void>;
+  /** Resolves once every record committed before the call has been processed. */
+  caughtUp(): Promise<void>;
+  /**
+   * Resolves with the outcome of an officer's command once the lane has applied it (the command was
+   * appended to the log by the caller with this id).
+   */
+  awaitCommand(id: string): Promise<AlertEvent | undefined>;
+  /** The oldest position this lane may still read (its durable snapshot's). */
+  holds(): LogPosition;
+  position(): LogPosition;
+  /** Takes a snapshot after the current batch (the log is short of space: let it release). */
+  snapshotSoon(): void;
+  /** Stops following; saves a snapshot and checkpoint at the position reached. */
+  stop(): Promise<void>;
+}
+
+interface LaneState {
+  readonly quality: unknown;
+  readonly alerts: EngineSnapshot;
+}
+
+export function createNowLane(opts: NowLaneOptions): NowLane {
+  let readAt: LogPosition = 0;
+  /** Effects of records before this were delivered before a restart. */
+  let deliverFrom: LogPosition = 0;
+  let durableSnapshotAt: LogPosition = 0;
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let wakeStop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (wakeStop = resolve));
+  let snapshotAtMs = Date.now();
+  let checkpointAtMs = Date.now();
+  let saving: Promise<void> = Promise.resolve();
+  let soon = false;
+  let caughtUpWaiters: { at: LogPosition; resolve: () => void }[] = [];
+  const commands = new Map<string, (event: AlertEvent | undefined) => void>();
+  const commandResults = new Map<string, AlertEvent | undefined>();
+
+  function apply(body: Buffer, next: LogPosition): void {
+    const deliver = next > deliverFrom;
+    const record = decodeRecord(body);
+    if (record.type === 'publish') {
+      const staged = opts.stage.process(record.publish);
+      if (!staged) return;
+      opts.setClock(record.publish.receivedAt);
+      if (deliver) opts.onStaged(staged, record.publish.qos);
+      for (const r of staged.fresh) opts.alerts.judgeReading(r, deliver);
+      if (deliver && staged.accepted.length > 0) opts.onLive(staged.accepted);
+    } else if (record.type === 'tick') {
+      opts.setClock(record.at);
+      opts.alerts.judgeTick(record.at, deliver);
+    } else if (record.type === 'command') {
+      opts.setClock(record.at);
+      const result = command(record.command as LogCommand & { id?: string }, record.at, deliver);
+      const id = (record.command as { id?: string }).id;
+      if (id !== undefined) {
+        const waiter = commands.get(id);
+        if (waiter) {
+          commands.delete(id);
+          waiter(result);
+        } else if (deliver) {
+          // Applied before its caller asked (the append resolved after the lane read it).
+          commandResults.set(id, result);
+          if (commandResults.size > 1000) commandResults.delete(commandResults.keys().next().value!);
+        }
+      }
+    }
+  }
+
+  function command(c: LogCommand, at: number, deliver: boolean): AlertEvent | undefined {
+    if (c.type !== 'acknowledge') return undefined;
+    try {
+      return opts.alerts.judgeAcknowledge(c.alertId, { by: c.by, ...(c.note ? { note: c.note } : {}), at }, deliver);
+    } catch {
+      return undefined; // no such alert (cleared and pruned meanwhile): the API answers 404
+    }
+  }
+
+  function persist(force: boolean, snapshotNow: boolean): Promise<void> {
+    const now = Date.now();
+    const position = readAt;
+    let snapshot: { position: LogPosition; state: LaneState } | undefined;
+    if (snapshotNow || now - snapshotAtMs >= opts.snapshotEveryMs) {
+      snapshotAtMs = now;
+      snapshot = { position, state: { quality: opts.stage.snapshot(), alerts: opts.alerts.engine.exportState() } };
+    }
+    if (!snapshot && !force && now - checkpointAtMs < opts.checkpointEveryMs) return saving;
+    checkpointAtMs = now;
+    saving = saving.then(async () => {
+      // Checkpoint first: on disk the snapshot is never ahead of the checkpoint.
+      await opts.state.saveCheckpoint(position);
+      if (snapshot) {
+        await opts.state.saveSnapshot(snapshot);
+        durableSnapshotAt = snapshot.position;
+      }
+    });
+    saving.catch(() => undefined);
+    return saving;
+  }
+
+  async function follow(): Promise<void> {
+    while (running) {
+      if (readAt >= opts.reader.end()) {
+        for (const w of caughtUpWaiters.splice(0)) w.resolve();
+        await Promise.race([opts.reader.waitBeyond(readAt), stopped]);
+        continue;
+      }
+      const { entries, next } = await opts.reader.read(readAt, opts.readRecords ?? 512);
+      for (const e of entries) {
+        try {
+          apply(e.body, e.next);
+        } catch (err) {
+          opts.onRecordError?.(err, e.position);
+        }
+      }
+      readAt = next;
+      if (caughtUpWaiters.length > 0) {
+        const done = caughtUpWaiters.filter((w) => w.at <= readAt);
+        caughtUpWaiters = caughtUpWaiters.filter((w) => w.at > readAt);
+        for (const w of done) w.resolve();
+      }
+      await persist(false, soon).catch(() => undefined);
+      soon = false;
+      // Yield to the event loop between batches: the API and WebSockets share this thread.
+      if (entries.length >= (opts.readRecords ?? 512)) await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  return {
+    async start() {
+      const snapshot = await opts.state.loadSnapshot();
+      const checkpoint = await opts.state.loadCheckpoint();
+      if (snapshot) {
+        const s = snapshot.state as LaneState;
+        opts.stage.restore(s.quality);
+        opts.alerts.engine.restoreState(s.alerts);
+      }
+      readAt = durableSnapshotAt = snapshot?.position ?? 0;
+      deliverFrom = Math.max(readAt, checkpoint ?? 0);
+      running = true;
+      loop = follow();
+    },
+    caughtUp() {
+      const at = opts.reader.end();
+      if (readAt >= at) return Promise.resolve();
+      return new Promise((resolve) => caughtUpWaiters.push({ at, resolve }));
+    },
+    awaitCommand(id) {
+      if (commandResults.has(id)) {
+        const r = commandResults.get(id);
+        commandResults.delete(id);
+        return Promise.resolve(r);
+      }
+      return new Promise((resolve) => commands.set(id, resolve));
+    },
+    holds: () => durableSnapshotAt,
+    snapshotSoon() {
+      soon = true;
+    },
+    position: () => readAt,
+    async stop() {
+      running = false;
+      wakeStop();
+      await loop;
+      await persist(true, true);
+    },
+  };
+}

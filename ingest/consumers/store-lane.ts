@@ -1,0 +1,185 @@
+// The store lane: the consumer that feeds the InfluxDB writer from the durable log. It reads
+// records in order, runs them through its own reading stage and hands the writer the points,
+// pulled at the writer's pace (so an InfluxDB outage holds log segments, not memory). When the
+// writer confirms a batch, the checkpoint moves past it. Every few seconds the reading stage's
+// quality state is snapshotted at an exact record boundary (lane-state.ts), so a restart resumes
+// with the flags the first pass computed.
+//
+//   log ──read──▶ reading stage ──▶ line protocol ──▶ (writer pulls) ──▶ InfluxDB ──2xx──▶ release → checkpoint
+import { EventEmitter } from 'node:events';
+import type { Reading } from '../../contracts/reading.ts';
+import { decodeRecord } from '../log/records.ts';
+import type { LogPosition, LogReader } from '../log/types.ts';
+import type { WriterSource } from '../sink/influx-writer.ts';
+import type { LaneSnapshot, LaneStateStore } from './lane-state.ts';
+import type { ReadingStage } from './reading-stage.ts';
+
+export interface StoreLaneOptions {
+  readonly reader: LogReader;
+  readonly stage: ReadingStage;
+  readonly encode: (reading: Reading) => string;
+  readonly state: LaneStateStore;
+  /** A quality snapshot is taken at most this often, ms. */
+  readonly snapshotEveryMs: number;
+  /** The checkpoint file is rewritten at most this often, ms (a stale one only replays). */
+  readonly checkpointEveryMs: number;
+  /** Records read from the log at a time. */
+  readonly readRecords?: number;
+  /** Readings InfluxDB confirmed, in order (rollups and other followers of the store). */
+  readonly onStored?: (readings: readonly Reading[], upTo: LogPosition) => void;
+  /** A record the lane could not process (a program error): reported and skipped. */
+  readonly onRecordError?: (err: unknown, position: LogPosition) => void;
+}
+
+interface Pending {
+  readonly next: LogPosition;
+  readonly lines: string[];
+  readonly readings: Reading[];
+  readonly bytes: number;
+}
+
+export interface StoreLane extends WriterSource<LogPosition> {
+  /** Restores the snapshot and checkpoint; call once before the writer starts. */
+  open(): Promise<void>;
+  /** The log's end moved: wakes a writer waiting for data. */
+  notify(): void;
+  /** The confirmed position: everything before it is in InfluxDB. */
+  checkpoint(): LogPosition;
+  /** The oldest position this lane may still read (its durable snapshot's): segments before it may go. */
+  holds(): LogPosition;
+  /** Takes a snapshot at the next record boundary (the log is short of space: let it release). */
+  snapshotSoon(): void;
+  /** Saves the checkpoint now (shutdown). */
+  close(): Promise<void>;
+}
+
+export function createStoreLane(opts: StoreLaneOptions): StoreLane {
+  const events = new EventEmitter();
+  const pending: Pending[] = [];
+  /** Where the reading stage has read up to. */
+  let readAt: LogPosition = 0;
+  /** Records before this were written before a restart: the stage replays them for its state only. */
+  let replayUntil: LogPosition = 0;
+  let confirmed: LogPosition = 0;
+  let durableSnapshotAt: LogPosition = 0;
+  /** A snapshot taken while reading, waiting for the checkpoint to pass it before it is saved. */
+  let taken: LaneSnapshot | undefined;
+  let takenAtMs = Date.now();
+  let checkpointAtMs = 0;
+  let saving: Promise<void> = Promise.resolve();
+  let soon = false;
+
+  async function fill(maxLines: number, maxBytes: number): Promise<void> {
+    let lines = 0;
+    let bytes = 0;
+    for (const p of pending) {
+      lines += p.lines.length;
+      bytes += p.bytes;
+    }
+    while (lines < maxLines && bytes < maxBytes && readAt < opts.reader.end()) {
+      const { entries, next } = await opts.reader.read(readAt, opts.readRecords ?? 2000);
+      for (const entry of entries) {
+        const item: Pending = { next: entry.next, lines: [], readings: [], bytes: 0 };
+        try {
+          const record = decodeRecord(entry.body);
+          if (record.type === 'publish') {
+            const staged = opts.stage.process(record.publish);
+            if (staged) for (const r of staged.accepted) item.readings.push(r);
+            for (const r of item.readings) item.lines.push(opts.encode(r));
+          } else if (record.type === 'legacy-line') item.lines.push(record.line);
+        } catch (err) {
+          opts.onRecordError?.(err, entry.position);
+        }
+        if ((soon || Date.now() - takenAtMs >= opts.snapshotEveryMs) && !taken) {
+          soon = false;
+          taken = { position: entry.next, state: opts.stage.snapshot() };
+          takenAtMs = Date.now();
+        }
+        if (entry.next <= replayUntil) continue;
+        let b = 0;
+        for (const l of item.lines) b += l.length + 1;
+        pending.push({ ...item, bytes: b });
+        lines += item.lines.length;
+        bytes += b;
+      }
+      readAt = next;
+      if (entries.length === 0) break;
+    }
+  }
+
+  function persist(force: boolean): Promise<void> {
+    const now = Date.now();
+    if (!force && now - checkpointAtMs < opts.checkpointEveryMs) return saving;
+    checkpointAtMs = now;
+    const position = confirmed;
+    const snapshot = taken && taken.position <= position ? taken : undefined;
+    if (snapshot) taken = undefined;
+    saving = saving.then(async () => {
+      await opts.state.saveCheckpoint(position);
+      if (snapshot) {
+        await opts.state.saveSnapshot(snapshot);
+        durableSnapshotAt = snapshot.position;
+      }
+    });
+    return saving;
+  }
+
+  return {
+    async open() {
+      const snapshot = await opts.state.loadSnapshot();
+      const checkpoint = await opts.state.loadCheckpoint();
+      if (snapshot) opts.stage.restore(snapshot.state);
+      readAt = durableSnapshotAt = snapshot?.position ?? 0;
+      confirmed = replayUntil = Math.max(readAt, checkpoint ?? 0);
+    },
+    notify: () => void events.emit('commit'),
+    snapshotSoon() {
+      soon = true;
+      checkpointAtMs = 0;
+    },
+    checkpoint: () => confirmed,
+    holds: () => durableSnapshotAt,
+    startPosition: () => confirmed,
+    async read(from, maxRecords, maxBytes) {
+      await fill(maxRecords, maxBytes);
+      // Records with no points (clock ticks, commands, rejected publishes) are done with at once.
+      let skipped = false;
+      while (pending.length > 0 && pending[0]!.lines.length === 0) {
+        confirmed = Math.max(confirmed, pending.shift()!.next);
+        skipped = true;
+      }
+      if (skipped) {
+        if (pending.length === 0) {
+          await persist(false);
+          return { records: [], next: Math.max(from, confirmed) };
+        }
+        from = Math.max(from, confirmed);
+      }
+      const records: string[] = [];
+      let next = from;
+      let bytes = 0;
+      for (const p of pending) {
+        if (p.next <= from) continue;
+        if (records.length > 0 && (records.length + p.lines.length > maxRecords || bytes + p.bytes > maxBytes)) break;
+        for (const l of p.lines) records.push(l);
+        bytes += p.bytes;
+        next = p.next;
+      }
+      return { records, next };
+    },
+    async release(upTo) {
+      const done: Reading[] = [];
+      while (pending.length > 0 && pending[0]!.next <= upTo) for (const r of pending.shift()!.readings) done.push(r);
+      confirmed = Math.max(confirmed, upTo);
+      if (done.length > 0) opts.onStored?.(done, upTo);
+      await persist(false);
+    },
+    isDrained: () => pending.length === 0 && readAt >= opts.reader.end(),
+    once: (event, listener) => events.once(event, listener),
+    off: (event, listener) => events.off(event, listener),
+    async close() {
+      if (pending.length === 0 && readAt === confirmed && !taken) taken = { position: readAt, state: opts.stage.snapshot() };
+      await persist(true);
+    },
+  };
+}

@@ -1,0 +1,358 @@
+// Composes the services thread: every consumer of the durable log, the API and the WebSockets.
+// The broker thread (create-quantrac.ts) only moves packets and appends to the log; this thread
+// reads what it committed.
+//
+//   log (segment files) ──▶ now lane:   reading stage ─▶ counters, dead letters ─▶ alerts ─▶ deliveries
+//                      │                                                       └─▶ /ws/live
+//                      └─▶ store lane: reading stage ─▶ line protocol ─▶ writer ─▶ InfluxDB ─▶ checkpoint
+//   API (Fastify): /api/*, /ws/officer, /ws/live, /metrics, /readyz
+//
+// A segment is released once both lanes' durable snapshots have passed it.
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { gatewayDeadLetterTopic } from '../contracts/topics.ts';
+import { loadRegistry, type Registry } from '../contracts/stations.ts';
+import { buildApp, type ReadinessCheck } from '../api/app.ts';
+import { createAuth, loadOrCreateSecret } from '../api/auth.ts';
+import { createLiveHub } from '../api/live-hub.ts';
+import { createNowView, type NowView } from '../api/now-view.ts';
+import { createRollupConsumer } from '../ingest/rollups/consumer.ts';
+import { startRollupLoop } from '../ingest/rollups/loop.ts';
+import { readingKeysOfLines } from '../ingest/sink/line-protocol.ts';
+import { influxTargets } from './influx-targets.ts';
+import { loadTls, type TlsFiles } from '../broker/listeners.ts';
+import { createReadingStage, type ReadingStageOptions } from '../ingest/consumers/reading-stage.ts';
+import { createLaneStateStore } from '../ingest/consumers/lane-state.ts';
+import { createNowLane, type NowLane } from '../ingest/consumers/now-lane.ts';
+import { createStoreLane, type StoreLane } from '../ingest/consumers/store-lane.ts';
+import { createInfluxHttp, type InfluxHttp } from '../ingest/influx/influx-http.ts';
+import { createFileLogReader, type FileLogReader } from '../ingest/log/file-log.ts';
+import type { LogCommand } from '../ingest/log/records.ts';
+import type { LogPosition } from '../ingest/log/types.ts';
+import { createMetrics, type Metrics } from '../ingest/metrics.ts';
+import { createLineEncoder } from '../ingest/sink/line-protocol.ts';
+import { createInfluxWriter, type InfluxWriter } from '../ingest/sink/influx-writer.ts';
+import { createAuditLog } from './audit-log.ts';
+import type { Config } from './config.ts';
+import { createAlerts } from './create-alerts.ts';
+
+/** What the services need from the broker thread. */
+export interface BrokerLink {
+  publish(topic: string, payload: string, qos?: 0 | 1): void;
+  /** Appends an officer's command to the log; resolves once it is durable. */
+  appendCommand(command: LogCommand & { id: string }): Promise<void>;
+  /** Every consumer has passed `position`. */
+  release(position: LogPosition): void;
+  /** The broker thread's metrics (broker, log) as prom-client JSON. */
+  brokerMetrics(): Promise<unknown[]>;
+  /** The now-view has been rebuilt from InfluxDB. */
+  nowViewReady(): void;
+  /** The broker thread's readiness problems (broker listening, log bound). */
+  readiness(): Promise<Record<string, string | undefined>>;
+}
+
+export interface Services {
+  readonly httpPort: number;
+  /** The log's committed end moved. */
+  setLogEnd(end: LogPosition): void;
+  /** Resolves when everything committed to the log so far is in InfluxDB and judged by the alert engine. */
+  flushed(): Promise<void>;
+  rollupsFlushed(): Promise<void>;
+  rebuildNowView(): Promise<void>;
+  /** Both lanes snapshot at their next record boundary. */
+  snapshotSoon(): void;
+  stop(drainMs: number): Promise<void>;
+}
+
+export function readingStageOptions(config: Readonly<Config>): ReadingStageOptions {
+  return {
+    maxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES,
+    maxJsonDepth: config.INGEST_MAX_JSON_DEPTH,
+    maxBatchReadings: config.INGEST_MAX_BATCH_READINGS,
+    maxFutureMs: config.INGEST_MAX_FUTURE_MS,
+    maxAgeMs: config.INGEST_MAX_AGE_MS,
+    quality: {
+      stuckRepeats: config.QC_STUCK_REPEATS,
+      spikeSigma: config.QC_SPIKE_SIGMA,
+      spikeWindow: config.QC_SPIKE_WINDOW,
+      constantOk: new Set(['rain_mm', 'interval_s', 'depth_cm']),
+    },
+  };
+}
+
+export async function startServices(config: Readonly<Config>, log: Logger, logEnd: LogPosition, broker: BrokerLink): Promise<Services> {
+  const registry: Registry = loadRegistry(config.REGISTRY_PATH);
+  const metrics: Metrics = createMetrics({ processMetrics: false });
+  const targets = influxTargets(config);
+  const influx: InfluxHttp = createInfluxHttp(targets.raw);
+  const rollupInflux = createInfluxHttp(targets.rollups);
+  const checkpointsDir = join(config.dataDir, 'checkpoints');
+  const onCorrupt = (position: LogPosition) => {
+    metrics.spoolCorruptRecords.inc();
+    log.error({ position }, 'damaged log record: skipping the rest of its segment');
+  };
+  const readers: FileLogReader[] = [
+    createFileLogReader({ dir: config.spoolDir, end: logEnd, onCorrupt }),
+    createFileLogReader({ dir: config.spoolDir, end: logEnd, onCorrupt }),
+  ];
+  const recordError = (lane: string) => (err: unknown, position: LogPosition) => {
+    metrics.consumerErrors.inc({ consumer: lane });
+    log.error({ err, position, consumer: lane }, 'a consumer could not process a log record: skipped for that consumer');
+  };
+
+  // Alerts, fed by the now lane at the log's own times.
+  let alertClock = Date.now();
+  let nowLane: NowLane | undefined;
+  const auth = createAuth({
+    usersPath: config.apiUsersPath,
+    secret: loadOrCreateSecret(config.API_TOKEN_SECRET, config.apiTokenSecretPath),
+    tokenTtlS: config.API_TOKEN_TTL_S,
+    onBadRead: (problem: string) => {
+      metrics.fileReadErrors.inc({ file: 'users.json' });
+      log.error({ file: 'users.json', problem }, 'file not usable: serving its last good version');
+    },
+    hashConcurrency: config.API_LOGIN_HASH_CONCURRENCY,
+  });
+  const alerts = createAlerts({
+    config,
+    registry,
+    influx,
+    verifyToken: (token) => auth.verifyToken(token),
+    log,
+    audit: createAuditLog(config.auditLogPath),
+    logDriven: {
+      clock: () => alertClock,
+      async acknowledge(alertId, ack) {
+        const id = randomUUID();
+        const command = { type: 'acknowledge' as const, id, alertId, by: ack.by, ...(ack.note ? { note: ack.note } : {}) };
+        const applied = nowLane!.awaitCommand(id);
+        await broker.appendCommand(command);
+        return applied;
+      },
+    },
+  });
+  alerts.publishTo({ publish: (topic, payload, qos) => broker.publish(topic, payload, qos) });
+
+  const live = createLiveHub({
+    registry,
+    coalesceBytes: config.WS_COALESCE_BYTES,
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    maxStallMs: config.WS_MAX_STALL_MS,
+    heartbeatMs: config.WS_HEARTBEAT_MS,
+    onCount: (n) => metrics.wsClients.set(n),
+  });
+
+  // "Now" from memory: fed by the now lane, rebuilt from InfluxDB (retried until it answers).
+  const nowView: NowView = createNowView({ registry });
+  // Rollups: one more follower of what the writer stored (pending buckets journalled before the
+  // store lane's checkpoint moves).
+  const rollups = createRollupConsumer({ registry, raw: influx, rollups: rollupInflux, dirtyPath: join(config.dataDir, 'rollups', 'pending.json') });
+  const rollupLoop = startRollupLoop(rollups, config.ROLLUP_FLUSH_INTERVAL_MS, log);
+
+  nowLane = createNowLane({
+    reader: readers[0]!,
+    stage: createReadingStage(registry, readingStageOptions(config)),
+    alerts: alerts.service,
+    state: createLaneStateStore(checkpointsDir, 'now'),
+    setClock: (ms) => void (alertClock = ms),
+    snapshotEveryMs: config.LOG_SNAPSHOT_EVERY_MS,
+    checkpointEveryMs: 1000,
+    onStaged(staged, qos) {
+      for (const [kind, n] of staged.received) metrics.readingsReceived.inc({ kind }, n);
+      const accepted = new Map<string, number>();
+      for (const r of staged.accepted) accepted.set(r.kind, (accepted.get(r.kind) ?? 0) + 1);
+      for (const [kind, n] of accepted) metrics.readingsAccepted.inc({ kind, qos: String(qos) }, n);
+      if (staged.accepted.length > staged.fresh.length) {
+        const fresh = new Set(staged.fresh);
+        for (const r of staged.accepted) if (!fresh.has(r)) metrics.readingsDuplicate.inc({ kind: r.kind });
+      }
+      for (const r of staged.fresh) if (r.quality) for (const flag of Object.values(r.quality)) metrics.readingsFlagged.inc({ flag, kind: r.kind });
+      for (const r of staged.rejected) {
+        metrics.readingsRejected.inc({ reason: r.rejection.reason, kind: r.kind });
+        if (!r.gatewayId) continue;
+        broker.publish(gatewayDeadLetterTopic(r.gatewayId), JSON.stringify(r.letter), 0);
+        metrics.deadLetters.inc();
+      }
+    },
+    onLive(readings) {
+      nowView.onReadings(readings);
+      live.broadcast(readings);
+    },
+    onRecordError: recordError('now'),
+  });
+
+  const encode = createLineEncoder(registry);
+  const storeLane: StoreLane = createStoreLane({
+    reader: readers[1]!,
+    stage: createReadingStage(registry, readingStageOptions(config)),
+    encode,
+    state: createLaneStateStore(checkpointsDir, 'store'),
+    snapshotEveryMs: config.LOG_SNAPSHOT_EVERY_MS,
+    checkpointEveryMs: 200,
+    onRecordError: recordError('store'),
+  });
+  await storeLane.open();
+  const writer: InfluxWriter = createInfluxWriter(
+    storeLane,
+    influx,
+    {
+      batchLines: config.WRITE_BATCH_LINES,
+      batchBytes: 8 * 1024 * 1024,
+      flushIntervalMs: config.WRITE_FLUSH_INTERVAL_MS,
+      backoffBaseMs: config.WRITE_BACKOFF_BASE_MS,
+      backoffMaxMs: config.WRITE_BACKOFF_MAX_MS,
+      maxPointsPerS: config.WRITE_MAX_POINTS_PER_S,
+    },
+    {
+      onWritten: (n, s) => {
+        metrics.pointsWritten.inc(n);
+        metrics.writeBatchSeconds.observe(s);
+      },
+      onRetry: (err, delayMs) => {
+        metrics.writeRetries.inc({ status: 'status' in err && err.status ? String(err.status) : 'network' });
+        log.warn({ err: err.message, delayMs: Math.round(delayMs) }, 'InfluxDB write failed; retrying');
+      },
+      onRejectedLine: (line, reason) => {
+        metrics.pointsRejected.inc();
+        log.error({ line: line.slice(0, 300), reason }, 'InfluxDB refused a point; dead-lettered');
+        const station = /,station=([^, ]+)/.exec(line)?.[1];
+        const gatewayId = station ? registry.get(station)?.gatewayId : undefined;
+        if (gatewayId) {
+          broker.publish(
+            gatewayDeadLetterTopic(gatewayId),
+            JSON.stringify({ reason: 'database_rejected', detail: reason, topic: '', station, payload: line.slice(0, 1024), rejectedAt: new Date().toISOString() }),
+            0,
+          );
+        }
+      },
+      onStored: (lines) => rollups.onReadings(readingKeysOfLines(lines)),
+      onError: (err) => log.error({ err }, 'InfluxDB writer loop failed; continuing'),
+    },
+  );
+  await influx.ensureDatabase().catch((err: Error) => log.warn({ err: err.message }, 'InfluxDB not ready at start; readings stay in the log'));
+  writer.start();
+  await nowLane.start();
+  const nowViewRebuild = startNowViewRebuild(nowView, influx, log, () => broker.nowViewReady());
+
+  // The release rule: a segment goes once every lane's durable snapshot has passed it.
+  let released = 0;
+  const releaser = setInterval(() => {
+    const upTo = Math.min(nowLane!.holds(), storeLane.holds());
+    if (upTo > released) {
+      released = upTo;
+      broker.release(upTo);
+    }
+  }, 1000);
+  releaser.unref();
+
+  const tlsFiles: TlsFiles | undefined =
+    config.TLS_CERT_FILE && config.TLS_KEY_FILE ? { certFile: config.TLS_CERT_FILE, keyFile: config.TLS_KEY_FILE, caFile: config.TLS_CA_FILE } : undefined;
+  const httpsOn = tlsFiles !== undefined && config.HTTP_TLS;
+  const brokerCheck = (name: string, degradesOnly = false): ReadinessCheck => ({ name, ...(degradesOnly ? { degradesOnly } : {}), check: async () => (await broker.readiness())[name] });
+  const app = await buildApp({
+    alerts: alerts.api,
+    alertApi: alerts.api,
+    nowView,
+    log,
+    registry,
+    auth,
+    api: {
+      rateLimitPerMin: config.API_RATE_LIMIT_PER_MIN,
+      corsOrigins: config.API_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+      cacheTtlMs: config.API_CACHE_TTL_MS,
+      maxRangeMs: config.API_MAX_RANGE_DAYS * 86_400_000,
+      maxPoints: config.API_MAX_POINTS,
+      exportMaxRows: config.API_EXPORT_MAX_ROWS,
+      tileUrl: config.API_TILE_URL,
+      wsMaxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
+      metricsToken: config.METRICS_TOKEN,
+      trustProxy: config.trustProxy,
+      login: { maxFailuresPerAccount: config.API_LOGIN_MAX_FAILURES, maxFailuresPerAddress: config.API_LOGIN_MAX_FAILURES_PER_ADDRESS, lockoutMs: config.API_LOGIN_LOCKOUT_MS, lockoutMaxMs: config.API_LOGIN_LOCKOUT_MAX_MS },
+    },
+    influx,
+    live,
+    metrics: metrics.registry,
+    exposition: async () => mergeMetrics([await broker.brokerMetrics(), await metrics.registry.getMetricsAsJSON()]),
+    https: httpsOn && tlsFiles ? loadTls(tlsFiles) : undefined,
+    readiness: [
+      { name: 'influxdb', check: async () => ((await influx.ping()) ? undefined : 'InfluxDB does not answer its ping') },
+      brokerCheck('broker'),
+      brokerCheck('spool'),
+      { name: 'users-file', degradesOnly: true, check: async () => auth.usersFileProblem() },
+      brokerCheck('gateways-file', true),
+    ],
+  });
+  await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  const address = app.server.address();
+  const httpPort = typeof address === 'object' && address ? address.port : config.HTTP_PORT;
+
+  return {
+    httpPort,
+    setLogEnd(end) {
+      for (const r of readers) r.setEnd(end);
+      storeLane.notify();
+    },
+    async flushed() {
+      await Promise.all([writer.flushed(), nowLane!.caughtUp()]);
+    },
+    async rollupsFlushed() {
+      await writer.flushed();
+      await rollupLoop.flushNow();
+    },
+    rebuildNowView: async () => {
+      await nowView.rebuild(influx);
+      broker.nowViewReady();
+    },
+    snapshotSoon() {
+      nowLane!.snapshotSoon();
+      storeLane.snapshotSoon();
+    },
+    async stop(drainMs) {
+      clearInterval(releaser);
+      nowViewRebuild.stop();
+      await nowLane!.caughtUp(); // what was appended before the broker closed reaches officers and clients
+      await nowLane!.stop();
+      await alerts.stop(drainMs);
+      live.close();
+      await app.close();
+      await writer.stop(drainMs); // what is not written by then stays in the log
+      await rollupLoop.stop(drainMs); // what is not recomputed stays marked in its journal
+      await storeLane.close();
+      for (const r of readers) await r.close();
+    },
+  };
+}
+
+/** One Prometheus exposition from both threads' registries (each metric is owned by one of them). */
+async function mergeMetrics(jsons: unknown[][]): Promise<string> {
+  const { AggregatorRegistry } = await import('prom-client');
+  return AggregatorRegistry.aggregate(jsons as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics();
+}
+
+/** Rebuilds the now-view at start; while InfluxDB does not answer, retries every 5 s (the API uses InfluxQL meanwhile). */
+function startNowViewRebuild(nowView: NowView, influx: InfluxHttp, log: Logger, onReady: () => void): { stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const attempt = () => {
+    nowView.rebuild(influx).then(
+      () => {
+        log.info(nowView.stats(), 'now-view rebuilt from InfluxDB');
+        onReady();
+      },
+      (err: Error) => {
+        if (stopped) return;
+        log.warn({ err: err.message }, 'now-view rebuild failed; retrying in 5 s');
+        timer = setTimeout(attempt, 5000);
+        timer.unref();
+      },
+    );
+  };
+  attempt();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
