@@ -50,6 +50,8 @@ export interface ApiOptions {
 export interface AppDeps {
   readonly registry: Registry;
   readonly influx: InfluxHttp;
+  /** Reads the hourly/daily rollups (their retention policy / bucket); absent = `influx`. */
+  readonly rollupInflux?: InfluxHttp | undefined;
   readonly live: LiveHub;
   readonly metrics: PromRegistry;
   readonly readiness: readonly ReadinessCheck[];
@@ -98,7 +100,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(onApiError);
 
   const cache = createResponseCache({ ttlMs: deps.api.cacheTtlMs, maxEntries: 2000 });
-  const data = { registry: deps.registry, influx: deps.influx, cache, cacheTtlMs: deps.api.cacheTtlMs, nowView: deps.nowView };
+  const data = { registry: deps.registry, influx: deps.influx, rollupInflux: deps.rollupInflux, cache, cacheTtlMs: deps.api.cacheTtlMs, nowView: deps.nowView };
   await app.register(async (scope) => stationRoutes(scope, { ...data, maxBuckets: deps.api.maxPoints, maxRangeMs: deps.api.maxRangeMs }));
   await app.register(async (scope) => snapshotRoutes(scope, data));
   await app.register(async (scope) => exportRoutes(scope, { ...data, maxRows: deps.api.exportMaxRows, maxRangeMs: deps.api.maxRangeMs }));

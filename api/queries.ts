@@ -56,7 +56,8 @@ export function bucketStatement(station: Station, q: BucketQuery): string {
     .join(', ');
   return (
     `SELECT ${select} FROM ${quoteIdent(station.kind)} WHERE "station" = ${quoteString(station.id)} ` +
-    `AND time >= ${q.fromMs}ms AND time < ${q.toMs}ms GROUP BY time(${q.everyMs}ms) fill(none)`
+    // Whole days are Hanoi days (offset −7 h), as in the daily rollups.
+    `AND time >= ${q.fromMs}ms AND time < ${q.toMs}ms GROUP BY time(${q.everyMs}ms${q.everyMs % 86_400_000 === 0 ? ', -7h' : ''}) fill(none)`
   );
 }
 

@@ -32,3 +32,22 @@ export const aqiFields = (scale: AqiScaleKey) => ({ value: scale, category: `${s
 
 /** Fields of a river gauge's hours at or above each flood level, per bucket. */
 export const hoursAboveField = (level: 'I' | 'II' | 'III'): string => `hours_above_${level}`;
+
+/** Hanoi calendar month start (UTC ms) of `ms`, and the start `n` months later. */
+export function hanoiMonthStart(ms: number, addMonths = 0): number {
+  const local = new Date(ms + HANOI_OFFSET_MS);
+  return Date.UTC(local.getUTCFullYear(), local.getUTCMonth() + addMonths, 1) - HANOI_OFFSET_MS;
+}
+
+/** The fields a `{kind}_{period}` rollup row may carry, in a stable order (CSV columns). */
+export function rollupFieldNames(kind: StationKind, params: readonly string[], period: RollupPeriod, riverGauge: boolean): string[] {
+  const out: string[] = [];
+  for (const p of params) {
+    out.push(...STAT_FIELDS.map((s) => statField(p, s)));
+    if (period === '1d') out.push(statField(p, 'hours'));
+    if (kind === 'rain' && p === 'rain_mm') out.push(statField(p, 'sum'), ...(period === '1d' ? [statField(p, 'max_1h')] : []));
+    if (kind === 'flood') out.push(statField(p, 'max_at'));
+  }
+  if (riverGauge) out.push(hoursAboveField('I'), hoursAboveField('II'), hoursAboveField('III'));
+  return out;
+}

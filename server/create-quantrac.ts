@@ -32,6 +32,8 @@ export interface Quantrac {
   readonly registry: Registry;
   readonly metrics: Metrics;
   readonly influx: InfluxHttp;
+  /** The rollups' target (their retention policy / bucket). */
+  readonly rollupInflux: InfluxHttp;
   /** Recent readings in memory for the snapshot and /latest (api/now-view.ts). */
   readonly nowView: NowView;
   readonly log: Logger;
@@ -226,6 +228,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
       login: { maxFailuresPerAccount: config.API_LOGIN_MAX_FAILURES, maxFailuresPerAddress: config.API_LOGIN_MAX_FAILURES_PER_ADDRESS, lockoutMs: config.API_LOGIN_LOCKOUT_MS, lockoutMaxMs: config.API_LOGIN_LOCKOUT_MAX_MS },
     },
     influx,
+    rollupInflux,
     live,
     metrics: metrics.registry,
     https: httpsOn && tlsFiles ? loadTls(tlsFiles) : undefined,
@@ -252,6 +255,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     registry,
     metrics,
     influx,
+    rollupInflux,
     nowView,
     log,
     broker,

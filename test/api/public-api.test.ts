@@ -66,7 +66,8 @@ describe('stations', () => {
     await expectError('/api/stations/nope/latest', 404, 'STATION_NOT_FOUND');
     await expectError('/api/stations/air-001/readings?every=2w', 400, 'BAD_QUERY');
     await expectError(`/api/stations/air-001/readings?from=${nowMs - 6 * 24 * HOUR}&to=${nowMs}&every=1m`, 400, 'RANGE_TOO_LARGE');
-    await expectError(`/api/stations/air-001/readings?from=${nowMs - 30 * 24 * HOUR}&to=${nowMs}&every=1d`, 400, 'RANGE_TOO_LARGE');
+    await expectError(`/api/stations/air-001/readings?from=${nowMs - 30 * 24 * HOUR}&to=${nowMs}&every=1d&source=raw`, 400, 'RANGE_TOO_LARGE');
+    await expectError(`/api/stations/air-001/readings?from=${nowMs - 3000 * HOUR}&to=${nowMs}&every=1h`, 400, 'RANGE_TOO_LARGE'); // points cap
   });
 });
 
@@ -146,7 +147,8 @@ describe('AQI', () => {
     expect(daily.points.some((p) => p.aqi?.scale === 'US_AQI')).toBe(true);
     await expectError('/api/stations/rain-001/aqi', 400, 'BAD_QUERY');
     await expectError('/api/stations/air-001/aqi?period=weekly', 400, 'BAD_QUERY');
-    await expectError(`/api/stations/air-001/aqi?from=${nowMs - 30 * 24 * HOUR}&to=${nowMs}`, 400, 'RANGE_TOO_LARGE');
+    await expectError(`/api/stations/air-001/aqi?from=${nowMs - 30 * 24 * HOUR}&to=${nowMs}&source=raw`, 400, 'RANGE_TOO_LARGE');
+    await expectError(`/api/stations/air-001/aqi?from=${nowMs - 3000 * HOUR}&to=${nowMs}`, 400, 'RANGE_TOO_LARGE'); // points cap
   });
 
   it('per area: the highest station AQI, by former district or ward', async () => {
@@ -173,7 +175,7 @@ describe('export, alerts, docs', () => {
     expect(small.trim().split('\n')).toHaveLength(2);
     await expectError('/api/export.csv', 400, 'BAD_QUERY');
     await expectError('/api/export.csv?station=nope', 404, 'STATION_NOT_FOUND');
-    await expectError(`/api/export.csv?station=air-001&from=${nowMs - 30 * 24 * HOUR}`, 400, 'RANGE_TOO_LARGE');
+    await expectError(`/api/export.csv?station=air-001&from=${nowMs - 30 * 24 * HOUR}&source=raw`, 400, 'RANGE_TOO_LARGE');
   });
 
   it('lists public alerts without officer details', async () => {
