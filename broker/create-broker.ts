@@ -132,7 +132,7 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
 
   // Revoking or rotating a credential ends the sessions that used it, not only future connects.
   let revision = opts.credentials?.revision();
-  const watcher = setInterval(() => {
+  const checkSessions = () => {
     const store = opts.credentials;
     if (!store || store.revision() === revision) return;
     revision = store.revision();
@@ -148,8 +148,10 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
     } catch (err) {
       log.error({ err }, 'credential check of connected sessions failed; retrying at the next change');
     }
-  }, opts.credentialsCheckMs ?? 1000);
+  };
+  const watcher = setInterval(checkSessions, opts.credentialsCheckMs ?? 1000);
   watcher.unref();
+  opts.credentials?.onChange?.(checkSessions);
 
   return {
     aedes,

@@ -3,7 +3,7 @@
 // every change is appended to the audit log. The running broker picks changes up by itself.
 import type { AuditLog } from '../server/audit-log.ts';
 import { CredentialError } from './errors.ts';
-import { hashPassword, newPassword, readCredentialsFile, updateCredentials, type CredentialRole } from './gateway-credentials.ts';
+import { hashPassword, newPassword, readCredentialsFile, updateCredentials, type CredentialRole, type CredentialsFile, type CredentialUpdater } from './gateway-credentials.ts';
 
 /** Same rule as station registry gateway ids (contracts/stations.ts); no `:` (see authenticate.ts). */
 const ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
@@ -12,7 +12,12 @@ export interface AdminContext {
   readonly credentialsPath: string;
   readonly audit: AuditLog;
   readonly actor: string;
+  /** Where changes go instead of the file (cluster mode: the KV bucket, broker/kv-credentials.ts). */
+  readonly update?: CredentialUpdater | undefined;
 }
+
+const change = <T>(ctx: AdminContext, fn: (file: CredentialsFile) => Promise<T> | T): Promise<T> =>
+  ctx.update ? ctx.update(fn) : updateCredentials(ctx.credentialsPath, fn);
 
 export interface CredentialSummary {
   readonly id: string;
@@ -30,7 +35,7 @@ export async function addCredential(ctx: AdminContext, id: string, role: Credent
   checkId(id);
   const password = newPassword();
   const hash = await hashPassword(password);
-  await updateCredentials(ctx.credentialsPath, (file) => {
+  await change(ctx, (file) => {
     const existing = file.gateways[id];
     if (existing && !existing.revokedAt) throw new CredentialError('exists', `${id} already has a credential; use rotate`);
     file.gateways[id] = { hash, createdAt: new Date().toISOString(), ...(role === 'consumer' ? { role } : {}) };
@@ -44,7 +49,7 @@ export async function rotateCredential(ctx: AdminContext, id: string): Promise<s
   checkId(id);
   const password = newPassword();
   const hash = await hashPassword(password);
-  const role = await updateCredentials(ctx.credentialsPath, (file) => {
+  const role = await change(ctx, (file) => {
     const existing = file.gateways[id];
     if (!existing) throw new CredentialError('not_found', `${id} has no credential; use add`);
     if (existing.revokedAt) throw new CredentialError('revoked', `${id} was revoked at ${existing.revokedAt}; use add to issue a new credential`);
@@ -58,7 +63,7 @@ export async function rotateCredential(ctx: AdminContext, id: string): Promise<s
 /** Refuses the credential from now on; connected sessions using it are ended by the broker. */
 export async function revokeCredential(ctx: AdminContext, id: string): Promise<void> {
   checkId(id);
-  const role = await updateCredentials(ctx.credentialsPath, (file) => {
+  const role = await change(ctx, (file) => {
     const existing = file.gateways[id];
     if (!existing) throw new CredentialError('not_found', `${id} has no credential`);
     if (existing.revokedAt) throw new CredentialError('revoked', `${id} was already revoked at ${existing.revokedAt}`);
@@ -69,7 +74,11 @@ export async function revokeCredential(ctx: AdminContext, id: string): Promise<v
 }
 
 export function listCredentials(credentialsPath: string): CredentialSummary[] {
-  return Object.entries(readCredentialsFile(credentialsPath).gateways)
+  return summarize(readCredentialsFile(credentialsPath));
+}
+
+export function summarize(file: CredentialsFile): CredentialSummary[] {
+  return Object.entries(file.gateways)
     .map(([id, c]) => ({ id, role: c.role ?? 'gateway', createdAt: c.createdAt, ...(c.revokedAt ? { revokedAt: c.revokedAt } : {}) }))
     .sort((a, b) => a.id.localeCompare(b.id));
 }

@@ -37,7 +37,12 @@ export interface CredentialStore {
   isLive(user: VerifiedUser): boolean;
   /** Changes whenever the file does (inode, size, mtime); cheap to poll. */
   revision(): string;
+  /** Stores that learn of changes by themselves (the cluster's KV bucket) call this at once. */
+  onChange?(listener: () => void): void;
 }
+
+/** Applies `change` to the credentials and stores the result (file under a lock, or KV with compare-and-set). */
+export type CredentialUpdater = <T>(change: (file: CredentialsFile) => Promise<T> | T) => Promise<T>;
 
 export interface CredentialStoreOptions {
   /** A new version of the file cannot be used (the last good one keeps serving): log and count it. */

@@ -1,8 +1,11 @@
 // `npm run gateways -- add|rotate|revoke|list [id] [--consumer]`: MQTT credentials in
-// DATA_DIR/gateways.json, applied by a running broker within a second, no restart. A new password
+// DATA_DIR/gateways.json (or, with NATS_URL, the cluster's KV bucket that every edge watches),
+// applied by running brokers within a second, no restart. A new password
 // is printed once on stdout; only its scrypt hash is stored. Changes go to DATA_DIR/audit.jsonl.
 import { mkdirSync } from 'node:fs';
-import { addCredential, listCredentials, revokeCredential, rotateCredential } from '../broker/credential-admin.ts';
+import { connect } from '@nats-io/transport-node';
+import { addCredential, listCredentials, revokeCredential, rotateCredential, summarize, type CredentialSummary } from '../broker/credential-admin.ts';
+import { kvCredentialUpdater, openCredentialsBucket, readKvCredentials } from '../broker/kv-credentials.ts';
 import { CredentialError } from '../broker/errors.ts';
 import { createAuditLog, currentOsUser } from '../server/audit-log.ts';
 import { parseConfig } from '../server/config.ts';
@@ -24,7 +27,29 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const config = parseConfig(process.env);
   mkdirSync(config.dataDir, { recursive: true });
-  const ctx = { credentialsPath: config.credentialsPath, audit: createAuditLog(config.auditLogPath), actor: currentOsUser() };
+  const nc = config.natsServers.length > 0 ? await connect({ servers: [...config.natsServers], name: 'quantrac-gateways-cli' }) : undefined;
+  try {
+    const kv = nc ? await openCredentialsBucket(nc) : undefined;
+    const ctx = {
+      credentialsPath: config.credentialsPath,
+      audit: createAuditLog(config.auditLogPath),
+      actor: currentOsUser(),
+      update: kv ? kvCredentialUpdater(kv) : undefined,
+    };
+    const list = async (): Promise<CredentialSummary[]> => (kv ? summarize(await readKvCredentials(kv)) : listCredentials(config.credentialsPath));
+    return await run(command, id, flags, ctx, list);
+  } finally {
+    await nc?.close();
+  }
+}
+
+async function run(
+  command: string,
+  id: string | undefined,
+  flags: readonly string[],
+  ctx: Parameters<typeof addCredential>[0],
+  list: () => Promise<CredentialSummary[]>,
+): Promise<number> {
   switch (command) {
     case 'add': {
       const password = await addCredential(ctx, id!, flags.includes('--consumer') ? 'consumer' : 'gateway');
@@ -43,7 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`revoked ${id}\n`);
       return 0;
     case 'list':
-      for (const c of listCredentials(config.credentialsPath)) {
+      for (const c of await list()) {
         process.stdout.write(`${c.id}\t${c.role}\tcreated ${c.createdAt}${c.revokedAt ? `\trevoked ${c.revokedAt}` : ''}\n`);
       }
       return 0;

@@ -141,6 +141,8 @@ export const EnvSchema = z.object({
   /** Password checks (scrypt, on libuv's thread pool) running at once; more wait, a long queue is 503. */
   API_LOGIN_HASH_CONCURRENCY: int(1, 1),
   SHUTDOWN_DRAIN_MS: int(5000),
+  /** Cluster mode: comma-separated nats:// URLs of the JetStream cluster (shared credentials, the replicated log); unset = embedded. */
+  NATS_URL: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -165,6 +167,8 @@ export interface Config extends Env {
   readonly alertWebhookUrls: readonly string[];
   /** TRUST_PROXY as Fastify's trustProxy: false, a hop count, or addresses/CIDRs. */
   readonly trustProxy: false | number | readonly string[];
+  /** NATS_URL split into server URLs; empty in embedded mode. */
+  readonly natsServers: readonly string[];
 }
 
 export function parseConfig(env: Record<string, string | undefined>): Readonly<Config> {
@@ -209,6 +213,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
     alertsDir: resolve(dataDir, 'alerts'),
     alertWebhookUrls: Object.freeze(alertWebhookUrls),
     trustProxy,
+    natsServers: Object.freeze((e.NATS_URL ?? '').split(',').map((u) => u.trim()).filter((u) => u !== '')),
   });
 }
 
