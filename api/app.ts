@@ -26,6 +26,9 @@ import { portalConfigRoutes } from './routes/portal-config.ts';
 import { portalRoutes } from './routes/portal.ts';
 import { snapshotRoutes } from './routes/snapshot.ts';
 import { stationRoutes } from './routes/stations.ts';
+import { validationRoutes } from './routes/validations.ts';
+import type { ValidationStore } from './validation-store.ts';
+import type { AuditEvent } from '../server/audit-log.ts';
 import { registerSecurity } from './security.ts';
 
 export type { ReadinessCheck };
@@ -63,6 +66,8 @@ export interface AppDeps {
   readonly alerts?: PublicAlertSource | undefined;
   /** The same engine's officer/operator side (server/create-alerts.ts): REST, /ws/officer, deliveries, backtests. */
   readonly alertApi?: AlertApi | undefined;
+  /** Officers' validation marks (api/validation-store.ts) and where their changes are audited; absent = no validation routes. */
+  readonly validations?: { readonly store: ValidationStore; readonly audit: (event: AuditEvent) => void; readonly onChange?: (change: { station: string; fromMs: number; toMs: number }) => void } | undefined;
   /** Recent readings in memory (api/now-view.ts) for the snapshot and /latest; absent = InfluxQL on each request. */
   readonly nowView?: NowView | undefined;
   readonly logger?: boolean | object;
@@ -100,7 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(onApiError);
 
   const cache = createResponseCache({ ttlMs: deps.api.cacheTtlMs, maxEntries: 2000 });
-  const data = { registry: deps.registry, influx: deps.influx, rollupInflux: deps.rollupInflux, cache, cacheTtlMs: deps.api.cacheTtlMs, nowView: deps.nowView };
+  const data = { registry: deps.registry, influx: deps.influx, rollupInflux: deps.rollupInflux, cache, cacheTtlMs: deps.api.cacheTtlMs, nowView: deps.nowView, validations: deps.validations?.store };
   await app.register(async (scope) => stationRoutes(scope, { ...data, maxBuckets: deps.api.maxPoints, maxRangeMs: deps.api.maxRangeMs }));
   await app.register(async (scope) => snapshotRoutes(scope, data));
   await app.register(async (scope) => exportRoutes(scope, { ...data, maxRows: deps.api.exportMaxRows, maxRangeMs: deps.api.maxRangeMs }));
@@ -118,6 +123,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const alertApi = deps.alertApi;
   // After publicAlertRoutes: alertRoutes reuses its GET /api/alerts/public.
   if (alertApi) await app.register(async (scope) => alertRoutes(scope, { alerts: alertApi, auth: deps.auth, maxBacktestMs: 31 * 86_400_000 }));
+
+  const validations = deps.validations;
+  if (validations) await app.register(async (scope) => validationRoutes(scope, { registry: deps.registry, auth: deps.auth, ...validations }));
 
   await app.register(async (scope) => healthRoutes(scope, { readiness: deps.readiness, metrics: deps.metrics, auth: deps.auth, metricsToken: deps.api.metricsToken }));
   await app.register(async (scope) => portalRoutes(scope, { portalDir }));

@@ -13,6 +13,8 @@ interface Op {
   readonly auth?: boolean;
   readonly cached?: boolean;
   readonly description?: string;
+  /** Success status when not 200 (201 Created). */
+  readonly status?: number;
 }
 
 const OPS: Record<string, Record<string, Op>> = {
@@ -51,6 +53,22 @@ const OPS: Record<string, Record<string, Op>> = {
   '/api/export.csv': { get: { summary: "A station's stored readings as CSV, row-capped (X-Row-Cap header; trailing # comment when truncated)", tags: ['export'], query: C.ExportQuerySchema, ok: 'csv' } },
   '/api/auth/login': { post: { summary: 'Officer/operator login: a signed bearer token', tags: ['auth'], body: C.LoginRequestSchema, ok: C.LoginResponseSchema } },
   '/api/auth/me': { get: { summary: 'Who the bearer token belongs to', tags: ['auth'], ok: C.MeResponseSchema, auth: true } },
+  '/api/stations/{id}/validations': {
+    get: { summary: "Officers' validation marks of a station and the ranges they exclude, per parameter (officer or operator)", tags: ['validation'], params: C.StationIdParamsSchema, query: C.ValidationListQuerySchema, ok: C.ValidationListSchema, auth: true },
+    post: {
+      summary: 'Mark a time range of one parameter invalid (or valid again) with a reason (officer or operator; audited)',
+      description: 'Excluded values are left out of AQI, series and rollups from then on, and marked in the raw CSV export (`validation` column). Later marks override earlier ones over their range.',
+      tags: ['validation'],
+      params: C.StationIdParamsSchema,
+      body: C.ValidationCreateSchema,
+      ok: C.ValidationMarkSchema,
+      status: 201,
+      auth: true,
+    },
+  },
+  '/api/stations/{id}/validations/{markId}': {
+    delete: { summary: 'Undo a mark (kept in the record as revoked; audited)', tags: ['validation'], params: C.StationIdParamsSchema.extend({ markId: z.string() }), body: C.ValidationRevokeSchema, ok: C.ValidationMarkSchema, auth: true },
+  },
 };
 
 const toSchema = (s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> => {
@@ -91,7 +109,7 @@ export function buildOpenApi(info: { readonly version: string }): Record<string,
             ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: hoist(toSchema(op.body, 'input')) } } } } : {}),
             ...(op.auth ? { security: [{ bearer: [] }] } : {}),
             responses: {
-              200: { description: op.cached ? 'OK (ETag + Cache-Control; 304 on If-None-Match)' : 'OK', content: okContent },
+              [op.status ?? 200]: { description: op.status === 201 ? 'Created' : op.cached ? 'OK (ETag + Cache-Control; 304 on If-None-Match)' : 'OK', content: okContent },
               ...(op.cached ? { 304: { description: 'not modified' } } : {}),
               400: err,
               ...(op.auth || op.body ? { 401: err, 403: err } : {}),

@@ -239,3 +239,53 @@ export const WsErrorSchema = z.object({ type: z.literal('error'), error: z.strin
 /** Server → client. */
 export const WsServerMessageSchema = z.discriminatedUnion('type', [LiveReadingSchema, WsSubscribedSchema, WsErrorSchema]);
 export type WsServerMessage = z.infer<typeof WsServerMessageSchema>;
+
+// ── Manual validation (contracts/validations.ts folds the marks) ─────────────────────────────
+export const VALIDATION_STATUSES = ['invalid', 'valid'] as const;
+export type ValidationStatus = (typeof VALIDATION_STATUSES)[number];
+
+export const ValidationMarkSchema = z
+  .object({
+    id: z.string().meta({ description: 'stable id of the mark' }),
+    station: z.string(),
+    parameter: z.string(),
+    from: z.string().meta({ description: 'start of the range (inclusive), ISO 8601 UTC' }),
+    to: z.string().meta({ description: 'end of the range (exclusive), ISO 8601 UTC' }),
+    status: z.enum(VALIDATION_STATUSES),
+    reason: z.string(),
+    by: z.string().meta({ description: 'the officer or operator (from the token)' }),
+    at: z.string().meta({ description: 'when the mark was made' }),
+    revokedAt: z.string().optional().meta({ description: 'set when the mark was undone' }),
+    revokedBy: z.string().optional(),
+    revokeReason: z.string().optional(),
+  })
+  .meta({ id: 'ValidationMark' });
+export type ValidationMark = z.infer<typeof ValidationMarkSchema>;
+
+export const ValidationCreateSchema = z
+  .object({
+    parameter: z.string().min(1),
+    from: TimeSchema,
+    to: TimeSchema,
+    status: z.enum(VALIDATION_STATUSES).default('invalid'),
+    reason: z.string().trim().min(3).max(500),
+  })
+  .meta({ id: 'ValidationCreate' });
+
+export const ValidationRevokeSchema = z.object({ reason: z.string().trim().max(500).optional() }).meta({ id: 'ValidationRevoke' });
+
+export const ValidationListQuerySchema = z.object({
+  parameter: z.string().optional(),
+  from: TimeSchema.optional(),
+  to: TimeSchema.optional(),
+  includeRevoked: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+});
+
+export const ValidationListSchema = z
+  .object({
+    station: z.string(),
+    /** Effective invalid ranges per parameter after every active mark is applied in order. */
+    invalid: z.record(z.string(), z.array(z.object({ from: z.string(), to: z.string() }))),
+    marks: z.array(ValidationMarkSchema),
+  })
+  .meta({ id: 'ValidationList' });

@@ -24,6 +24,7 @@ import { createRollupConsumer } from '../ingest/rollups/consumer.ts';
 import { startRollupLoop } from '../ingest/rollups/loop.ts';
 import { readingKeysOfLines } from '../ingest/sink/line-protocol.ts';
 import { createAuditLog } from './audit-log.ts';
+import { connectRollups, createValidations } from './create-validations.ts';
 import { createAlerts } from './create-alerts.ts';
 import { createReadinessChecks } from './readiness.ts';
 
@@ -104,7 +105,9 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
 
   // Rollups (issue #13): one more consumer of what the writer stored; moves onto the durable log
   // with its consumer framework (issue #16).
-  const rollups = createRollupConsumer({ registry, raw: influx, rollups: rollupInflux, dirtyPath: join(config.dataDir, 'rollups', 'pending.json') });
+  const validations = createValidations({ dataDir: config.dataDir, auditLogPath: config.auditLogPath, log });
+  const rollups = createRollupConsumer({ registry, raw: influx, rollups: rollupInflux, dirtyPath: join(config.dataDir, 'rollups', 'pending.json'), exclude: validations.exclude });
+  connectRollups(validations, rollups, log);
   const rollupLoop = startRollupLoop(rollups, config.ROLLUP_FLUSH_INTERVAL_MS, log);
   const writer: InfluxWriter = createInfluxWriter(
     spool,
@@ -214,6 +217,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     log,
     registry,
     auth,
+    validations: { store: validations.store, audit: validations.audit, onChange: (c) => validations.onChange?.(c) },
     api: {
       rateLimitPerMin: config.API_RATE_LIMIT_PER_MIN,
       corsOrigins: config.API_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),

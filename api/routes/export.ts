@@ -11,6 +11,8 @@ import type { Registry, Station } from '../../contracts/stations.ts';
 import type { InfluxHttp } from '../../ingest/influx/influx-http.ts';
 import { quoteIdent, quoteString } from '../../ingest/influx/influx-http.ts';
 import { ApiError } from '../errors.ts';
+import { isExcluded } from '../../contracts/validations.ts';
+import type { ValidationStore } from '../validation-store.ts';
 import { seriesRows } from '../snapshot.ts';
 import { parseOr400 } from '../validate.ts';
 
@@ -21,6 +23,8 @@ export interface ExportRoutesDeps {
   readonly rollupInflux?: InfluxHttp | undefined;
   readonly maxRows: number;
   readonly maxRangeMs: number;
+  /** Officers' validation marks, shown in the raw export's `validation` column. */
+  readonly validations?: ValidationStore | undefined;
 }
 
 const PAGE_ROWS = 10_000;
@@ -40,9 +44,13 @@ function csvShape(station: Station, source: SeriesSource): CsvShape {
   return { measurement: statsMeasurement(station.kind, period), columns: rollupFieldNames(station.kind, params, period, river) };
 }
 
-async function* csvLines(http: InfluxHttp, station: Station, shape: CsvShape, fromMs: number, toMs: number, maxRows: number): AsyncGenerator<string> {
+/**
+ * `validationOf(ms)`, when given, fills a last `validation` column: the parameters an officer marked
+ * invalid at that time (`pm25:invalid`, comma-separated). The values stay in the export, marked.
+ */
+async function* csvLines(http: InfluxHttp, station: Station, shape: CsvShape, fromMs: number, toMs: number, maxRows: number, validationOf?: (ms: number) => string): AsyncGenerator<string> {
   const params = shape.columns;
-  yield `${['time', 'station', ...params].join(',')}\n`;
+  yield `${['time', 'station', ...params, ...(validationOf ? ['validation'] : [])].join(',')}\n`;
   let cursor = fromMs - 1;
   let sent = 0;
   for (;;) {
@@ -57,7 +65,7 @@ async function* csvLines(http: InfluxHttp, station: Station, shape: CsvShape, fr
         yield `# truncated at ${maxRows} rows (X-Row-Cap); narrow the time range for the rest\n`;
         return;
       }
-      chunk += `${[new Date(r.time as number).toISOString(), station.id, ...params.map((p) => r[p])].map(csvCell).join(',')}\n`;
+      chunk += `${[new Date(r.time as number).toISOString(), station.id, ...params.map((p) => r[p]), ...(validationOf ? [validationOf(r.time as number)] : [])].map(csvCell).join(',')}\n`;
       sent++;
       cursor = r.time as number;
     }
@@ -82,7 +90,9 @@ export async function exportRoutes(app: FastifyInstance, deps: ExportRoutesDeps)
     }
     const from = source === 'raw' ? fromMs : source === 'hourly' ? hourStart(fromMs) : hanoiDayStart(fromMs);
     // The first page is read before the headers go out, so a database failure is still a 503.
-    const lines = csvLines(source === 'raw' ? deps.influx : (deps.rollupInflux ?? deps.influx), station, csvShape(station, source), from, toMs, deps.maxRows);
+    const index = deps.validations?.index();
+    const marked = (ms: number) => Object.keys(PARAMETERS[station.kind]).filter((p) => index && isExcluded(index, station.id, p, ms)).map((p) => `${p}:invalid`).join(',');
+    const lines = csvLines(source === 'raw' ? deps.influx : (deps.rollupInflux ?? deps.influx), station, csvShape(station, source), from, toMs, deps.maxRows, source === 'raw' ? marked : undefined);
     const header = await lines.next();
     const first = await lines.next();
     async function* all() {

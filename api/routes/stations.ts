@@ -16,7 +16,11 @@ import {
 } from '../../contracts/api.ts';
 import type { Registry, Station } from '../../contracts/stations.ts';
 import type { InfluxHttp } from '../../ingest/influx/influx-http.ts';
-import { dailyAqi, hourlyAqi, type HourMeans } from '../aqi.ts';
+import { AQI_POLLUTANTS, dailyAqi, hourlyAqi, type HourMeans } from '../aqi.ts';
+import { exclusionsFor } from '../../contracts/validations.ts';
+import { PARAMETERS } from '../../contracts/parameters.ts';
+import { validBuckets, validHourlyMeans } from '../validated-queries.ts';
+import type { ValidationStore } from '../validation-store.ts';
 import { etagOf, type ResponseCache } from '../cache.ts';
 import type { NowView } from '../now-view.ts';
 import { ApiError } from '../errors.ts';
@@ -40,6 +44,8 @@ export interface StationRoutesDeps {
   readonly rollupInflux?: InfluxHttp | undefined;
   /** In-memory recent readings: /latest is answered from it once rebuilt, else by InfluxQL. */
   readonly nowView?: NowView | undefined;
+  /** Officers' validation marks: excluded ranges are left out of series and AQI. */
+  readonly validations?: ValidationStore | undefined;
 }
 
 /** Hanoi is UTC+7 all year: a day starts at 17:00 UTC. */
@@ -121,9 +127,12 @@ export async function stationRoutes(app: FastifyInstance, deps: StationRoutesDep
     if (buckets > deps.maxBuckets) {
       throw new ApiError('RANGE_TOO_LARGE', `${buckets} buckets requested; at most ${deps.maxBuckets} (widen "every" or narrow the range)`);
     }
+    const excluded = exclusionsFor(deps.validations?.index() ?? new Map(), station.id, fromMs, toMs);
     const data =
       source === 'raw'
-        ? await bucketedReadings(deps.influx, station, { fromMs, toMs, everyMs })
+        ? excluded.size > 0
+          ? await validBuckets(deps.influx, station, Object.keys(PARAMETERS[station.kind]), { fromMs, toMs, everyMs }, excluded)
+          : await bucketedReadings(deps.influx, station, { fromMs, toMs, everyMs })
         : await rollupBuckets(deps.influx, deps.rollupInflux ?? deps.influx, station, source, { fromMs, toMs, everyMs });
     const body = JSON.stringify({ station: station.id, kind: station.kind, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), everyMs, source, buckets: data });
     return sendCached(req, reply, { body, etag: etagOf(body), computedAt: Date.now() }, maxAgeS);
@@ -141,13 +150,19 @@ export async function stationRoutes(app: FastifyInstance, deps: StationRoutesDep
     const source = q.source ?? (toMs - fromMs > RAW_PREFERRED_SPAN_MS ? 'rollups' : 'raw');
     const rawMaxMs = daily ? MAX_DAILY_RANGE_MS : deps.maxRangeMs;
     if (source === 'raw' && toMs - fromMs > rawMaxMs) throw new ApiError('RANGE_TOO_LARGE', `computed from raw readings, the range spans at most ${Math.floor(rawMaxMs / DAY_MS)} days (the rollups have no such limit)`);
-    const key = `aqi:${station.id}:${q.period}:${q.scale}:${source}:${start}:${Math.floor(toMs / Math.max(1, deps.cacheTtlMs))}`;
+    const key = `aqi:${station.id}:${q.period}:${q.scale}:${source}:${start}:${Math.floor(toMs / Math.max(1, deps.cacheTtlMs))}:${deps.validations?.revision() ?? ''}`;
     const entry = await deps.cache.get(key, async () => {
       // Settled hours/days from the rollups; the fresh edge (the last two hours, or today) from raw readings.
       const edge = source === 'raw' ? start : Math.min(toMs, Math.max(start, daily ? hanoiDayStart(freshEdgeMs()) : freshEdgeMs()));
       const stored = edge > start ? await rollupAqi(deps.rollupInflux ?? deps.influx, station, q.period, q.scale, start, edge) : new Map<number, Aqi>();
       const lookback = daily ? 7 * HOUR_MS : 11 * HOUR_MS;
-      const means = edge < toMs ? await hourlyPollutantMeans(deps.influx, station, edge - lookback, toMs) : new Map<number, HourMeans>();
+      const excluded = exclusionsFor(deps.validations?.index() ?? new Map(), station.id, edge - lookback, toMs);
+      const means =
+        edge >= toMs
+          ? new Map<number, HourMeans>()
+          : excluded.size > 0
+            ? await validHourlyMeans(deps.influx, station, AQI_POLLUTANTS, edge - lookback, toMs, excluded)
+            : await hourlyPollutantMeans(deps.influx, station, edge - lookback, toMs);
       const hourAt = (h: number): HourMeans | undefined => means.get(h);
       const points = [];
       for (let t = start; t < toMs; t += step) {

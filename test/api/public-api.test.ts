@@ -168,7 +168,7 @@ describe('export, alerts, docs', () => {
     expect(res.headers.get('content-type')).toContain('text/csv');
     expect(res.headers.get('x-row-cap')).toBe('50');
     const lines = (await res.text()).trim().split('\n');
-    expect(lines[0]).toBe('time,station,pm25,pm10,no2,so2,o3,co,temp_c,rh_pct,qc');
+    expect(lines[0]).toBe('time,station,pm25,pm10,no2,so2,o3,co,temp_c,rh_pct,qc,validation');
     expect(lines).toHaveLength(52);
     expect(lines.at(-1)).toMatch(/^# truncated at 50 rows/);
     const small = await (await get(`/api/export.csv?station=street-001&from=${nowMs - HOUR}&to=${nowMs}`)).text();
