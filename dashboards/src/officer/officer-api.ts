@@ -81,3 +81,38 @@ export function watchAlerts(s: Session, onEvent: () => void): () => void {
     ws?.close();
   };
 }
+
+/** One officer's validation mark (contracts/api.ts ValidationMark). */
+export interface ValidationMark {
+  readonly id: string;
+  readonly station: string;
+  readonly parameter: string;
+  readonly from: string;
+  readonly to: string;
+  readonly status: 'invalid' | 'valid';
+  readonly reason: string;
+  readonly by: string;
+  readonly at: string;
+  readonly revokedAt?: string;
+  readonly revokedBy?: string;
+}
+
+export interface ValidationList {
+  readonly station: string;
+  readonly invalid: Readonly<Record<string, readonly { from: string; to: string }[]>>;
+  readonly marks: readonly ValidationMark[];
+}
+
+const stationPath = (station: string) => `/api/stations/${encodeURIComponent(station)}/validations`;
+
+export async function listValidations(s: Session, station: string): Promise<ValidationList> {
+  return requestJson<ValidationList>(`${stationPath(station)}?includeRevoked=true`, { headers: auth(s) });
+}
+
+export async function markRange(s: Session, station: string, mark: { parameter: string; from: string; to: string; status: 'invalid' | 'valid'; reason: string }): Promise<ValidationMark> {
+  return requestJson<ValidationMark>(stationPath(station), { method: 'POST', headers: auth(s), body: JSON.stringify(mark) });
+}
+
+export async function undoMark(s: Session, station: string, id: string, reason: string): Promise<void> {
+  await requestJson<unknown>(`${stationPath(station)}/${encodeURIComponent(id)}`, { method: 'DELETE', headers: auth(s), body: JSON.stringify(reason ? { reason } : {}) });
+}
