@@ -2,6 +2,7 @@
 // (the same ones the routes validate with) by zod 4's z.toJSONSchema.
 import { z } from 'zod';
 import * as C from '../contracts/api.ts';
+import * as R from '../contracts/reports-api.ts';
 
 interface Op {
   readonly summary: string;
@@ -46,6 +47,18 @@ const OPS: Record<string, Record<string, Op>> = {
       params: C.KindParamsSchema,
       query: C.SnapshotQuerySchema,
       ok: C.SnapshotSchema,
+      cached: true,
+    },
+  },
+  '/api/reports/{scope}': {
+    get: {
+      summary: 'Monthly or annual report of a station, a ward or the city (open data), JSON or CSV',
+      description:
+        'scope = station (id = station id), ward (id = ward or commune name) or city. period = YYYY-MM or YYYY (Hanoi time). Air: days per daily VN_AQI category, QCVN 05:2023 exceedances (1 h hours, 8 h and 24 h days), the mean against the annual limit; water: QCVN 08:2023 class per month; rain: totals, wettest hour and 24 h; flood: hours at or above each level, the peak and its time; every kind: data completeness (valid hour ≥ 75 % of readings, valid day ≥ 18 valid hours; docs/reports.md). format=csv: one figure per row.',
+      tags: ['reports'],
+      params: R.ReportScopeParamsSchema,
+      query: R.ReportQuerySchema,
+      ok: R.ReportSchema,
       cached: true,
     },
   },
