@@ -26,7 +26,7 @@ export function dailyCategories(series: HourlySeries, days: readonly number[]): 
     if (validDayHours(series, d, 'pm25') < VALID_DAY_HOURS && validDayHours(series, d, 'pm10') < VALID_DAY_HOURS) return 'insufficient';
     const day = Array.from({ length: 24 }, (_, i) => hourMeans(series, d + i * HOUR_MS));
     const before = Array.from({ length: 7 }, (_, i) => hourMeans(series, d - (7 - i) * HOUR_MS));
-    return dailyAqi(day, before, 'vn')?.category ?? 'insufficient';
+    return dailyAqi(day, before, 'vn', d)?.category ?? 'insufficient';
   });
 }
 
