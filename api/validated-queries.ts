@@ -2,8 +2,11 @@
 // InfluxQL cannot OR time ranges, so each excluded parameter is read over its valid segments (one
 // statement each, all in one /query request) as sum/count/min/max, merged per bucket; the other
 // parameters keep one statement. Used only when a station has marks in the range.
-import type { Station } from '../contracts/stations.ts';
-import { validSegments, type Interval } from '../contracts/validations.ts';
+import type { Registry, Station } from '../contracts/stations.ts';
+import { exclusionsFor, isExcluded, validSegments, type ExclusionIndex, type Interval } from '../contracts/validations.ts';
+import { AQI_POLLUTANTS, hourlyAqi, type HourMeans, type Scale } from './aqi.ts';
+
+const HOUR_MS = 3_600_000;
 import type { InfluxHttp, InfluxSeries } from '../ingest/influx/influx-http.ts';
 import { quoteIdent, quoteString } from '../ingest/influx/influx-http.ts';
 
@@ -71,4 +74,39 @@ export async function validBuckets(http: InfluxHttp, station: Station, params: r
 export async function validHourlyMeans(http: InfluxHttp, station: Station, params: readonly string[], fromMs: number, toMs: number, exclusions: ReadonlyMap<string, readonly Interval[]>): Promise<Map<number, Record<string, number>>> {
   const stats = await groupedValidStats(http, station, params, { fromMs, toMs, groupBy: '1h' }, exclusions);
   return new Map([...stats].map(([t, b]) => [t, Object.fromEntries([...b].map(([p, s]) => [p, s.sum / s.count]))]));
+}
+
+/**
+ * The city snapshot with officers' marks applied: for each station with marks in the last 12 hours,
+ * the latest values that fall in an excluded range are listed in `latest.excluded`, and an air
+ * station's AQI is recomputed from trailing hourly means without the excluded values.
+ */
+export async function applyValidationsToSnapshot(
+  snap: { readonly features: readonly { readonly id: string; readonly properties: object }[] },
+  http: InfluxHttp,
+  registry: Registry,
+  index: ExclusionIndex,
+  scale: Scale,
+  nowMs: number,
+): Promise<void> {
+  for (const f of snap.features) {
+    const station = registry.get(f.id);
+    if (!station) continue;
+    const props = f.properties as Record<string, unknown>;
+    const latest = props.latest as { ts: string; values: Record<string, number> } | null;
+    if (latest) {
+      const excluded = Object.keys(latest.values).filter((p) => isExcluded(index, station.id, p, Date.parse(latest.ts)));
+      if (excluded.length > 0) props.latest = { ...latest, excluded }; // a copy: the now-view keeps its own
+    }
+    const marks = exclusionsFor(index, station.id, nowMs - 12 * HOUR_MS, nowMs + 1);
+    if (station.kind !== 'air' || marks.size === 0) continue;
+    // Trailing 60-minute windows ending now, as the snapshot's own (api/snapshot.ts): c₁ = the last hour.
+    const stats = await groupedValidStats(http, station, AQI_POLLUTANTS, { fromMs: nowMs - 12 * HOUR_MS + 1, toMs: nowMs + 1, groupBy: `1h, ${(nowMs + 1) % HOUR_MS}ms` }, marks);
+    const hours: (HourMeans | undefined)[] = Array.from({ length: 12 }, () => undefined);
+    for (const [t, b] of stats) {
+      const ago = Math.floor((nowMs - t) / HOUR_MS);
+      if (ago >= 0 && ago < 12) hours[ago] = Object.fromEntries([...b].map(([p, st]) => [p, st.sum / st.count]));
+    }
+    props.aqi = hourlyAqi(hours, scale, nowMs);
+  }
 }

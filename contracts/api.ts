@@ -88,6 +88,7 @@ export const LatestSchema = z.object({
   ts: z.string(),
   values: z.record(z.string(), z.number()),
   quality: z.record(z.string(), z.enum(QUALITY_FLAGS)).optional(),
+  excluded: z.array(z.string()).optional().meta({ description: 'parameters an officer marked invalid at this time: shown, but left out of AQI and aggregates' }),
 });
 export type Latest = z.infer<typeof LatestSchema>;
 

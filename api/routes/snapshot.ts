@@ -11,6 +11,8 @@ import { sendCached } from '../http-cache.ts';
 import type { NowView } from '../now-view.ts';
 import { buildSnapshot } from '../snapshot.ts';
 import { parseOr400 } from '../validate.ts';
+import { applyValidationsToSnapshot } from '../validated-queries.ts';
+import type { ValidationStore } from '../validation-store.ts';
 
 export interface SnapshotRoutesDeps {
   readonly registry: Registry;
@@ -19,14 +21,20 @@ export interface SnapshotRoutesDeps {
   readonly cacheTtlMs: number;
   /** In-memory view of recent readings; until it is rebuilt (or when absent) the snapshot is computed by InfluxQL. */
   readonly nowView?: NowView | undefined;
+  /** Officers' marks: excluded values leave the map's AQI and are listed in `latest.excluded`. */
+  readonly validations?: ValidationStore | undefined;
 }
 
 export async function snapshotRoutes(app: FastifyInstance, deps: SnapshotRoutesDeps): Promise<void> {
   const maxAgeS = Math.round(deps.cacheTtlMs / 1000);
   const snapshot = (kind: StationKind, scale: Scale) =>
-    deps.cache.get(`snapshot:${kind}:${kind === 'air' ? scale : '-'}`, async () =>
-      deps.nowView?.ready() ? deps.nowView.snapshot(kind, scale) : buildSnapshot(deps.influx, deps.registry, kind, scale),
-    );
+    deps.cache.get(`snapshot:${kind}:${kind === 'air' ? scale : '-'}:${deps.validations?.revision() ?? ''}`, async () => {
+      const nowMs = Date.now();
+      const snap = deps.nowView?.ready() ? deps.nowView.snapshot(kind, scale, nowMs) : await buildSnapshot(deps.influx, deps.registry, kind, scale, nowMs);
+      const index = deps.validations?.index();
+      if (index && index.size > 0) await applyValidationsToSnapshot(snap, deps.influx, deps.registry, index, scale, nowMs);
+      return snap;
+    });
 
   app.get('/api/snapshot/:kind', async (req, reply) => {
     const { kind } = parseOr400(KindParamsSchema, req.params);

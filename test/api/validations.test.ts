@@ -57,9 +57,35 @@ beforeAll(async () => {
   // PM2.5 at 20 µg/m³ for 11 hours, then an hour at 200 (a fouled inlet), 4 readings an hour.
   const lines: string[] = [];
   for (let h = H - 11 * HOUR; h <= H; h += HOUR) for (let i = 0; i < 4; i++) lines.push(`air,station=${STATION} pm25=${h === H ? 200 : 20},no2=40 ${h + 5 * MIN + i * 15 * MIN}`);
+  // air-003: 20 µg/m³ two and one hours ago, then 200 in the last half hour (for the map snapshot).
+  const now = Date.now();
+  for (const [ago, v] of [[150, 20], [90, 20], [20, 200], [5, 200]] as const) lines.push(`air,station=air-003 pm25=${v} ${now - ago * MIN}`);
   await writePoints(t.database, lines);
+  await t.q.nowView.rebuild(t.q.influx); // the fixture went straight to InfluxDB, past the ingest stream
 });
 afterAll(async () => t?.stop());
+
+async function mapFeature(id: string): Promise<{ aqi: { value: number } | null; latest: { values: Record<string, number>; excluded?: string[] } | null }> {
+  const res = await call('GET', '/api/snapshot/air');
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { features: { id: string; properties: { aqi: { value: number } | null; latest: { values: Record<string, number>; excluded?: string[] } | null } }[] };
+  return body.features.find((f) => f.id === id)!.properties;
+}
+
+describe('manual validation on the map snapshot', () => {
+  it('lists the excluded parameter on the latest reading and leaves it out of the AQI, until undone', async () => {
+    const before = await mapFeature('air-003');
+    expect(before.aqi?.value).toBeGreaterThan(150);
+    expect(before.latest?.excluded).toBeUndefined();
+    const now = Date.now();
+    const m = ValidationMarkSchema.parse(await (await call('POST', '/api/stations/air-003/validations', officer, { parameter: 'pm25', from: iso(now - 40 * MIN), to: iso(now), reason: 'sensor swapped, not yet calibrated' })).json());
+    const after = await mapFeature('air-003');
+    expect(after.latest).toMatchObject({ values: { pm25: 200 }, excluded: ['pm25'] });
+    expect(after.aqi?.value).toBe(40); // c₁ left out: NowCast of the two 20 µg/m³ hours
+    expect((await call('DELETE', `/api/stations/air-003/validations/${m.id}`, officer, {})).status).toBe(200);
+    expect((await mapFeature('air-003')).aqi?.value).toBe(before.aqi?.value);
+  });
+});
 
 describe('manual validation', () => {
   let mark: ValidationMark;
