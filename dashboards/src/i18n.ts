@@ -12,6 +12,7 @@ const STRINGS = {
   navAir: { vi: 'Không khí', en: 'Air quality' },
   navFlood: { vi: 'Ngập lụt & mưa', en: 'Floods & rain' },
   navOfficer: { vi: 'Cán bộ', en: 'Officers' },
+  navReport: { vi: 'Báo cáo', en: 'Reports' },
   switchLang: { vi: 'English', en: 'Tiếng Việt' },
   switchLangLabel: { vi: 'Switch to English', en: 'Chuyển sang tiếng Việt' },
   live: { vi: 'Trực tiếp', en: 'Live' },
