@@ -53,7 +53,9 @@ export async function rotateCredential(ctx: AdminContext, id: string): Promise<s
     const existing = file.gateways[id];
     if (!existing) throw new CredentialError('not_found', `${id} has no credential; use add`);
     if (existing.revokedAt) throw new CredentialError('revoked', `${id} was revoked at ${existing.revokedAt}; use add to issue a new credential`);
-    file.gateways[id] = { ...existing, hash, createdAt: new Date().toISOString() };
+    // Rotated by an operator, the credential is the operator's: npm start no longer touches it.
+    const { issuedBy: _simulator, ...rest } = existing;
+    file.gateways[id] = { ...rest, hash, createdAt: new Date().toISOString() };
     return existing.role ?? 'gateway';
   });
   await ctx.audit.append({ actor: ctx.actor, action: 'credential.rotate', subject: id, detail: { role } });

@@ -17,6 +17,8 @@ export interface GatewayCredential {
   /** Absent means `gateway` (files written before roles existed). */
   readonly role?: CredentialRole;
   readonly revokedAt?: string;
+  /** `simulator`: made by `npm start` for its simulator, which may re-issue it; absent: an operator's (never touched by `npm start`). */
+  readonly issuedBy?: 'simulator';
 }
 
 export type CredentialsFile = { version: 1; gateways: Record<string, GatewayCredential> };
