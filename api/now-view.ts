@@ -19,6 +19,8 @@ const WINDOWS: Readonly<Record<StationKind, { readonly params: readonly string[]
 };
 /** Full readings kept per station for `latest` (a few, so one stamped ahead of the clock does not hide the one before). */
 const RECENT_KEPT = 4;
+/** How long a snapshot computed at the clock's time is reused while no reading of its kind arrives (ages are in whole seconds). */
+const MEMO_MS = 1000;
 
 interface RecentReading {
   readonly ts: number;
@@ -42,6 +44,7 @@ export interface NowView {
   rebuild(influx: InfluxHttp, nowMs?: number): Promise<void>;
   /** True once a rebuild has completed: before that, callers use the InfluxQL path. */
   ready(): boolean;
+  /** At `nowMs` when given; else at the clock's time, reused for up to a second while no reading of the kind arrived. */
   snapshot(kind: StationKind, scale: Scale, nowMs?: number): ReturnType<typeof snapshotCollection>;
   /** The station's newest reading; undefined when the view holds none (older than 30 days, or never). */
   latest(stationId: string): LiveReading | undefined;
@@ -71,6 +74,11 @@ export function createNowView(opts: NowViewOptions): NowView {
   const states = new Map<string, StationState>();
   for (const s of opts.registry.stations) states.set(s.id, { station: s, ts: [], cols: WINDOWS[s.kind].params.map(() => []), recent: [] });
   let isReady = false;
+  /** Snapshots computed at the clock's time, reused for up to MEMO_MS while no reading of their kind arrived. */
+  const memo = new Map<string, { atMs: number; snapshot: ReturnType<typeof snapshotCollection> }>();
+  const touched = (kind: StationKind) => {
+    for (const key of memo.keys()) if (key.startsWith(`${kind}:`)) memo.delete(key);
+  };
 
   /** Drops window values that no snapshot can use any more (amortised: only once the head is 10 min past the span). */
   function prune(st: StationState, nowMs: number): void {
@@ -204,17 +212,25 @@ export function createNowView(opts: NowViewOptions): NowView {
         const st = states.get(r.stationId);
         if (!st) continue;
         add(st, { ts: r.ts, seq: r.seq, values: kindValues(st.station.kind, r.values), quality: r.quality }, nowMs);
+        touched(st.station.kind);
       }
     },
     async rebuild(influx, nowMs = clock()) {
       for (const kind of ['air', 'water', 'rain', 'flood'] as const) await rebuildKind(influx, kind, nowMs);
+      memo.clear();
       isReady = true;
     },
     ready: () => isReady,
-    snapshot(kind, scale, nowMs = clock()) {
+    snapshot(kind, scale, at) {
+      const nowMs = at ?? clock();
+      const key = `${kind}:${scale}`;
+      const hit = memo.get(key);
+      if (at === undefined && hit && nowMs - hit.atMs < MEMO_MS && nowMs >= hit.atMs) return hit.snapshot;
       const features: SnapshotFeature[] = [];
       for (const st of states.values()) if (st.station.kind === kind) features.push(feature(st, scale, nowMs));
-      return snapshotCollection(kind, features, nowMs);
+      const snapshot = snapshotCollection(kind, features, nowMs);
+      if (at === undefined) memo.set(key, { atMs: nowMs, snapshot });
+      return snapshot;
     },
     latest(stationId) {
       const st = states.get(stationId);

@@ -1,6 +1,6 @@
 // `npm run bench`: measures quantrac on this machine and writes bench/results/<date>-<name>.{json,md}.
 // Every figure is reported beside a reference measured in the same run (STYLE: ratios, not raw
-// speeds). Options: --quick (short runs), --soak (adds the 5-minute RSS soak), --only ingest,one-at-a-time,api,...
+// speeds). Options: --quick (short runs), --soak (adds the 5-minute RSS soak), --only ingest,one-at-a-time,api,reports,...
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -104,7 +104,8 @@ async function apiBench(influxUrl: string): Promise<void> {
     '',
     '| request | p50 ms | p95 ms | p50 vs raw query |',
     '|---|---|---|---|',
-    lat('city snapshot /api/snapshot/:kind (4 kinds in turn)', r.snapshot, ref.snapshotRawQuery),
+    lat('city snapshot /api/snapshot/:kind (4 kinds in turn), in-memory now-view', r.snapshot, ref.snapshotRawQuery),
+    lat('  the same snapshot by InfluxQL on each request (the path before the now-view, in process)', r.snapshotInfluxQL, ref.snapshotRawQuery),
     lat('  raw InfluxQL of the snapshot (reference)', ref.snapshotRawQuery, ref.snapshotRawQuery),
     lat('24 h hourly series /api/stations/:id/readings', r.series24hHourly, ref.seriesRawQuery),
     lat('  raw InfluxQL of the series (reference)', ref.seriesRawQuery, ref.seriesRawQuery),
@@ -114,9 +115,28 @@ async function apiBench(influxUrl: string): Promise<void> {
     `| quantrac: MQTT publish → ingest → /ws/live | ${r.wsFanout.clients} | ${fmt(r.wsFanout.delivered)} | ${fmt(r.wsFanout.msgsPerS)} | ${r.wsFanout.lagP99Ms} |`,
     `| bare ws server broadcast (reference) | ${ref.bareWsFanout.clients} | ${fmt(ref.bareWsFanout.delivered)} | ${fmt(ref.bareWsFanout.msgsPerS)} | ${ref.bareWsFanout.lagP99Ms} |`,
     '',
-    `Fan-out msgs/s vs the bare ws server: ${(r.wsFanout.msgsPerS / ref.bareWsFanout.msgsPerS).toFixed(2)}.`,
+    `Fan-out msgs/s vs the bare ws server: ${(r.wsFanout.msgsPerS / ref.bareWsFanout.msgsPerS).toFixed(2)}. Snapshot p95, now-view vs InfluxQL: ${(r.snapshot.p95Ms / r.snapshotInfluxQL.p95Ms).toFixed(2)}; the now-view's rebuild from InfluxDB took ${fmt(r.nowViewRebuildMs)} ms.`,
   ].join('\n');
   save('api', r, md);
+}
+
+/** Issue #13: a monthly report from hourly rollups beside the same report computed from raw readings. */
+async function reportsBench(influxUrl: string): Promise<void> {
+  const { benchReports } = await import('./reports.ts');
+  const r = await benchReports({ influxUrl, log, ...(quick ? { stations: 20, requests: 40 } : {}) });
+  const row = (name: string, l: { p50Ms: number; p95Ms: number }) => `| ${name} | ${l.p50Ms.toFixed(1)} | ${l.p95Ms.toFixed(1)} | ${(l.p50Ms / r.reference.monthlyRaw.p50Ms).toFixed(2)} |`;
+  const md = [
+    `# Reports — ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    `${r.stations} stations: ${fmt(r.rollupPoints)} hourly rollup points (a year) and ${fmt(r.rawPoints)} raw readings (${r.month}, at each station's interval). Station reports built in process (api/reports/build-report.ts) with 10 in flight; both sources checked to give the same figures first.`,
+    '',
+    '| report | p50 ms | p95 ms | p50 vs raw |',
+    '|---|---|---|---|',
+    row(`monthly (${r.month}) from hourly rollups`, r.monthlyRollups),
+    row(`  the same computed from raw readings, GROUP BY time(1h) (reference)`, r.reference.monthlyRaw),
+    row('yearly (2026) from hourly rollups', r.yearlyRollups),
+  ].join('\n');
+  save('reports', r, md);
 }
 
 /** The longer fuzz run of issue #8: inputs tried, and that nothing crashed, hung or was lost. */
@@ -144,6 +164,7 @@ async function main(): Promise<void> {
       const out = await benchAlertLatency({ influxUrl: influxd.url, registry: o.registry, quick, log });
       save('alerts', out.result, out.markdown);
     }
+    if (wants('reports')) await reportsBench(influxd.url);
     if (wants('fuzz')) await fuzzBench(influxd.url);
   } finally {
     await influxd.stop();

@@ -39,7 +39,8 @@ const PARAMS: Readonly<Record<StationKind, readonly string[]>> = {
 };
 const FAILED_ROW = `("qc" =~ /:(fail|4)(,|$)/ OR "status" =~ /^(calibrating|faulty|fault|maintenance|0?1|0?2)$/)`;
 
-const stationFilter = (stations: readonly Station[]) => `"station" =~ /^(${stations.map((s) => s.id).join('|')})$/`;
+const stationFilter = (stations: readonly Station[]) =>
+  stations.length === 1 ? `"station" = ${quoteString(stations[0]!.id)}` : `"station" =~ /^(${stations.map((s) => s.id).join('|')})$/`;
 const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
 const expectedPerHour = (s: Station) => Math.max(1, 3600 / s.intervalS);
 type Mutable = Map<number, Record<string, HourStat>>;
