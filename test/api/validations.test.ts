@@ -88,6 +88,16 @@ describe('manual validation on the map snapshot', () => {
 });
 
 describe('manual validation', () => {
+  it('is documented in the OpenAPI document (from contracts/api.ts)', async () => {
+    const doc = (await (await call('GET', '/openapi.json')).json()) as { paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown>; requestBody?: unknown }>> };
+    const marks = doc.paths['/api/stations/{id}/validations'];
+    expect(marks?.post?.responses).toHaveProperty('201');
+    expect(marks?.post?.security).toEqual([{ bearer: [] }]);
+    expect(marks?.post?.requestBody).toBeDefined();
+    expect(marks?.get?.security).toEqual([{ bearer: [] }]);
+    expect(doc.paths['/api/stations/{id}/validations/{markId}']?.delete).toBeDefined();
+  });
+
   let mark: ValidationMark;
   let before: number | undefined;
 
