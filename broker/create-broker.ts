@@ -13,6 +13,7 @@ import { createAuthorizeSubscribe } from './hooks/authorize-subscribe.ts';
 import { createAddressLimiter, type AddressLimits } from './limits/address-limiter.ts';
 import { limitInflight } from './limits/inflight-limiter.ts';
 import { GuardedConnection } from './limits/packet-size-guard.ts';
+import { readProxyHeader } from './limits/proxy-protocol.ts';
 import { listen, type TlsFiles } from './listeners.ts';
 
 export interface BrokerOptions {
@@ -34,7 +35,15 @@ export interface BrokerOptions {
   readonly tls?: { readonly port: number; readonly files: TlsFiles } | undefined;
   /** How often the credentials file is checked for revoked or rotated credentials, ms. */
   readonly credentialsCheckMs?: number;
+  /**
+   * The plain listener expects a PROXY protocol header (v1 or v2) first on each connection, from
+   * the load balancer in front of the cluster's edges; limits then key on the address it names.
+   */
+  readonly proxyProtocol?: boolean;
 }
+
+/** A balancer sends its PROXY header at once; a connection without one in this time is closed. */
+const PROXY_HEADER_TIMEOUT_MS = 5_000;
 
 export type RefusedWhat = 'connect' | 'publish' | 'subscribe' | 'packet' | 'session';
 
@@ -105,8 +114,7 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
   const refuseConnect = refused('connect');
   const refusePacket = refused('packet');
   /** Admission before any MQTT byte is parsed; `wrap` adds TLS when the listener is the TLS one. */
-  const onSocket = (socket: Socket, stream: Socket = socket) => {
-    const address = socket.remoteAddress ?? 'unknown';
+  const onSocket = (socket: Socket, stream: Socket = socket, address = socket.remoteAddress ?? 'unknown') => {
     const refusal = limiter.admit(address);
     if (refusal) {
       refuseConnect(refusal, null, undefined, address);
@@ -114,10 +122,20 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
       return;
     }
     socket.once('close', () => limiter.release(address));
-    aedes.handle(new GuardedConnection(stream, opts.maxPacketBytes, (v) => refusePacket(v, null, undefined, address)));
+    aedes.handle(new GuardedConnection(stream, opts.maxPacketBytes, (v) => refusePacket(v, null, undefined, address), address));
+  };
+  const onProxiedSocket = (socket: Socket) => {
+    readProxyHeader(socket, PROXY_HEADER_TIMEOUT_MS).then(
+      ({ address }) => onSocket(socket, socket, address),
+      (err: Error) => {
+        refuseConnect('proxy_header', null, undefined, socket.remoteAddress);
+        log.debug({ err: err.message, address: socket.remoteAddress }, 'PROXY protocol header refused');
+        socket.destroy();
+      },
+    );
   };
 
-  const servers: Server[] = [await listen({ host: opts.host, port: opts.port }, onSocket)];
+  const servers: Server[] = [await listen({ host: opts.host, port: opts.port }, opts.proxyProtocol ? onProxiedSocket : onSocket)];
   if (opts.tls) {
     servers.push(
       await listen({ host: opts.host, port: opts.tls.port, tls: opts.tls.files }, onSocket, (socket) =>

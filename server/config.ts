@@ -143,6 +143,10 @@ export const EnvSchema = z.object({
   SHUTDOWN_DRAIN_MS: int(5000),
   /** Cluster mode: comma-separated nats:// URLs of the JetStream cluster (shared credentials, the replicated log); unset = embedded. */
   NATS_URL: z.string().optional(),
+  /** What this process runs: `all` (the embedded server) or, in cluster mode, `edge` (MQTT → the JetStream log). */
+  QUANTRAC_ROLE: z.enum(['all', 'edge']).default('all'),
+  /** The MQTT listener expects a PROXY protocol v1/v2 header from the load balancer (cluster edges behind HAProxy). */
+  MQTT_PROXY_PROTOCOL: bool(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -198,6 +202,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
   if (e.ALERT_WEBHOOK_BACKOFF_MAX_MS < e.ALERT_WEBHOOK_BACKOFF_BASE_MS) problems.push('ALERT_WEBHOOK_BACKOFF_MAX_MS: must be at least ALERT_WEBHOOK_BACKOFF_BASE_MS');
   if (e.API_LOGIN_LOCKOUT_MAX_MS < e.API_LOGIN_LOCKOUT_MS) problems.push('API_LOGIN_LOCKOUT_MAX_MS: must be at least API_LOGIN_LOCKOUT_MS');
   const trustProxy = parseTrustProxy(e.TRUST_PROXY, problems);
+  if (e.QUANTRAC_ROLE !== 'all' && !e.NATS_URL) problems.push(`QUANTRAC_ROLE: ${e.QUANTRAC_ROLE} runs in cluster mode and needs NATS_URL`);
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir = resolve(e.DATA_DIR);
   return Object.freeze({

@@ -3,12 +3,13 @@ import pino from 'pino';
 import { parseConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { startQuantrac } from './create-quantrac.ts';
+import { startEdge } from './roles/edge.ts';
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
-  const q = await startQuantrac(config, log);
+  const q = config.QUANTRAC_ROLE === 'edge' ? await startEdge(config, log) : await startQuantrac(config, log);
   const { mqtt, http } = q.urls();
   log.info({ mqtt, http }, 'quantrac is running');
   // A service manager signals the whole process group, and npm start (ops/start.ts) forwards the

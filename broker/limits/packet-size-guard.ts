@@ -55,10 +55,11 @@ export class GuardedConnection extends Duplex {
   readonly #socket: Socket;
   #held = false;
 
-  constructor(socket: Socket, maxPacketBytes: number, onViolation: (v: PacketViolation) => void) {
+  /** `remoteAddress`: the client's own address when a load balancer named it (PROXY protocol). */
+  constructor(socket: Socket, maxPacketBytes: number, onViolation: (v: PacketViolation) => void, remoteAddress = socket.remoteAddress) {
     super({ allowHalfOpen: false });
     this.#socket = socket;
-    this.remoteAddress = socket.remoteAddress;
+    this.remoteAddress = remoteAddress;
     const frames = createFrameTracker(maxPacketBytes);
     socket.on('data', (chunk: Buffer) => {
       const violation = frames.feed(chunk);
