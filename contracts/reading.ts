@@ -100,6 +100,8 @@ export const LiveReadingSchema = z.object({
   seq: z.number().optional(),
   values: z.record(z.string(), z.number()),
   quality: z.record(z.string(), z.enum(QUALITY_FLAGS)).optional(),
+  /** Parameters an officer marked invalid at this time (API reads only; contracts/validations.ts). */
+  excluded: z.array(z.string()).optional(),
 });
 export type LiveReading = z.infer<typeof LiveReadingSchema>;
 

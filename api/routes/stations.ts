@@ -17,7 +17,7 @@ import {
 import type { Registry, Station } from '../../contracts/stations.ts';
 import type { InfluxHttp } from '../../ingest/influx/influx-http.ts';
 import { AQI_POLLUTANTS, dailyAqi, hourlyAqi, type HourMeans } from '../aqi.ts';
-import { exclusionsFor } from '../../contracts/validations.ts';
+import { exclusionsFor, isExcluded } from '../../contracts/validations.ts';
 import { PARAMETERS } from '../../contracts/parameters.ts';
 import { validBuckets, validHourlyMeans } from '../validated-queries.ts';
 import type { ValidationStore } from '../validation-store.ts';
@@ -112,7 +112,9 @@ export async function stationRoutes(app: FastifyInstance, deps: StationRoutesDep
   app.get('/api/stations/:id/latest', async (req) => {
     const station = stationOr404(req.params);
     const latest = (deps.nowView?.ready() ? deps.nowView.latest(station.id) : undefined) ?? (await latestReading(deps.influx, station));
-    return { station: station.id, kind: station.kind, latest: latest ?? null };
+    const index = deps.validations?.index();
+    const excluded = latest && index ? Object.keys(latest.values).filter((p) => isExcluded(index, station.id, p, Date.parse(latest.ts))) : [];
+    return { station: station.id, kind: station.kind, latest: latest ? { ...latest, ...(excluded.length > 0 ? { excluded } : {}) } : null };
   });
 
   app.get('/api/stations/:id/readings', async (req, reply) => {

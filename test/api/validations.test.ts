@@ -82,6 +82,7 @@ describe('manual validation on the map snapshot', () => {
     const after = await mapFeature('air-003');
     expect(after.latest).toMatchObject({ values: { pm25: 200 }, excluded: ['pm25'] });
     expect(after.aqi?.value).toBe(40); // c₁ left out: NowCast of the two 20 µg/m³ hours
+    expect(await (await call('GET', '/api/stations/air-003/latest')).json()).toMatchObject({ latest: { values: { pm25: 200 }, excluded: ['pm25'] } });
     expect((await call('DELETE', `/api/stations/air-003/validations/${m.id}`, officer, {})).status).toBe(200);
     expect((await mapFeature('air-003')).aqi?.value).toBe(before.aqi?.value);
   });
