@@ -106,7 +106,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
   // Rollups (issue #13): one more consumer of what the writer stored; moves onto the durable log
   // with its consumer framework (issue #16).
   const validations = createValidations({ dataDir: config.dataDir, auditLogPath: config.auditLogPath, log });
-  const rollups = createRollupConsumer({ registry, raw: influx, rollups: rollupInflux, dirtyPath: join(config.dataDir, 'rollups', 'pending.json'), exclude: validations.exclude });
+  const rollups = createRollupConsumer({ registry, raw: influx, rollups: rollupInflux, dirtyPath: join(config.dataDir, 'rollups', 'pending.json'), excluded: validations.excluded });
   connectRollups(validations, rollups, log);
   const rollupLoop = startRollupLoop(rollups, config.ROLLUP_FLUSH_INTERVAL_MS, log);
   const writer: InfluxWriter = createInfluxWriter(

@@ -11,8 +11,8 @@ const HOUR_MS = 3_600_000;
 export interface Validations {
   readonly store: ValidationStore;
   readonly audit: (event: AuditEvent) => void;
-  /** Rollups' exclusion: true when an officer marked this value invalid. */
-  readonly exclude: (stationId: string, parameter: string, tsMs: number) => boolean;
+  /** Rollups' exclusion: the marks in force now, as a predicate (true = an officer marked it invalid). */
+  readonly excluded: () => (stationId: string, parameter: string, tsMs: number) => boolean;
   /** After a change: mark the touched hours for the rollups to recompute (set by connectRollups). */
   onChange?: (change: { station: string; fromMs: number; toMs: number }) => void;
 }
@@ -23,7 +23,10 @@ export function createValidations(opts: { dataDir: string; auditLogPath: string;
   return {
     store,
     audit: (event) => void auditLog.append(event).catch((err: unknown) => opts.log.error({ err, event }, 'audit log write failed')),
-    exclude: (stationId, parameter, tsMs) => isExcluded(store.index(), stationId, parameter, tsMs),
+    excluded: () => {
+      const index = store.index();
+      return (stationId, parameter, tsMs) => isExcluded(index, stationId, parameter, tsMs);
+    },
   };
 }
 

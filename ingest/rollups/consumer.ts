@@ -24,8 +24,11 @@ export interface RollupConsumerDeps {
   readonly now?: () => number;
   /** Stations recomputed per round of queries (bounds memory and statements per request). */
   readonly stationsPerRound?: number;
-  /** Values officers marked invalid (contracts/validations.ts): left out like failed ones. */
-  readonly exclude?: ((stationId: string, parameter: string, tsMs: number) => boolean) | undefined;
+  /**
+   * Values officers marked invalid (contracts/validations.ts): left out like failed ones. Called once
+   * per round for the predicate of the marks in force.
+   */
+  readonly excluded?: (() => (stationId: string, parameter: string, tsMs: number) => boolean) | undefined;
 }
 
 export interface FlushStats {
@@ -56,7 +59,7 @@ export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
 
   /** Rows with the officer-excluded values removed (the row's other values still count). */
   function withoutExcluded(station: Station, rows: RawRow[]): RawRow[] {
-    const exclude = deps.exclude;
+    const exclude = deps.excluded?.();
     if (!exclude) return rows;
     return rows.map((r) => {
       let out: Record<string, unknown> | undefined;
