@@ -72,8 +72,6 @@ export interface AppDeps {
   readonly validations?: { readonly store: ValidationStore; readonly audit: (event: AuditEvent) => void; readonly onChange?: (change: { station: string; fromMs: number; toMs: number }) => void } | undefined;
   /** Recent readings in memory (api/now-view.ts) for the snapshot and /latest; absent = InfluxQL on each request. */
   readonly nowView?: NowView | undefined;
-  /** 1.x retention policy holding the hourly rollups the reports read (INFLUX_ROLLUP_RETENTION_POLICY). */
-  readonly rollupRetentionPolicy?: string | undefined;
   readonly logger?: boolean | object;
   /** Where request failures are logged (a bug's 500, InfluxDB unavailable); per-request logging stays off. */
   readonly log?: Logger | undefined;
@@ -113,7 +111,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => stationRoutes(scope, { ...data, maxBuckets: deps.api.maxPoints, maxRangeMs: deps.api.maxRangeMs }));
   await app.register(async (scope) => snapshotRoutes(scope, data));
   await app.register(async (scope) => exportRoutes(scope, { ...data, maxRows: deps.api.exportMaxRows, maxRangeMs: deps.api.maxRangeMs }));
-  const hourly = createHourlySource({ influx: deps.influx, rollupRetentionPolicy: deps.rollupRetentionPolicy });
+  const validationStore = deps.validations?.store;
+  const hourly = createHourlySource({ influx: deps.influx, rollups: deps.rollupInflux, exclusions: validationStore ? () => validationStore.index() : undefined });
   await app.register(async (scope) => reportRoutes(scope, { ...data, hourly }));
   await app.register(async (scope) => publicAlertRoutes(scope, { alerts: deps.alerts }));
   await app.register(async (scope) => opsRoutes(scope, { auth: deps.auth, live: deps.live, cache }));

@@ -104,7 +104,8 @@ export async function benchReports(o: BenchReportsOptions) {
       await write(raw);
       rawPoints += raw.length;
     }
-    const fromRollups = createHourlySource({ influx, rollupRetentionPolicy: 'rollups' });
+    const rollupsDb = createInfluxHttp({ url: o.influxUrl, api: 'v1', database, retentionPolicy: 'rollups', timeoutMs: 120_000 });
+    const fromRollups = createHourlySource({ influx, rollups: rollupsDb });
     const fromRaw = createHourlySource({ influx, useRollups: false });
     const nowMs = month.toMs + 24 * HOUR;
     // Both paths must give the same figures, else the comparison means nothing.

@@ -215,7 +215,6 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     alertApi: alerts.api,
     nowView,
     log,
-    rollupRetentionPolicy: config.influxApi === 'v1' ? config.INFLUX_ROLLUP_RETENTION_POLICY : undefined,
     registry,
     auth,
     validations: { store: validations.store, audit: validations.audit, onChange: (c) => validations.onChange?.(c) },

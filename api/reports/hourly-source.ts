@@ -7,6 +7,7 @@ import { HOUR_MS, hourStart, statField, statsMeasurement, hoursAboveField } from
 import type { Station } from '../../contracts/stations.ts';
 import type { InfluxHttp, InfluxSeries } from '../../ingest/influx/influx-http.ts';
 import { quoteIdent, quoteString } from '../../ingest/influx/influx-http.ts';
+import { exclusionsFor, isExcluded, type ExclusionIndex } from '../../contracts/validations.ts';
 import { isValidValue, type RawRow } from '../../ingest/rollups/exclusion.ts';
 import { seriesRows } from '../snapshot.ts';
 import type { HourlySeries, HourStat } from './hourly.ts';
@@ -24,8 +25,10 @@ export interface HourlySource {
 
 export interface HourlySourceOptions {
   readonly influx: InfluxHttp;
-  /** 1.x retention policy of the rollups (INFLUX_ROLLUP_RETENTION_POLICY); undefined = the database default. */
-  readonly rollupRetentionPolicy?: string | undefined;
+  /** The client of the rollups' retention policy or bucket (server/influx-targets.ts); default `influx`. */
+  readonly rollups?: InfluxHttp | undefined;
+  /** Officers' validation marks: the values they exclude are left out of the raw path's hours (the rollups already leave them out). */
+  readonly exclusions?: (() => ExclusionIndex) | undefined;
   /** false: always compute from raw readings (the bench's reference). */
   readonly useRollups?: boolean;
 }
@@ -52,8 +55,8 @@ function put(series: Mutable, hour: number, param: string, stat: HourStat): void
 }
 
 /** Statistics of one parameter over raw rows of one hour, valid values only. */
-export function statOfRows(rows: readonly RawRow[], param: string, station: Station): HourStat | undefined {
-  const vals = rows.filter((r) => isValidValue(r, param)).map((r) => ({ v: r[param] as number, t: r.time }));
+export function statOfRows(rows: readonly RawRow[], param: string, station: Station, counts: (r: RawRow, p: string) => boolean = isValidValue): HourStat | undefined {
+  const vals = rows.filter((r) => counts(r, param)).map((r) => ({ v: r[param] as number, t: r.time }));
   if (vals.length === 0) return undefined;
   let sum = 0;
   let min = Infinity;
@@ -68,13 +71,13 @@ export function statOfRows(rows: readonly RawRow[], param: string, station: Stat
 }
 
 export function createHourlySource(o: HourlySourceOptions): HourlySource {
-  const rp = o.rollupRetentionPolicy ? `${quoteIdent(o.rollupRetentionPolicy)}.` : '';
+  const rollupsDb = o.rollups ?? o.influx;
 
   async function fromRollups(kind: StationKind, stations: readonly Station[], fromMs: number, toMs: number): Promise<Map<string, Mutable>> {
     const out = new Map<string, Mutable>();
     let result: InfluxSeries[][];
     try {
-      result = await o.influx.query(`SELECT * FROM ${rp}${quoteIdent(statsMeasurement(kind, '1h'))} WHERE ${stationFilter(stations)} AND time >= ${fromMs}ms AND time < ${toMs}ms GROUP BY "station"`);
+      result = await rollupsDb.query(`SELECT * FROM ${quoteIdent(statsMeasurement(kind, '1h'))} WHERE ${stationFilter(stations)} AND time >= ${fromMs}ms AND time < ${toMs}ms GROUP BY "station"`);
     } catch {
       return out; // no rollup retention policy (yet): the raw path answers
     }
@@ -136,25 +139,33 @@ export function createHourlySource(o: HourlySourceOptions): HourlySource {
       }
       out.set(station.id, series);
     }
-    // Hours holding excluded values: recomputed from their rows with the exclusion predicate.
-    for (const s of failed ?? []) {
-      const station = byId.get(s.tags?.station ?? '');
-      const series = station && out.get(station.id);
-      if (!station || !series) continue;
-      for (const hour of new Set(seriesRows(s).map((r) => hourStart(r.time as number)))) {
-        const [rows] = await o.influx.query(`SELECT * FROM ${m} WHERE "station" = ${quoteString(station.id)} AND time >= ${hour}ms AND time < ${hour + HOUR_MS}ms`);
-        const raw = (rows?.[0] ? seriesRows(rows[0]) : []) as RawRow[];
-        const fresh: Record<string, HourStat> = {};
-        for (const p of PARAMS[kind]) {
-          const st = statOfRows(raw, p, station);
-          if (st) fresh[p] = st;
-        }
-        if (Object.keys(fresh).length) series.set(hour, fresh);
-        else series.delete(hour);
+    // Hours holding values that do not count (failed flags, not measuring, officers' marks): recomputed from their rows.
+    const index = o.exclusions?.();
+    for (const station of stations) {
+      const series = out.get(station.id);
+      if (!series) continue;
+      const hours = new Set<number>();
+      for (const s of failed ?? []) if (s.tags?.station === station.id) for (const r of seriesRows(s)) hours.add(hourStart(r.time as number));
+      for (const list of index ? exclusionsFor(index, station.id, fromMs, toMs).values() : []) {
+        for (const [a, b] of list) for (let h = hourStart(Math.max(a, fromMs)); h < Math.min(b, toMs); h += HOUR_MS) hours.add(h);
       }
+      const counts = (r: RawRow, p: string) => isValidValue(r, p) && !(index && isExcluded(index, station.id, p, r.time));
+      for (const hour of hours) await recomputeHour(kind, station, series, hour, counts);
     }
     if (kind === 'flood') await floodDetails(stations, out, fromMs, toMs);
     return out;
+  }
+
+  async function recomputeHour(kind: StationKind, station: Station, series: Mutable, hour: number, counts: (r: RawRow, p: string) => boolean): Promise<void> {
+    const [rows] = await o.influx.query(`SELECT * FROM ${quoteIdent(kind)} WHERE "station" = ${quoteString(station.id)} AND time >= ${hour}ms AND time < ${hour + HOUR_MS}ms`);
+    const raw = (rows?.[0] ? seriesRows(rows[0]) : []) as RawRow[];
+    const fresh: Record<string, HourStat> = {};
+    for (const p of PARAMS[kind]) {
+      const st = statOfRows(raw, p, station, counts);
+      if (st) fresh[p] = st;
+    }
+    if (Object.keys(fresh).length) series.set(hour, fresh);
+    else series.delete(hour);
   }
 
   /** River gauges: time at each level (readings at or above it × the interval, per hour); every gauge: the exact time of the highest reading. */

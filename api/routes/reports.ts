@@ -8,6 +8,7 @@ import { sendCached } from '../http-cache.ts';
 import { buildReport } from '../reports/build-report.ts';
 import { reportCsv } from '../reports/csv.ts';
 import type { HourlySource } from '../reports/hourly-source.ts';
+import type { ValidationStore } from '../validation-store.ts';
 import { parseOr400 } from '../validate.ts';
 
 export interface ReportRoutesDeps {
@@ -15,6 +16,8 @@ export interface ReportRoutesDeps {
   readonly hourly: HourlySource;
   readonly cache: ResponseCache;
   readonly cacheTtlMs: number;
+  /** A change of the officers' marks changes the reports (cache key). */
+  readonly validations?: ValidationStore | undefined;
 }
 
 export async function reportRoutes(app: FastifyInstance, deps: ReportRoutesDeps): Promise<void> {
@@ -22,7 +25,7 @@ export async function reportRoutes(app: FastifyInstance, deps: ReportRoutesDeps)
   app.get('/api/reports/:scope', async (req, reply) => {
     const { scope } = parseOr400(ReportScopeParamsSchema, req.params);
     const q = parseOr400(ReportQuerySchema, req.query);
-    const entry = await deps.cache.get(`report:${scope}:${q.id ?? ''}:${q.period}`, () => buildReport(deps.registry, deps.hourly, scope, q.id, q.period));
+    const entry = await deps.cache.get(`report:${scope}:${q.id ?? ''}:${q.period}:${deps.validations?.revision() ?? ''}`, () => buildReport(deps.registry, deps.hourly, scope, q.id, q.period));
     if (q.format === 'json') return sendCached(req, reply, entry, maxAgeS);
     const report = JSON.parse(entry.body) as Report;
     const name = `quantrac-report-${scope}-${(q.id ?? 'hanoi').replace(/[^A-Za-z0-9-]+/g, '_')}-${q.period}.csv`;

@@ -29,11 +29,14 @@ export async function snapshotRoutes(app: FastifyInstance, deps: SnapshotRoutesD
   const maxAgeS = Math.round(deps.cacheTtlMs / 1000);
   const snapshot = (kind: StationKind, scale: Scale) =>
     deps.cache.get(`snapshot:${kind}:${kind === 'air' ? scale : '-'}:${deps.validations?.revision() ?? ''}`, async () => {
-      const nowMs = Date.now();
-      const snap = deps.nowView?.ready() ? deps.nowView.snapshot(kind, scale, nowMs) : await buildSnapshot(deps.influx, deps.registry, kind, scale, nowMs);
+      // The now-view may hand back the snapshot it computed within the last second: copied before marks are applied to it.
+      const fromView = deps.nowView?.ready() ? deps.nowView.snapshot(kind, scale) : undefined;
+      const snap = fromView ?? (await buildSnapshot(deps.influx, deps.registry, kind, scale, Date.now()));
       const index = deps.validations?.index();
-      if (index && index.size > 0) await applyValidationsToSnapshot(snap, deps.influx, deps.registry, index, scale, nowMs);
-      return snap;
+      if (!index || index.size === 0) return snap;
+      const own = fromView ? structuredClone(fromView) : snap;
+      await applyValidationsToSnapshot(own, deps.influx, deps.registry, index, scale, Date.parse(own.generatedAt));
+      return own;
     });
 
   app.get('/api/snapshot/:kind', async (req, reply) => {

@@ -5,7 +5,10 @@ import { ReportSchema, type Report, type StationReport } from '../../contracts/r
 import { startTestQuantrac, type TestQuantrac } from '../support/quantrac.ts';
 import { writePoints } from './fixtures.ts';
 import { airNovember, airNovemberRollups, floodNovember, rainNovember, waterNovember } from './report-fixtures.ts';
+import { join } from 'node:path';
+import { setUser } from '../../api/auth.ts';
 import { influxUrl } from '../support/influx.ts';
+import { novDay } from './report-fixtures.ts';
 
 let t: TestQuantrac;
 const report = async (path: string): Promise<Report> => {
@@ -122,5 +125,28 @@ describe('area reports and formats', () => {
       expect(res.status, path).toBe(status);
       expect(await res.json(), path).toMatchObject({ error: code });
     }
+  });
+});
+
+describe('officers\' validation marks', () => {
+  it('leave the marked values out of a report computed from raw readings, and come back when undone', async () => {
+    await setUser(join(t.dataDir, 'users.json'), 'lan', 'officer', 'officer-pw');
+    const login = await fetch(`${t.httpUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'lan', password: 'officer-pw' }) });
+    const { token } = (await login.json()) as { token: string };
+    const auth = { authorization: `Bearer ${token}` };
+    // PM2.5 of Nov 2 marked invalid: that day is judged on PM10 alone (120 → VN_AQI 85, moderate) and no PM2.5 24 h exceedance is left.
+    const res = await fetch(`${t.httpUrl}/api/stations/air-001/validations`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ parameter: 'pm25', from: new Date(novDay(2)).toISOString(), to: new Date(novDay(3)).toISOString(), reason: 'inlet blocked' }),
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const mark = (await res.json()) as { id: string };
+    const marked = station(await report('/api/reports/station?id=air-001&period=2026-11'), 'air-001').air!;
+    expect(marked.daysByCategory).toMatchObject({ good: 1, moderate: 2, poor: 2 });
+    expect(marked.exceedances.find((e) => e.param === 'pm25' && e.window === '24h')).toMatchObject({ count: 0, evaluated: 4 });
+    expect((await fetch(`${t.httpUrl}/api/stations/air-001/validations/${mark.id}`, { method: 'DELETE', headers: auth })).status).toBe(200);
+    const undone = station(await report('/api/reports/station?id=air-001&period=2026-11'), 'air-001').air!;
+    expect(undone.daysByCategory).toMatchObject({ good: 1, moderate: 1, poor: 3 });
   });
 });
