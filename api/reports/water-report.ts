@@ -15,12 +15,13 @@ export function waterClassOf(means: Readonly<Record<string, number | null>>): { 
   const present = CLASS_PARAMS.filter((p) => typeof means[p] === 'number');
   if (present.length === 0) return { waterClass: null, limiting: [] };
   let limiting: string[] = [];
-  for (const c of WATER_CLASSES) {
+  // D is "worse than C": its cells describe the class and are not limits to meet.
+  for (const c of WATER_CLASSES.filter((x) => x !== 'D')) {
     const breached = present.filter((p) => {
       const limit = qcvn08Limit(c, p);
       return limit !== undefined && waterLimitBreached(limit, means[p] as number);
     });
-    if (breached.length === 0 && c !== 'D') return { waterClass: c, limiting };
+    if (breached.length === 0) return { waterClass: c, limiting };
     limiting = breached;
   }
   return { waterClass: 'D', limiting };

@@ -2,7 +2,6 @@
 import type { Text } from '../i18n.ts';
 
 export const R = {
-  nav: { vi: 'Báo cáo', en: 'Reports' },
   title: { vi: 'Báo cáo quan trắc môi trường', en: 'Environmental monitoring report' },
   scope: { vi: 'Phạm vi', en: 'Scope' },
   station: { vi: 'Trạm', en: 'Station' },
