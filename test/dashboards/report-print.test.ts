@@ -75,4 +75,12 @@ describe('report page printed to A4 PDF', () => {
     expect(water).toContain('QCVN 08:2023/BTNMT class per month — Designated class: B');
     expect(water).toMatch(/2026-11 B Yes Yes/);
   });
+
+  it('the city report runs over several A4 pages, each station starting with its heading', async () => {
+    const { text, info } = await printReport('?lang=en#/report/city/2026-11', 'city-2026-11.pdf');
+    expect(Number(/Pages:\s+(\d+)/.exec(info)?.[1])).toBeGreaterThanOrEqual(2);
+    const flat = squash(text);
+    for (const id of ['air-001', 'rain-001', 'flood-longbien', 'water-001']) expect(flat).toContain(`(${id})`);
+    expect(flat).toContain('Environmental monitoring report — Whole city');
+  });
 });
