@@ -131,27 +131,28 @@ export function createNowView(opts: NowViewOptions): NowView {
 
   /** Trailing 60-minute windows ending at nowMs: index 0 = (now − 1 h, now], as the InfluxQL GROUP BY time(1h, offset). */
   function airHours(st: StationState, nowMs: number): (HourMeans | undefined)[] {
-    const sums = Array.from({ length: 12 }, () => new Float64Array(AQI_POLLUTANTS.length));
-    const counts = Array.from({ length: 12 }, () => new Uint32Array(AQI_POLLUTANTS.length));
-    const end = upperBound(st.ts, nowMs);
-    const start = upperBound(st.ts, nowMs - 12 * HOUR_MS);
-    for (let i = start; i < end; i++) {
-      const ago = Math.floor((nowMs - st.ts[i]!) / HOUR_MS);
+    const hours: (HourMeans | undefined)[] = [];
+    let end = upperBound(st.ts, nowMs);
+    for (let ago = 0; ago < 12; ago++) {
+      const start = upperBound(st.ts, nowMs - (ago + 1) * HOUR_MS);
+      let means: HourMeans | undefined;
       for (let p = 0; p < AQI_POLLUTANTS.length; p++) {
-        const v = st.cols[p]![i]!;
-        if (!Number.isNaN(v)) {
-          sums[ago]![p]! += v;
-          counts[ago]![p]!++;
+        const col = st.cols[p]!;
+        let sum = 0;
+        let n = 0;
+        for (let i = start; i < end; i++) {
+          const v = col[i]!;
+          if (v === v) {
+            sum += v;
+            n++;
+          }
         }
+        if (n > 0) (means ??= {})[AQI_POLLUTANTS[p]!] = sum / n;
       }
+      hours.push(means);
+      end = start;
     }
-    return sums.map((sum, ago) => {
-      const c = counts[ago]!;
-      if (!c.some((n) => n > 0)) return undefined;
-      const means: HourMeans = {};
-      AQI_POLLUTANTS.forEach((p, i) => c[i]! > 0 && (means[p] = sum[i]! / c[i]!));
-      return means;
-    });
+    return hours;
   }
 
   function sumOver(st: StationState, fromExclusive: number, toInclusive: number): number | undefined {
