@@ -17,6 +17,7 @@ export type ReportScope = 'station' | 'ward' | 'city';
 
 /** Hours read before the period: the O₃ 8-hour means ending in its first hours. */
 const LOOKBACK_MS = 8 * HOUR_MS;
+const STATIONS_PER_CHUNK = 20;
 
 export function stationsOf(registry: Registry, scope: ReportScope, id: string | undefined): { stations: Station[]; id: string; name: string } {
   if (scope === 'city') return { stations: [...registry.stations], id: 'hanoi', name: 'Hà Nội' };
@@ -50,9 +51,8 @@ const worst = (cats: readonly string[]): string => {
   return judged.length === 0 ? 'insufficient' : judged.reduce((a, b) => (AQI_DAY_CATEGORIES.indexOf(b as never) > AQI_DAY_CATEGORIES.indexOf(a as never) ? b : a));
 };
 
-/** Area summary: per day the worst station category; exceedances summed over stations. */
-export function areaSummary(airSeries: readonly HourlySeries[], reports: readonly StationReport[], days: readonly number[]): NonNullable<Report['summary']> {
-  const perStation = airSeries.map((s) => dailyCategories(s, days));
+/** Area summary: per day the worst station category (`perStation`: each air station's daily categories); exceedances summed over stations. */
+export function areaSummary(perStation: readonly (readonly string[])[], reports: readonly StationReport[], days: readonly number[]): NonNullable<Report['summary']> {
   const airDaysByCategory = Object.fromEntries(AQI_DAY_CATEGORIES.map((c) => [c, 0])) as Record<(typeof AQI_DAY_CATEGORIES)[number], number>;
   days.forEach((_, i) => airDaysByCategory[worst(perStation.map((cats) => cats[i]!)) as keyof typeof airDaysByCategory]++);
   const sums = new Map<string, Exceedance & { stations: number }>();
@@ -72,14 +72,19 @@ export async function buildReport(registry: Registry, source: HourlySource, scop
   if (p.fromMs >= nowMs) throw new ApiError('BAD_QUERY', `the period ${periodLabel} has not begun`);
   const untilMs = Math.min(p.toMs, Math.floor(nowMs / HOUR_MS) * HOUR_MS);
   const reports: StationReport[] = [];
-  const airSeries: HourlySeries[] = [];
+  const days = daysOf(p.fromMs, untilMs);
+  const airDays: string[][] = [];
   for (const kind of ['air', 'water', 'rain', 'flood'] as const) {
     const ofKind = target.stations.filter((s) => s.kind === kind);
-    const hours = await source.hourly(kind, ofKind, p.fromMs - LOOKBACK_MS, untilMs);
-    for (const s of ofKind) {
-      const h = hours.get(s.id) ?? { series: new Map(), source: 'none' as const };
-      reports.push(stationReport(s, h.series, h.source, p, untilMs));
-      if (kind === 'air') airSeries.push(h.series);
+    // A chunk of stations at a time: their hourly series are dropped once their figures are out (a city-year report holds millions of hours).
+    for (let i = 0; i < ofKind.length; i += STATIONS_PER_CHUNK) {
+      const chunk = ofKind.slice(i, i + STATIONS_PER_CHUNK);
+      const hours = await source.hourly(kind, chunk, p.fromMs - LOOKBACK_MS, untilMs);
+      for (const s of chunk) {
+        const h = hours.get(s.id) ?? { series: new Map(), source: 'none' as const };
+        reports.push(stationReport(s, h.series, h.source, p, untilMs));
+        if (kind === 'air' && scope !== 'station') airDays.push(dailyCategories(h.series, days));
+      }
     }
   }
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -88,7 +93,7 @@ export async function buildReport(registry: Registry, source: HourlySource, scop
     period: { label: p.label, kind: p.kind, from: iso(p.fromMs), to: iso(p.toMs), until: iso(untilMs) },
     generatedAt: iso(nowMs),
     rules: { ...RULES },
-    ...(scope === 'station' ? {} : { summary: areaSummary(airSeries, reports, daysOf(p.fromMs, untilMs)) }),
+    ...(scope === 'station' ? {} : { summary: areaSummary(airDays, reports, days) }),
     stations: reports,
   };
 }

@@ -40,6 +40,7 @@ const PARAMS: Readonly<Record<StationKind, readonly string[]>> = {
   rain: ['rain_mm'],
   flood: ['level_m', 'depth_cm'],
 };
+const STATIONS_PER_QUERY = 20;
 const FAILED_ROW = `("qc" =~ /:(fail|4)(,|$)/ OR "status" =~ /^(calibrating|faulty|fault|maintenance|0?1|0?2)$/)`;
 
 const stationFilter = (stations: readonly Station[]) =>
@@ -198,12 +199,15 @@ export function createHourlySource(o: HourlySourceOptions): HourlySource {
   return {
     async hourly(kind, stations, fromMs, toMs) {
       const result = new Map<string, StationHours>();
-      if (stations.length === 0) return result;
-      const rolled = o.useRollups === false ? new Map<string, Mutable>() : await fromRollups(kind, stations, fromMs, toMs);
-      for (const [id, series] of rolled) result.set(id, { series, source: 'rollups' });
-      const rest = stations.filter((s) => !rolled.has(s.id));
-      const raw = rest.length ? await fromRaw(kind, rest, fromMs, toMs) : new Map<string, Mutable>();
-      for (const s of rest) result.set(s.id, raw.has(s.id) ? { series: raw.get(s.id)!, source: 'raw' } : { series: new Map(), source: 'none' });
+      // A few stations per query keeps each answer small (a year of hours per station) for the city's reports.
+      for (let i = 0; i < stations.length; i += STATIONS_PER_QUERY) {
+        const chunk = stations.slice(i, i + STATIONS_PER_QUERY);
+        const rolled = o.useRollups === false ? new Map<string, Mutable>() : await fromRollups(kind, chunk, fromMs, toMs);
+        for (const [id, series] of rolled) result.set(id, { series, source: 'rollups' });
+        const rest = chunk.filter((s) => !rolled.has(s.id));
+        const raw = rest.length ? await fromRaw(kind, rest, fromMs, toMs) : new Map<string, Mutable>();
+        for (const s of rest) result.set(s.id, raw.has(s.id) ? { series: raw.get(s.id)!, source: 'raw' } : { series: new Map(), source: 'none' });
+      }
       return result;
     },
   };

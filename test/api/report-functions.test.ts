@@ -2,7 +2,7 @@
 // rain windows across months, the water class, flood hours from rollups or from hourly maxima, and
 // an area's worst day.
 import { describe, expect, it } from 'vitest';
-import { airReport } from '../../api/reports/air-report.ts';
+import { airReport, dailyCategories } from '../../api/reports/air-report.ts';
 import { areaSummary } from '../../api/reports/build-report.ts';
 import { floodReport } from '../../api/reports/flood-report.ts';
 import type { HourlySeries, HourStat } from '../../api/reports/hourly.ts';
@@ -86,7 +86,8 @@ describe('area summary', () => {
   it('takes the worst category among stations each day; insufficient only when no station has a day', () => {
     const day = parsePeriod('2026-03').fromMs;
     const full = (pm25: number): HourlySeries => series(Array.from({ length: 24 }, (_, i) => [day + i * H, { pm25: stat(pm25) }]));
-    const s = areaSummary([full(10), full(60), new Map()], [], [day, day + 24 * H]);
+    const days = [day, day + 24 * H];
+    const s = areaSummary([full(10), full(60), new Map()].map((x) => dailyCategories(x, days)), [], days);
     expect(s.airDaysByCategory).toMatchObject({ good: 0, poor: 1, insufficient: 1 });
   });
 });
