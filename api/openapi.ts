@@ -16,6 +16,8 @@ interface Op {
   readonly description?: string;
   /** Success status when not 200 (201 Created). */
   readonly status?: number;
+  /** Also answers text/csv (format=csv). */
+  readonly csvToo?: boolean;
 }
 
 const OPS: Record<string, Record<string, Op>> = {
@@ -59,6 +61,7 @@ const OPS: Record<string, Record<string, Op>> = {
       params: R.ReportScopeParamsSchema,
       query: R.ReportQuerySchema,
       ok: R.ReportSchema,
+      csvToo: true,
       cached: true,
     },
   },
@@ -111,7 +114,11 @@ export function buildOpenApi(info: { readonly version: string }): Record<string,
           })),
         ];
         const okContent =
-          op.ok === 'csv' ? { 'text/csv': { schema: { type: 'string' } } } : op.ok === 'geojson-any' ? { 'application/geo+json': { schema: {} } } : { 'application/json': { schema: hoist(toSchema(op.ok, 'output')) } };
+          op.ok === 'csv'
+            ? { 'text/csv': { schema: { type: 'string' } } }
+            : op.ok === 'geojson-any'
+              ? { 'application/geo+json': { schema: {} } }
+              : { 'application/json': { schema: hoist(toSchema(op.ok, 'output')) }, ...(op.csvToo ? { 'text/csv': { schema: { type: 'string' } } } : {}) };
         return [
           method,
           {

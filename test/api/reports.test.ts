@@ -111,6 +111,13 @@ describe('area reports and formats', () => {
     expect(rows).toContain('station,air-001,2026-11,air-001,air,annual_mean,limit_25_incomplete,pm25,27.8,µg/m³');
   });
 
+  it('is documented in OpenAPI with its query and both formats', async () => {
+    const doc = (await (await fetch(`${t.httpUrl}/openapi.json`)).json()) as { paths: Record<string, { get: { parameters: { name: string }[]; responses: { 200: { content: object } } } }> };
+    const op = doc.paths['/api/reports/{scope}']!.get;
+    expect(op.parameters.map((p) => p.name)).toEqual(expect.arrayContaining(['scope', 'period', 'format', 'id']));
+    expect(Object.keys(op.responses[200].content)).toEqual(['application/json', 'text/csv']);
+  });
+
   it('rejects bad periods, unknown stations and wards, and periods not begun', async () => {
     for (const [path, status, code] of [
       ['/api/reports/station?id=air-001&period=2026-13', 400, 'BAD_QUERY'],
