@@ -6,13 +6,15 @@
 import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { AuditLog } from '../server/audit-log.ts';
-import { hashPassword, newPassword, readCredentialsFile, updateCredentials, verifyPassword, type GatewayCredential } from './gateway-credentials.ts';
+import { hashPassword, newPassword, readCredentialsFile, updateCredentials, verifyPassword, type CredentialsFile, type CredentialUpdater, type GatewayCredential } from './gateway-credentials.ts';
 
 export interface EnsureOptions {
   /** Where the plain passwords go; default `sim-credentials.json` beside the credentials file. */
   readonly simCredentialsPath?: string;
   /** Issued credentials are recorded here (actor `system:start`). */
   readonly audit?: AuditLog;
+  /** Where the credentials live instead of the file (cluster mode: the KV bucket, broker/kv-credentials.ts). */
+  readonly store?: { readonly read: () => Promise<CredentialsFile>; readonly update: CredentialUpdater };
 }
 
 export type LeftOutReason = 'operator_issued' | 'revoked';
@@ -75,14 +77,15 @@ async function decide(id: string, entry: GatewayCredential | undefined, known: s
 export async function ensureSimulatorCredentials(credentialsPath: string, gatewayIds: readonly string[], opts: EnsureOptions = {}): Promise<SimulatorCredentials> {
   const simPath = opts.simCredentialsPath ?? defaultSimPath(credentialsPath);
   const known = readKnown(simPath);
-  const stored = readCredentialsFile(credentialsPath).gateways;
+  const stored = (opts.store ? await opts.store.read() : readCredentialsFile(credentialsPath)).gateways;
   const decisions = await Promise.all(
     [...new Set(gatewayIds)].map((id) => decide(id, Object.hasOwn(stored, id) ? stored[id] : undefined, Object.hasOwn(known, id) ? known[id] : undefined)),
   );
   const issued: Decision[] = [];
   const changed = decisions.filter((d) => d.state === 'new' || d.state === 'reissue' || d.state === 'adopt');
   if (changed.length > 0) {
-    await updateCredentials(credentialsPath, (file) => {
+    const update: CredentialUpdater = opts.store?.update ?? ((change) => updateCredentials(credentialsPath, change));
+    await update((file) => {
       for (const d of changed) {
         if (d.state !== 'new' && d.state !== 'reissue' && d.state !== 'adopt') continue;
         // Re-checked under the lock: an operator may have added, rotated or revoked it meanwhile.
