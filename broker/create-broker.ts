@@ -10,6 +10,8 @@ import type { CredentialStore } from './gateway-credentials.ts';
 import { createAuthenticate } from './hooks/authenticate.ts';
 import { createAuthorizePublish, type PublishSink } from './hooks/authorize-publish.ts';
 import { createAuthorizeSubscribe } from './hooks/authorize-subscribe.ts';
+import { preConnect } from './hooks/pre-connect.ts';
+import type { AclMode } from './topic-acl.ts';
 import { createAddressLimiter, type AddressLimits } from './limits/address-limiter.ts';
 import { limitInflight } from './limits/inflight-limiter.ts';
 import { GuardedConnection } from './limits/packet-size-guard.ts';
@@ -26,6 +28,8 @@ export interface BrokerOptions {
   /** The gateway of a station (undefined when unknown); the publish ACL needs it. */
   readonly stationGateway: (stationId: string) => string | undefined;
   readonly denyAction: 'ignore' | 'disconnect';
+  /** `open`: any non-reserved topic for any client — development only (topic-acl.ts); default `strict`. */
+  readonly aclMode?: AclMode;
   /** Largest remaining length of one MQTT packet, bytes. */
   readonly maxPacketBytes: number;
   readonly addressLimits: AddressLimits;
@@ -80,9 +84,15 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
       log[level]({ clientId: client?.id ?? undefined, address, reason, topic }, `MQTT ${what} refused`);
     };
   let inflightPeak = 0;
-  const authorizePublish = createAuthorizePublish({ sink, stationGateway: opts.stationGateway, denyAction: opts.denyAction, onRefused: refused('publish') });
+  const authorizePublish = createAuthorizePublish({ sink, stationGateway: opts.stationGateway, denyAction: opts.denyAction, aclMode: opts.aclMode, onRefused: refused('publish') });
+  if (opts.aclMode === 'open') {
+    log.warn(
+      'MQTT_ACL=open: DEVELOPMENT ONLY. Every connected client may publish and subscribe to any topic outside $… and quantrac/… (readings keep their rules). Never expose this broker to real gateways or the internet in this mode.',
+    );
+  }
   const aedes = await Aedes.createBroker({
     drainTimeout: opts.drainTimeoutMs,
+    preConnect,
     authenticate: createAuthenticate({ credentials: opts.credentials, allowAnonymous: opts.allowAnonymous, onRefused: refused('connect') }),
     authorizePublish: limitInflight(opts.maxInflight, authorizePublish, {
       onHeld: (client) => {
@@ -93,7 +103,7 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
         if (n > inflightPeak) events.onInflightPeak?.((inflightPeak = n));
       },
     }),
-    authorizeSubscribe: createAuthorizeSubscribe(refused('subscribe')),
+    authorizeSubscribe: createAuthorizeSubscribe(refused('subscribe'), opts.aclMode),
   });
   const connected = new Set<Client>();
   const report = () => events.onConnections?.(aedes.connectedClients);

@@ -7,6 +7,13 @@ export type PublishDecision =
   | { readonly allow: true; /** a reading topic: the ingest pipeline takes it */ readonly ingest: boolean }
   | { readonly allow: false; readonly reason: PublishRefusal };
 
+/**
+ * `strict`: the tables below. `open` (MQTT_ACL=open, development only): any topic outside the
+ * reserved ones (`$…`, `quantrac/…`) may be published and subscribed by any connected client, so
+ * standard MQTT interoperability suites can run; the reading topics keep their strict rules.
+ */
+export type AclMode = 'strict' | 'open';
+
 export type PublishRefusal = 'sys_topic' | 'internal_topic' | 'read_only' | 'not_your_station' | 'not_your_gateway' | 'topic_not_allowed';
 
 /** Filters a consumer may subscribe to (and anything below them). */
@@ -16,10 +23,16 @@ const CONSUMER_PREFIXES = [`${INTERNAL_PREFIX}alerts/`, `${INTERNAL_PREFIX}live/
  * `stationGateway` maps a station id to its gateway (undefined when unknown: the reading goes on to
  * ingest, which dead-letters it as `unknown_station`).
  */
-export function decidePublish(identity: ClientIdentity | undefined, topic: string, stationGateway: (stationId: string) => string | undefined): PublishDecision {
+export function decidePublish(
+  identity: ClientIdentity | undefined,
+  topic: string,
+  stationGateway: (stationId: string) => string | undefined,
+  mode: AclMode = 'strict',
+): PublishDecision {
   // [MQTT-4.7.2-1]: `$` topics are the server's; clients must not publish to them.
   if (topic.startsWith('$')) return { allow: false, reason: 'sys_topic' };
   if (topic.startsWith(INTERNAL_PREFIX)) return { allow: false, reason: 'internal_topic' };
+  if (mode === 'open' && identity && !parseReadingTopic(topic)) return { allow: true, ingest: false };
   if (!identity) return { allow: false, reason: 'topic_not_allowed' };
   if (identity.role === 'consumer') return { allow: false, reason: 'read_only' };
   const reading = parseReadingTopic(topic);
@@ -43,8 +56,9 @@ export function decidePublish(identity: ClientIdentity | undefined, topic: strin
 export type SubscribeRefusal = 'sys_topic' | 'topic_not_allowed';
 
 /** undefined when the filter is allowed, else the reason. */
-export function decideSubscribe(identity: ClientIdentity | undefined, filter: string): SubscribeRefusal | undefined {
+export function decideSubscribe(identity: ClientIdentity | undefined, filter: string, mode: AclMode = 'strict'): SubscribeRefusal | undefined {
   if (filter.startsWith('$')) return 'sys_topic';
+  if (mode === 'open' && identity) return undefined;
   if (identity?.role === 'anonymous') return undefined;
   if (identity?.role === 'gateway' && identity.gatewayId && filter === gatewayDeadLetterTopic(identity.gatewayId)) return undefined;
   if (identity?.role === 'consumer') {

@@ -54,6 +54,8 @@ export const EnvSchema = z.object({
   MQTT_MAX_INFLIGHT: int(100, 1),
   /** What a publish outside the client's ACL gets: `ignore` (ack and drop, mosquitto) or `disconnect`. */
   MQTT_DENY_ACTION: z.enum(['ignore', 'disconnect']).default('ignore'),
+  /** `strict` (the topic ACL) or `open`: DEVELOPMENT ONLY, any topic outside `$…` and `quantrac/…` (for MQTT interoperability suites); warned at start. */
+  MQTT_ACL: z.enum(['strict', 'open']).default('strict'),
   /** PEM certificate chain and key for MQTT over TLS and HTTPS/WSS; optional CA bundle sent with them. */
   TLS_CERT_FILE: z.string().optional(),
   TLS_KEY_FILE: z.string().optional(),

@@ -180,6 +180,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
       drainTimeoutMs: config.MQTT_DRAIN_TIMEOUT_MS,
       stationGateway: (id) => registry.get(id)?.gatewayId,
       denyAction: config.MQTT_DENY_ACTION,
+      aclMode: config.MQTT_ACL,
       maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
       addressLimits: {
         maxConnections: config.MQTT_MAX_CONNECTIONS_PER_ADDRESS,

@@ -4,6 +4,7 @@
 import type { AuthenticateError, Client } from 'aedes';
 import type { CredentialStore, VerifiedUser } from '../gateway-credentials.ts';
 import { setIdentity } from '../client-identity.ts';
+import { identifierRejected } from './pre-connect.ts';
 
 export interface AuthenticateDeps {
   readonly credentials: CredentialStore | undefined;
@@ -11,8 +12,9 @@ export interface AuthenticateDeps {
   readonly onRefused: (reason: string, client: Client) => void;
 }
 
-// MQTT 3.1.1 CONNACK return codes [MQTT-3.2.2.3]: 4 bad user name or password, 5 not authorized.
-function refusal(code: 4 | 5, message: string): AuthenticateError {
+// MQTT 3.1.1 CONNACK return codes [MQTT-3.2.2.3]: 2 identifier rejected, 4 bad user name or
+// password, 5 not authorized.
+function refusal(code: 2 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
 }
 
@@ -32,6 +34,11 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     password: Readonly<Buffer | undefined>,
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void => {
+    // Before any credential check: the identifier itself is refused [MQTT-3.1.3-8].
+    if (identifierRejected(client)) {
+      deps.onRefused('empty_client_id_persistent_session', client);
+      return done(refusal(2, 'a zero-byte client id needs CleanSession 1'), false);
+    }
     if (username === undefined) {
       if (deps.allowAnonymous) {
         setIdentity(client, { role: 'anonymous', anonymous: true });
