@@ -36,6 +36,12 @@ export function createMetrics() {
     brokerInflightHolds: new Counter({ name: 'quantrac_broker_inflight_holds_total', help: 'Times an MQTT client reached MQTT_MAX_INFLIGHT and its socket stopped being read', ...opts }),
     brokerInflightPeak: new Gauge({ name: 'quantrac_broker_inflight_peak', help: 'Most publishes of one MQTT client inside the ingest pipeline at once since start (at most MQTT_MAX_INFLIGHT)', ...opts }),
     wsClients: new Gauge({ name: 'quantrac_ws_clients', help: 'Connected live WebSocket clients', ...opts }),
+    alertEvents: new Counter({ name: 'quantrac_alert_events_total', help: 'Alert lifecycle events by rule and type (opened, escalated, updated, acknowledged, cleared)', labelNames: ['rule', 'type'], ...opts }),
+    alertEngineErrors: new Counter({ name: 'quantrac_alert_engine_errors_total', help: 'Alert engine failures (readings go on), by where', labelNames: ['what'], ...opts }),
+    alertFanoutDropped: new Counter({ name: 'quantrac_alert_fanout_dropped_total', help: 'Alert events dropped from the full fan-out queue (they stay in the engine and REST)', ...opts }),
+    alertDeliveries: new Counter({ name: 'quantrac_alert_deliveries_total', help: 'Webhook delivery attempts and drops by outcome (sent, failed, retried, dropped)', labelNames: ['channel', 'outcome'], ...opts }),
+    alertDeliveryQueue: new Gauge({ name: 'quantrac_alert_delivery_queue', help: 'Alert deliveries waiting, by queue (fanout, webhooks)', labelNames: ['queue'], ...opts }),
+    alertDeliveryLogErrors: new Counter({ name: 'quantrac_alert_delivery_log_errors_total', help: 'Failed writes to the webhook delivery log (deliveries went on)', ...opts }),
     fileReadErrors: new Counter({ name: 'quantrac_file_read_errors_total', help: 'Unusable new versions of an operator-edited file (the last good version kept serving), by file', labelNames: ['file'], ...opts }),
   };
 }

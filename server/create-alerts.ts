@@ -20,6 +20,8 @@ import { DEFAULT_RULES_PATH, loadRules, parseRules, type RulesFile } from '../in
 import { createAlertService, type AlertService } from '../ingest/alerts/service.ts';
 import { createAlertStore } from '../ingest/alerts/store.ts';
 import type { InfluxHttp } from '../ingest/influx/influx-http.ts';
+import { redactUrl } from '../ingest/alerts/delivery/webhook-url.ts';
+import type { Metrics } from '../ingest/metrics.ts';
 import type { AuditEvent, AuditLog } from './audit-log.ts';
 import type { Config } from './config.ts';
 import { ConfigError } from './errors.ts';
@@ -58,10 +60,16 @@ export interface AlertsDeps {
   readonly log: Logger;
   /** Officer actions (acknowledgements, backtests) and the rules in force at each start. */
   readonly audit: AuditLog;
+  /** Alert, delivery and engine-error metrics; absent = not counted. */
+  readonly metrics?: AlertMetrics | undefined;
 }
+
+/** The metrics of ingest/metrics.ts this module feeds. */
+export type AlertMetrics = Pick<Metrics, 'alertEvents' | 'alertEngineErrors' | 'alertFanoutDropped' | 'alertDeliveries' | 'alertDeliveryQueue' | 'alertDeliveryLogErrors'>;
 
 export function createAlerts(deps: AlertsDeps): Alerts {
   const { config, registry, log } = deps;
+  const m = deps.metrics;
   const rules = loadAlertRules(config.ALERT_RULES_PATH);
   const audited = (event: AuditEvent) => void deps.audit.append(event).catch((err: unknown) => log.error({ err, event }, 'audit log write failed'));
   // A rules change takes effect at start: recording the version and content hash of each start's
@@ -75,16 +83,27 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     log,
     tickMs: config.ALERT_TICK_MS,
     queueMax: config.ALERT_DELIVERY_QUEUE_MAX,
+    onEvents: (events) => events.forEach((e) => m?.alertEvents.inc({ rule: e.alert.ruleId, type: e.type })),
+    onDropped: (n) => m?.alertFanoutDropped.inc(n),
+    onEngineError: (what) => m?.alertEngineErrors.inc({ what }),
   });
   const hub = createAlertHub({
     verifyToken: deps.verifyToken,
     activeAlerts: () => service.list({ state: 'active' }),
     roles: ['officer'],
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    onError: (err) => log.error({ err }, '/ws/officer: admitting a socket failed'),
   });
   service.addChannel({ name: 'officer-ws', deliver: (events) => hub.broadcast(events) });
 
-  const deliveryLog = openDeliveryLog(join(config.alertsDir, 'deliveries.jsonl'), { retainMs: 30 * 86_400_000 });
+  let logWriteErrors = 0;
+  const deliveryLog = openDeliveryLog(join(config.alertsDir, 'deliveries.jsonl'), {
+    retainMs: 30 * 86_400_000,
+    onWriteError: (err) => {
+      m?.alertDeliveryLogErrors.inc();
+      if (logWriteErrors++ % 1000 === 0) log.error({ err, failures: logWriteErrors }, 'webhook delivery log not written; deliveries go on');
+    },
+  });
   let webhooks: WebhookDelivery | undefined;
   if (config.alertWebhookUrls.length > 0 && config.ALERT_WEBHOOK_SECRET) {
     webhooks = createWebhookDelivery({
@@ -97,8 +116,10 @@ export function createAlerts(deps: AlertsDeps): Alerts {
       backoffMaxMs: config.ALERT_WEBHOOK_BACKOFF_MAX_MS,
       queueMax: config.ALERT_DELIVERY_QUEUE_MAX,
       onFinal: (r) => {
-        if (r.status !== 'delivered') log.warn({ deliveryId: r.deliveryId, alertId: r.alertId, url: r.url, status: r.status, attempts: r.attempts, error: r.lastError }, 'alert webhook not delivered');
+        if (r.status !== 'delivered') log.warn({ deliveryId: r.deliveryId, alertId: r.alertId, url: redactUrl(r.url), status: r.status, attempts: r.attempts, error: r.lastError }, 'alert webhook not delivered');
       },
+      onCount: (outcome) => m?.alertDeliveries.inc({ channel: 'webhook', outcome }),
+      onError: (err) => log.error({ err }, 'webhook delivery failed unexpectedly; going on'),
     });
     const w = webhooks;
     service.addChannel({ name: 'webhooks', deliver: (events) => events.forEach((e) => w.enqueue(e)) });
@@ -118,7 +139,7 @@ export function createAlerts(deps: AlertsDeps): Alerts {
         throw err;
       }
     },
-    deliveries: (id) => deliveryLog.forAlert(id),
+    deliveries: (id) => deliveryLog.forAlert(id).map((r) => ({ ...r, url: redactUrl(r.url) })),
     async backtest(req) {
       let tried = rules;
       if (req.rules !== undefined) {
@@ -135,6 +156,15 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     },
   };
 
+  // Queue depths sampled each second, like the spool's gauges.
+  const sampleQueues = () => {
+    m?.alertDeliveryQueue.set({ queue: 'fanout' }, service.queueDepth());
+    m?.alertDeliveryQueue.set({ queue: 'webhooks' }, webhooks?.depth() ?? 0);
+  };
+  sampleQueues();
+  const sampler = setInterval(sampleQueues, 1000);
+  sampler.unref();
+
   return {
     service,
     onReading: (r) => service.onReading(r),
@@ -149,6 +179,7 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     },
     start: () => service.start(),
     async stop(drainMs) {
+      clearInterval(sampler);
       service.stop();
       await webhooks?.stop(drainMs);
       hub.close();

@@ -23,7 +23,7 @@ beforeAll(async () => {
   await setUser(join(t.dataDir, 'users.json'), 'lan', 'officer', 'officer-pw');
   const res = await fetch(`${t.httpUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'lan', password: 'officer-pw' }) });
   const { token } = (await res.json()) as { token: string };
-  ws = new WebSocket(`${t.httpUrl.replace('http', 'ws')}/ws/officer?token=${encodeURIComponent(token)}`);
+  ws = new WebSocket(`${t.httpUrl.replace('http', 'ws')}/ws/officer`, { headers: { authorization: `Bearer ${token}` } });
   ws.on('message', (d) => {
     const m = JSON.parse(String(d)) as { type: string; event?: AlertEvent };
     if (m.type === 'event' && m.event) events.push(m.event);

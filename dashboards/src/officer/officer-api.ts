@@ -63,13 +63,16 @@ export function watchAlerts(s: Session, onEvent: () => void): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let attempt = 0;
   const open = () => {
-    ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/officer?token=${encodeURIComponent(s.token)}`);
-    ws.onopen = () => {
+    // The token goes in the first message, never in the URL (URLs end up in proxy logs).
+    const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/officer`);
+    ws = socket;
+    socket.onopen = () => {
+      socket.send(JSON.stringify({ type: 'auth', token: s.token }));
       attempt = 0;
       onEvent();
     };
-    ws.onmessage = () => onEvent();
-    ws.onclose = () => {
+    socket.onmessage = () => onEvent();
+    socket.onclose = () => {
       if (closed) return;
       timer = setTimeout(open, Math.min(30_000, 1000 * 2 ** attempt++));
     };

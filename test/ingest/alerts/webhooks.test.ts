@@ -2,7 +2,7 @@
 // timestamp; deliveries to a real local HTTP server are retried with growing, jittered delays
 // until it answers, permanent refusals are not retried, every step lands in the delivery log, and
 // a delivery left unfinished by a stopped server is resumed by the next one.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../../contracts/alerts.ts';
 import { backoffDelayMs } from '../../../ingest/alerts/delivery/backoff.ts';
 import { openDeliveryLog } from '../../../ingest/alerts/delivery/delivery-log.ts';
+import { redactIn, redactUrl, requestTarget } from '../../../ingest/alerts/delivery/webhook-url.ts';
 import { hmacSha256Hex, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER, verifyWebhook } from '../../../ingest/alerts/delivery/webhook-signature.ts';
 import { createWebhookDelivery, type WebhookBody } from '../../../ingest/alerts/delivery/webhooks.ts';
 import { eventually } from '../../support/influx.ts';
@@ -175,5 +176,87 @@ describe('webhook delivery to a real HTTP server', () => {
     expect(received[1]!.headers['x-quantrac-delivery']).toBe(received[0]!.headers['x-quantrac-delivery']);
     expect(openDeliveryLog(join(dir, 'deliveries.jsonl'), { retainMs: 86_400_000 }).unfinished()).toHaveLength(0);
     await resumed.stop(100);
+  });
+});
+
+describe('a full delivery queue, a failing delivery log, secrets in URLs', () => {
+  let server: Server;
+  let url: string;
+  let dir: string;
+  let release: () => void = () => undefined;
+  let gate: Promise<void> = Promise.resolve();
+  const alertIds: string[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
+      req.on('end', () => {
+        alertIds.push((JSON.parse(raw) as WebhookBody).event.alert.id);
+        void gate.then(() => res.writeHead(204).end());
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  });
+  afterAll(() => new Promise((r) => server.close(r)));
+  afterEach(() => {
+    alertIds.length = 0;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('drops the oldest waiting delivery, records it as dropped and counts it (README: ALERT_DELIVERY_QUEUE_MAX)', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'quantrac-webhooks-'));
+    const log = openDeliveryLog(join(dir, 'deliveries.jsonl'), { retainMs: 86_400_000 });
+    const counts: string[] = [];
+    gate = new Promise((r) => (release = r));
+    let clock = 1000;
+    const delivery = createWebhookDelivery({
+      urls: [url], secret: SECRET, log, timeoutMs: 5000, maxAttempts: 2, backoffBaseMs: 20, backoffMaxMs: 200,
+      queueMax: 2, concurrency: 1, now: () => clock++, onCount: (o) => counts.push(o),
+    });
+    delivery.enqueue(event('opened', 'e1')); // in flight, held by the receiver
+    await eventually(async () => (alertIds.length === 1 ? true : undefined), 5000, 'e1 in flight');
+    for (const id of ['e2', 'e3', 'e4']) delivery.enqueue(event('opened', id)); // e4 finds the queue full
+    release();
+    await delivery.idle();
+    expect(alertIds).toEqual(['e1', 'e3', 'e4']);
+    expect(delivery.depth()).toBe(0);
+    expect(log.forAlert('e2')[0]).toMatchObject({ status: 'dropped' });
+    expect(log.forAlert('e4')[0]).toMatchObject({ status: 'delivered' });
+    expect(counts.filter((c) => c === 'dropped')).toHaveLength(1);
+    expect(counts.filter((c) => c === 'sent')).toHaveLength(3);
+    await delivery.stop(100);
+  });
+
+  it('keeps delivering when the delivery log cannot be written, and reports each failed write', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'quantrac-webhooks-'));
+    const path = join(dir, 'deliveries.jsonl');
+    const writeErrors: unknown[] = [];
+    const log = openDeliveryLog(path, { retainMs: 86_400_000, onWriteError: (err) => writeErrors.push(err) });
+    // The file becomes a folder: every appendFileSync fails with EISDIR (as root, permissions would not stop it).
+    rmSync(path);
+    mkdirSync(path);
+    gate = Promise.resolve();
+    const errors: unknown[] = [];
+    const delivery = createWebhookDelivery({ urls: [url], secret: SECRET, log, timeoutMs: 5000, maxAttempts: 2, backoffBaseMs: 20, backoffMaxMs: 200, queueMax: 10, onError: (e) => errors.push(e) });
+    delivery.enqueue(event('opened', 'f1'));
+    delivery.enqueue(event('cleared', 'f1'));
+    await delivery.idle();
+    expect(alertIds).toEqual(['f1', 'f1']);
+    expect(log.forAlert('f1').map((r) => r.status)).toEqual(['delivered', 'delivered']);
+    expect(writeErrors.length).toBeGreaterThanOrEqual(4); // pending + delivered, twice
+    expect((writeErrors[0] as NodeJS.ErrnoException).code).toBe('EISDIR');
+    expect(errors).toEqual([]);
+    await delivery.stop(100);
+  });
+
+  it('redacts user info and query of a webhook URL wherever it is shown', () => {
+    expect(redactUrl('https://hook:s3cret@example.org/a/b?token=abc&x=1#frag')).toBe('https://***@example.org/a/b?***');
+    expect(redactUrl('http://127.0.0.1:8080/hook')).toBe('http://127.0.0.1:8080/hook');
+    expect(redactUrl('not a url')).toBe('[unparseable URL]');
+    // fetch refuses user info in a URL: it is sent as Basic authentication instead.
+    expect(requestTarget('https://hook:s%40cret@example.org/a?x=1')).toEqual({ url: 'https://example.org/a?x=1', headers: { authorization: `Basic ${Buffer.from('hook:s@cret').toString('base64')}` } });
+    expect(redactIn('fetch failed for https://hook:s3cret@example.org/a?token=abcd', 'https://hook:s3cret@example.org/a?token=abcd')).toBe('fetch failed for https://***@example.org/a?***');
   });
 });
