@@ -19,7 +19,8 @@ import { AlertNotFoundError, AlertRulesError } from '../ingest/alerts/errors.ts'
 import { DEFAULT_RULES_PATH, loadRules, parseRules, type RulesFile } from '../ingest/alerts/rules.ts';
 import { createAlertService, type AlertService } from '../ingest/alerts/service.ts';
 import { createAlertStore } from '../ingest/alerts/store.ts';
-import type { InfluxHttp } from '../ingest/influx/influx-http.ts';
+import type { InfluxHttp, InfluxTarget } from '../ingest/influx/influx-http.ts';
+import { BacktestFailedError, runBacktestOffThread } from '../ingest/alerts/backtest-off-thread.ts';
 import { redactUrl } from '../ingest/alerts/delivery/webhook-url.ts';
 import type { Metrics } from '../ingest/metrics.ts';
 import type { AuditEvent, AuditLog } from './audit-log.ts';
@@ -55,6 +56,8 @@ export interface AlertsDeps {
   readonly config: Readonly<Config>;
   readonly registry: Registry;
   readonly influx: InfluxHttp;
+  /** Where backtests read raw readings from, in a worker thread; absent = streamed on this thread. */
+  readonly influxTarget?: InfluxTarget | undefined;
   /** api/auth.ts verifyToken, for /ws/officer (called only once the API is up). */
   readonly verifyToken: (token: string) => Principal | undefined;
   readonly log: Logger;
@@ -151,8 +154,15 @@ export function createAlerts(deps: AlertsDeps): Alerts {
         }
       }
       audited({ actor: req.by ?? 'operator', action: 'alert.backtest', subject: `${new Date(req.fromMs).toISOString()}/${new Date(req.toMs).toISOString()}`, detail: { customRules: req.rules !== undefined } });
-      const report = await backtestStored({ influx: deps.influx, registry, rules: tried, fromMs: req.fromMs, toMs: req.toMs, stationIds: req.stationIds });
-      return summarise(report);
+      const window = { registry, rules: tried, fromMs: req.fromMs, toMs: req.toMs, stationIds: req.stationIds };
+      try {
+        // Off the broker's thread: the window is streamed and replayed in a worker (bounded heap).
+        const report = deps.influxTarget ? await runBacktestOffThread({ ...window, target: deps.influxTarget }) : await backtestStored({ ...window, influx: deps.influx });
+        return summarise(report);
+      } catch (err) {
+        if (err instanceof BacktestFailedError) throw new ApiError('DATABASE_UNAVAILABLE', `backtest failed: ${err.message}`, { cause: err });
+        throw err;
+      }
     },
   };
 

@@ -79,7 +79,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
   sampler.unref();
 
   // Threshold alerts (issue #4): judged on the ingest hot path, delivered asynchronously.
-  const alerts = createAlerts({ config, registry, influx, verifyToken: (token) => auth.verifyToken(token), log, audit: createAuditLog(config.auditLogPath), metrics });
+  const alerts = createAlerts({ config, registry, influx, influxTarget: targets.raw, verifyToken: (token) => auth.verifyToken(token), log, audit: createAuditLog(config.auditLogPath), metrics });
   let broker: Broker | undefined;
   const ingest: Ingest = createIngest({
     registry,
