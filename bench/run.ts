@@ -1,6 +1,7 @@
 // `npm run bench`: measures quantrac on this machine and writes bench/results/<date>-<name>.{json,md}.
 // Every figure is reported beside a reference measured in the same run (STYLE: ratios, not raw
 // speeds). Options: --quick (short runs), --soak (adds the 5-minute RSS soak), --only ingest,one-at-a-time,api,reports,...
+// --cluster: the local JetStream cluster beside embedded mode (bench/cluster.ts), alone.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -69,6 +70,32 @@ async function ingestBench(o: IngestBenchOptions): Promise<void> {
     md += `\n## RSS soak: 5 minutes at 80% of the top rate\n\nTarget ${fmt(s.ratePerS)}/s, achieved ${fmt(s.achievedPerS)}/s. RSS first minute ${s.firstMinuteMb.toFixed(0)} MB, last minute ${s.lastMinuteMb.toFixed(0)} MB, slope ${s.slopeMbPerMin.toFixed(2)} MB/min.\nSamples (MB, every 5 s): ${s.samplesMb.join(' ')}\n`;
   }
   save('ingest', result, md);
+}
+
+/** Issue #12: acknowledged readings/s of the local cluster beside the embedded pipeline and the bare broker. */
+async function clusterBench(o: IngestBenchOptions): Promise<void> {
+  const { benchClusterAcked } = await import('./cluster.ts');
+  log('cluster: bare broker reference…');
+  const bare = await benchBareBroker(o);
+  log('cluster: embedded pipeline…');
+  const embedded = await benchPipeline(o);
+  log('cluster: HAProxy → 2 edges → JetStream R3 (3 nats-server)…');
+  const cluster = await benchClusterAcked(o);
+  const m = machine();
+  const md = [
+    `# Cluster ingest — ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGb} GiB; every process of the cluster on this one machine. Same publishers and readings for each run: ${o.registry.stations.length} stations × ${o.perStation} sequenced QoS 1 readings, one connection per gateway, ${o.windowPerLane} unacknowledged per connection.`,
+    '',
+    '| run | acknowledged readings/s | vs bare broker |',
+    '|---|---|---|',
+    `| bare embedded broker (reference) | ${fmt(bare.perS)} | 1.00 |`,
+    `| embedded pipeline (PUBACK after fdatasync) | ${fmt(embedded.ackedPerS)} | ${(embedded.ackedPerS / bare.perS).toFixed(2)} |`,
+    `| **cluster: HAProxy → ${cluster.edges} edges → JetStream R3** (PUBACK after the quorum) | ${fmt(cluster.perS)} | **${(cluster.perS / bare.perS).toFixed(2)}** |`,
+    '',
+    `Stored (confirmed by InfluxDB) readings/s: embedded ${fmt(embedded.perS)}; cluster — not measured: the writer role is not built yet. Alert latency p99 in cluster mode: not measured (alerts role not built yet).`,
+  ].join('\n');
+  save('cluster', { bareBroker: bare, embedded, cluster, ratios: { clusterAckedVsBare: cluster.perS / bare.perS, clusterAckedVsEmbeddedAcked: cluster.perS / embedded.ackedPerS } }, md);
 }
 
 /** Issue #14: a gateway that waits for each PUBACK before its next publish, beside the bare broker. */
@@ -156,6 +183,10 @@ async function main(): Promise<void> {
   const influxd = await startLocalInfluxd({ dir: join(dir, 'influxd') });
   try {
     const o: IngestBenchOptions = { influxUrl: influxd.url, registry: loadRegistry(), dataDir: join(dir, 'data'), perStation: quick ? 200 : 1500, windowPerLane: 200, log };
+    if (args.has('--cluster')) {
+      await clusterBench(o);
+      return;
+    }
     if (wants('ingest')) await ingestBench(o);
     if (wants('one-at-a-time')) await oneAtATimeBench(o);
     if (wants('api')) await apiBench(influxd.url);
