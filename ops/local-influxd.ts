@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path';
 export interface LocalInfluxd {
   readonly url: string;
   readonly httpPort: number;
+  /** `host:port` of its backup/restore RPC service (`influxd backup -host`). */
+  readonly rpcAddress: string;
   readonly pid: number;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
   stop(graceMs?: number): Promise<void>;
@@ -142,5 +144,5 @@ export async function startLocalInfluxd(opts: LocalInfluxdOptions): Promise<Loca
     child.kill('SIGKILL');
     await exited;
   };
-  return { url, httpPort, pid: child.pid ?? -1, stop, kill };
+  return { url, httpPort, rpcAddress: `127.0.0.1:${rpcPort}`, pid: child.pid ?? -1, stop, kill };
 }
