@@ -197,6 +197,11 @@ async function main(): Promise<void> {
     }
     if (wants('reports')) await reportsBench(influxd.url);
     if (wants('fuzz')) await fuzzBench(influxd.url);
+    if (wants('rollups')) {
+      const { benchRollups } = await import('./rollups.ts');
+      const out = await benchRollups({ influxUrl: influxd.url, quick, log });
+      save('rollups', out.result, out.markdown);
+    }
   } finally {
     await influxd.stop();
     rmSync(dir, { recursive: true, force: true });
