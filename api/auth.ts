@@ -43,8 +43,9 @@ export interface AuthOptions {
   readonly now?: () => number;
   /** A new version of the users file cannot be used (the last good one keeps serving): log and count it. */
   readonly onBadRead?: (problem: string) => void;
-  /** Password checks running at once (default 1); more wait, up to 64, then login() throws BusyError. */
+  /** Password checks running at once (default 1); more wait, up to `hashQueueMax` (64), then login() throws BusyError. */
   readonly hashConcurrency?: number;
+  readonly hashQueueMax?: number;
 }
 
 export interface Auth {
@@ -74,7 +75,7 @@ export function createAuth(opts: AuthOptions): Auth {
   const usersFile = createLastGoodFile<UsersFile>({ path: opts.usersPath, parse: parseUsersFile, absent: { version: 1, users: {} }, onBadRead: opts.onBadRead });
   const users = (): UsersFile['users'] => usersFile.get().users;
   // scrypt runs on libuv's thread pool, shared with the spool's fdatasync: logins take few threads.
-  const hashing = createSemaphore(opts.hashConcurrency ?? 1, 64);
+  const hashing = createSemaphore(opts.hashConcurrency ?? 1, opts.hashQueueMax ?? 64);
   const sign = (body: string) => createHmac('sha256', opts.secret).update(body).digest('base64url');
 
   const issueToken = (user: string, role: Role): string => {
