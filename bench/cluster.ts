@@ -13,18 +13,11 @@ import { ensureJetStreamLog } from '../ingest/log/jetstream-log.ts';
 import { freePort } from '../ops/local-influxd.ts';
 import { startLocalHaproxy } from '../ops/local-haproxy.ts';
 import { startLocalNatsCluster } from '../ops/local-nats.ts';
+import { stopChild } from '../ops/stop-child.ts';
 import type { IngestBenchOptions, RateResult } from './ingest.ts';
 import { prepareLoad, publishLoad } from './publishers.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await new Promise((r) => child.once('exit', r));
-  clearTimeout(timer);
-}
 
 /** Acknowledged readings/s through HAProxy and two edges into the replicated log. */
 export async function benchClusterAcked(o: IngestBenchOptions, edgeCount = 2): Promise<RateResult & { edges: number }> {
@@ -66,7 +59,7 @@ export async function benchClusterAcked(o: IngestBenchOptions, edgeCount = 2): P
     return { readings: r.acked, seconds: r.elapsedMs / 1000, perS: r.acked / (r.elapsedMs / 1000), edges: edgeCount };
   } finally {
     await haproxy?.stop();
-    await Promise.all(edges.map(stop));
+    await Promise.all(edges.map((e) => stopChild(e, 10_000)));
     await nats.stop();
   }
 }

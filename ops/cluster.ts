@@ -20,6 +20,7 @@ import { printClusterStatus, type ClusterFile, type ClusterMember } from './clus
 import { freePort, startLocalInfluxd, type LocalInfluxd } from './local-influxd.ts';
 import { startLocalHaproxy, type LocalHaproxy } from './local-haproxy.ts';
 import { startLocalNatsCluster, type LocalNatsCluster, type NatsSyncInterval } from './local-nats.ts';
+import { stopChild } from './stop-child.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const dataDir = resolve(process.env.DATA_DIR ?? join(root, '.data'));
@@ -40,12 +41,7 @@ async function stopAll(code: number): Promise<never> {
     say('\nquantrac cluster: stopping…');
     let failed = false;
     for (const { child } of [...children].reverse()) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await new Promise((r) => child.once('exit', r));
-      clearTimeout(timer);
-      if (child.exitCode !== 0) failed = true;
+      if (child.exitCode === null && child.signalCode === null && !(await stopChild(child))) failed = true;
     }
     await haproxy?.stop();
     await nats?.stop();

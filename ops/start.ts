@@ -8,6 +8,7 @@ import { loadRegistry } from '../contracts/stations.ts';
 import { ensureSimulatorCredentials, pruneSimulatorCredentials } from '../broker/ensure-credentials.ts';
 import { createAuditLog } from '../server/audit-log.ts';
 import { startLocalInfluxd, type LocalInfluxd } from './local-influxd.ts';
+import { stopChild } from './stop-child.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const dataDir = resolve(process.env.DATA_DIR ?? join(root, '.data'));
@@ -29,13 +30,7 @@ async function stopAll(code: number): Promise<never> {
     say('\nquantrac: stopping…');
     let failed = false;
     for (const child of [...children].reverse()) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await new Promise((r) => child.once('exit', r));
-        clearTimeout(timer);
-        if (child.exitCode !== 0) failed = true;
-      }
+      if (child.exitCode === null && child.signalCode === null && !(await stopChild(child))) failed = true;
     }
     await influxd?.stop();
     say(failed ? 'quantrac: stopped (a part did not stop cleanly, see above).' : 'quantrac: stopped.');

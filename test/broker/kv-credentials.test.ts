@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import mqtt from 'mqtt';
-import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startBroker, type Broker } from '../../broker/create-broker.ts';
+import type { Broker } from '../../broker/create-broker.ts';
 import { createKvCredentialStore, openCredentialsBucket, type KvCredentialStore } from '../../broker/kv-credentials.ts';
 import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
+import { startTestBroker } from '../support/test-broker.ts';
 
 const GATEWAYS_CLI = fileURLToPath(new URL('../../ops/gateways.ts', import.meta.url));
 
@@ -27,23 +27,7 @@ beforeAll(async () => {
   for (const url of [cluster.urls[0]!, cluster.urls[2]!]) {
     const nc = await connect({ servers: url });
     const store = await createKvCredentialStore(await openCredentialsBucket(nc));
-    const broker = await startBroker(
-      {
-        host: '127.0.0.1',
-        port: 0,
-        allowAnonymous: false,
-        credentials: store,
-        drainTimeoutMs: 5000,
-        stationGateway: () => undefined,
-        denyAction: 'ignore',
-        maxPacketBytes: 65536,
-        addressLimits: { maxConnections: 64, burst: 100, windowMs: 10_000, banMs: 1000 },
-        maxInflight: 10,
-        credentialsCheckMs: 60_000,
-      },
-      { onPublish: async () => undefined },
-      pino({ level: 'silent' }),
-    );
+    const broker = await startTestBroker({ credentials: store, credentialsCheckMs: 60_000 });
     edges.push({ nc, store, broker });
   }
 });

@@ -5,12 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type Broker } from '../../broker/create-broker.ts';
+import type { Broker } from '../../broker/create-broker.ts';
 import { parseProxyHeader, ProxyProtocolError, V2_SIGNATURE } from '../../broker/limits/proxy-protocol.ts';
 import { freePort } from '../../ops/local-influxd.ts';
 import { startLocalHaproxy, type LocalHaproxy } from '../../ops/local-haproxy.ts';
+import { startTestBroker } from '../support/test-broker.ts';
 
 describe('parseProxyHeader', () => {
   it('reads v1 TCP4/TCP6 lines and UNKNOWN, waiting for the whole line', () => {
@@ -77,22 +77,8 @@ describe('behind HAProxy (send-proxy-v2)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'quantrac-haproxy-'));
-    broker = await startBroker(
-      {
-        host: '127.0.0.1',
-        port: 0,
-        allowAnonymous: true,
-        credentials: undefined,
-        drainTimeoutMs: 5000,
-        stationGateway: () => undefined,
-        denyAction: 'ignore',
-        maxPacketBytes: 65536,
-        addressLimits: { maxConnections: 2, burst: 1000, windowMs: 10_000, banMs: 1000 },
-        maxInflight: 10,
-        proxyProtocol: true,
-      },
-      { onPublish: async () => undefined },
-      pino({ level: 'silent' }),
+    broker = await startTestBroker(
+      { allowAnonymous: true, addressLimits: { maxConnections: 2, burst: 1000, windowMs: 10_000, banMs: 1000 }, proxyProtocol: true },
       { onRefused: (what, reason) => refused.push(`${what}:${reason}`) },
     );
     haproxy = await startLocalHaproxy({ dir, bindHost: '127.0.0.1', port: await freePort(), edges: [{ name: 'e1', host: '127.0.0.1', port: broker.port() }] });
