@@ -26,7 +26,7 @@ const OPS: Record<string, Record<string, Op>> = {
   '/api/stations/{id}': { get: { summary: 'One station', tags: ['stations'], params: C.StationIdParamsSchema, ok: z.object({}).loose() } },
   '/api/stations/{id}/latest': { get: { summary: "A station's latest stored reading", tags: ['stations'], params: C.StationIdParamsSchema, ok: C.StationLatestResponseSchema } },
   '/api/stations/{id}/readings': {
-    get: { summary: 'Mean/min/max/count per parameter in time buckets (every 1m..1d)', tags: ['stations'], params: C.StationIdParamsSchema, query: C.ReadingsQuerySchema, ok: C.ReadingsResponseSchema, cached: true },
+    get: { summary: 'Mean/min/max/count per parameter in time buckets (every 1m..366d or 1mo..12mo), from raw readings or the hourly/daily rollups by span (source)', tags: ['stations'], params: C.StationIdParamsSchema, query: C.ReadingsQuerySchema, ok: C.ReadingsResponseSchema, cached: true },
   },
   '/api/stations/{id}/aqi': {
     get: {
