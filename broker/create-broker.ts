@@ -16,11 +16,12 @@ import { createAddressLimiter, type AddressLimits } from './limits/address-limit
 import { limitInflight } from './limits/inflight-limiter.ts';
 import { GuardedConnection } from './limits/packet-size-guard.ts';
 import { readProxyHeader } from './limits/proxy-protocol.ts';
-import { listen, type TlsFiles } from './listeners.ts';
+import { listen, type ClientCertificates, type TlsFiles } from './listeners.ts';
 
 export interface BrokerOptions {
   readonly host: string;
-  readonly port: number;
+  /** Plain MQTT port; undefined: no plain listener (TLS only, MQTT_PLAIN=off). */
+  readonly port: number | undefined;
   readonly allowAnonymous: boolean;
   readonly credentials: CredentialStore | undefined;
   /** A subscriber that does not read for this long is dropped, ms. */
@@ -36,7 +37,7 @@ export interface BrokerOptions {
   /** Unacknowledged publishes per client before its socket stops being read. */
   readonly maxInflight: number;
   /** MQTT over TLS, when configured. */
-  readonly tls?: { readonly port: number; readonly files: TlsFiles } | undefined;
+  readonly tls?: { readonly port: number; readonly files: TlsFiles; readonly clientCerts?: ClientCertificates | undefined } | undefined;
   /** How often the credentials file is checked for revoked or rotated credentials, ms. */
   readonly credentialsCheckMs?: number;
   /**
@@ -62,7 +63,7 @@ export interface BrokerEvents {
 
 export interface Broker {
   readonly aedes: Aedes;
-  /** The bound TCP port (useful when configured as 0). */
+  /** The bound plain TCP port (useful when configured as 0); 0 when there is no plain listener (TLS only). */
   port(): number;
   /** The bound TLS port, when TLS is configured. */
   tlsPort(): number | undefined;
@@ -145,14 +146,13 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
     );
   };
 
-  const servers: Server[] = [await listen({ host: opts.host, port: opts.port }, opts.proxyProtocol ? onProxiedSocket : onSocket)];
-  if (opts.tls) {
-    servers.push(
-      await listen({ host: opts.host, port: opts.tls.port, tls: opts.tls.files }, onSocket, (socket) =>
+  const plain = opts.port === undefined ? undefined : await listen({ host: opts.host, port: opts.port }, opts.proxyProtocol ? onProxiedSocket : onSocket);
+  const secure = opts.tls
+    ? await listen({ host: opts.host, port: opts.tls.port, tls: opts.tls.files, clientCerts: opts.tls.clientCerts }, onSocket, (socket) =>
         refuseConnect('tls_handshake', null, undefined, socket.remoteAddress),
-      ),
-    );
-  }
+      )
+    : undefined;
+  const servers = [plain, secure].filter((s): s is Server => s !== undefined);
   const portOf = (server: Server | undefined) => {
     const address = server?.address();
     return typeof address === 'object' && address ? address.port : undefined;
@@ -183,8 +183,8 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
 
   return {
     aedes,
-    port: () => portOf(servers[0]) ?? opts.port,
-    tlsPort: () => (opts.tls ? portOf(servers[1]) : undefined),
+    port: () => (plain ? (portOf(plain) ?? opts.port ?? 0) : 0),
+    tlsPort: () => portOf(secure),
     listening: () => !aedes.closed && servers.every((s) => s.listening),
     publish(topic, payload, qos = 0) {
       aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false }, (err) => {

@@ -1,6 +1,7 @@
 // Administration of MQTT credentials (add, rotate, revoke, list) on DATA_DIR/gateways.json: what
 // `npm run gateways` runs. Passwords are generated here, returned once and never stored in plain;
 // every change is appended to the audit log. The running broker picks changes up by itself.
+import { X509Certificate } from 'node:crypto';
 import type { AuditLog } from '../server/audit-log.ts';
 import { CredentialError } from './errors.ts';
 import { hashPassword, newPassword, readCredentialsFile, updateCredentials, type CredentialRole, type CredentialsFile, type CredentialUpdater } from './gateway-credentials.ts';
@@ -42,6 +43,42 @@ export async function addCredential(ctx: AdminContext, id: string, role: Credent
   });
   await ctx.audit.append({ actor: ctx.actor, action: 'credential.add', subject: id, detail: { role } });
   return password;
+}
+
+/**
+ * Binds a client certificate (PEM) to a live gateway credential: from now on the gateway
+ * authenticates over TLS with that certificate (MQTT_TLS_CLIENT_CERT), its password is refused,
+ * and sessions that used the password are ended. Returns the certificate's SHA-256 fingerprint.
+ */
+export async function bindCertificate(ctx: AdminContext, id: string, certificatePem: string | Buffer): Promise<string> {
+  checkId(id);
+  let fingerprint: string;
+  try {
+    fingerprint = new X509Certificate(certificatePem).fingerprint256;
+  } catch (err) {
+    throw new CredentialError('bad_certificate', `not a PEM certificate: ${(err as Error).message}`);
+  }
+  await change(ctx, (file) => {
+    const existing = file.gateways[id];
+    if (!existing) throw new CredentialError('not_found', `${id} has no credential; use add first`);
+    if (existing.revokedAt) throw new CredentialError('revoked', `${id} was revoked at ${existing.revokedAt}`);
+    if ((existing.role ?? 'gateway') !== 'gateway') throw new CredentialError('bad_id', `${id} is a consumer; certificates are for gateways`);
+    file.gateways[id] = { ...existing, certSha256: fingerprint };
+  });
+  await ctx.audit.append({ actor: ctx.actor, action: 'credential.bind_cert', subject: id, detail: { certSha256: fingerprint } });
+  return fingerprint;
+}
+
+/** Removes the bound certificate: the gateway authenticates with its password again (rotate it). */
+export async function unbindCertificate(ctx: AdminContext, id: string): Promise<void> {
+  checkId(id);
+  await change(ctx, (file) => {
+    const existing = file.gateways[id];
+    if (!existing?.certSha256) throw new CredentialError('not_found', `${id} has no bound certificate`);
+    const { certSha256: _bound, ...rest } = existing;
+    file.gateways[id] = rest;
+  });
+  await ctx.audit.append({ actor: ctx.actor, action: 'credential.unbind_cert', subject: id });
 }
 
 /** Replaces a live credential's password; sessions using the old one are ended by the broker. */

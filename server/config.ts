@@ -41,6 +41,12 @@ export const EnvSchema = z.object({
   MQTT_DRAIN_TIMEOUT_MS: int(10_000, 100),
   /** MQTT over TLS listener port; it listens only when TLS_CERT_FILE and TLS_KEY_FILE are set. */
   MQTT_TLS_PORT: int(8883),
+  /** The plain (clear-text) MQTT listener on MQTT_PORT; `false`/`off`: TLS only (needs TLS_CERT_FILE/TLS_KEY_FILE). */
+  MQTT_PLAIN: bool(true),
+  /** Client certificates on the MQTT TLS listener: `off`, `optional` (asked for; a bound one authenticates its gateway) or `required` (no handshake without one). */
+  MQTT_TLS_CLIENT_CERT: z.enum(['off', 'optional', 'required']).default('off'),
+  /** PEM CA bundle client certificates must chain to; required unless MQTT_TLS_CLIENT_CERT=off. */
+  MQTT_TLS_CLIENT_CA_FILE: z.string().optional(),
   /** Largest MQTT packet accepted, bytes (fixed header excluded); above INGEST_MAX_PAYLOAD_BYTES. */
   MQTT_MAX_PACKET_BYTES: int(1024 * 1024, 1024),
   /** Open MQTT connections allowed from one remote address. */
@@ -194,6 +200,9 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
     problems.push('MQTT_MAX_PACKET_BYTES: must exceed INGEST_MAX_PAYLOAD_BYTES (oversized payloads are dead-lettered by ingest, not cut off)');
   }
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) problems.push('TLS_CERT_FILE, TLS_KEY_FILE: set both or neither');
+  if (!e.MQTT_PLAIN && !e.TLS_CERT_FILE) problems.push('MQTT_PLAIN: off needs TLS_CERT_FILE and TLS_KEY_FILE (else the broker would have no listener)');
+  if (e.MQTT_TLS_CLIENT_CERT !== 'off' && !e.MQTT_TLS_CLIENT_CA_FILE) problems.push(`MQTT_TLS_CLIENT_CA_FILE: required with MQTT_TLS_CLIENT_CERT=${e.MQTT_TLS_CLIENT_CERT}`);
+  if (e.MQTT_TLS_CLIENT_CERT !== 'off' && !e.TLS_CERT_FILE) problems.push('MQTT_TLS_CLIENT_CERT: needs the TLS listener (TLS_CERT_FILE and TLS_KEY_FILE)');
   for (const v of ['RETENTION_RAW_DAYS', 'RETENTION_ROLLUP_DAYS'] as const) {
     if (e[v] > 0 && e[v] * 24 < 1) problems.push(`${v}: at least 1 hour (${(1 / 24).toFixed(4)} days), or 0 for forever`);
   }

@@ -174,7 +174,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
   broker = await startBroker(
     {
       host: config.MQTT_HOST,
-      port: config.MQTT_PORT,
+      port: config.MQTT_PLAIN ? config.MQTT_PORT : undefined,
       allowAnonymous: config.MQTT_ALLOW_ANONYMOUS,
       credentials,
       drainTimeoutMs: config.MQTT_DRAIN_TIMEOUT_MS,
@@ -189,7 +189,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
         banMs: config.MQTT_CONNECT_BAN_MS,
       },
       maxInflight: config.MQTT_MAX_INFLIGHT,
-      tls: tlsFiles ? { port: config.MQTT_TLS_PORT, files: tlsFiles } : undefined,
+      tls: tlsFiles ? { port: config.MQTT_TLS_PORT, files: tlsFiles, clientCerts: mqttClientCerts(config) } : undefined,
     },
     ingest,
     log,
@@ -265,7 +265,8 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     log,
     broker,
     urls: () => ({
-      mqtt: `mqtt://${host(config.MQTT_HOST)}:${mqttPort}`,
+      // TLS only (MQTT_PLAIN=off): the one MQTT address there is.
+      mqtt: config.MQTT_PLAIN ? `mqtt://${host(config.MQTT_HOST)}:${mqttPort}` : `mqtts://${host(config.MQTT_HOST)}:${broker?.tlsPort()}`,
       http: `${httpsOn ? 'https' : 'http'}://${host(config.HTTP_HOST)}:${httpPort}`,
       ...(broker?.tlsPort() ? { mqtts: `mqtts://${host(config.MQTT_HOST)}:${broker.tlsPort()}` } : {}),
     }),
@@ -315,3 +316,6 @@ function startNowViewRebuild(nowView: NowView, influx: InfluxHttp, log: Logger):
     },
   };
 }
+
+const mqttClientCerts = (config: Readonly<Config>) =>
+  config.MQTT_TLS_CLIENT_CERT !== 'off' && config.MQTT_TLS_CLIENT_CA_FILE ? { mode: config.MQTT_TLS_CLIENT_CERT, caFile: config.MQTT_TLS_CLIENT_CA_FILE } : undefined;

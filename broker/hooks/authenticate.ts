@@ -27,6 +27,12 @@ function clientIdFits(user: VerifiedUser, clientId: string): boolean {
   return clientId === user.id || clientId.startsWith(`${user.id}:`);
 }
 
+/** The CA-verified client certificate's fingerprint, when the connection has one (limits/packet-size-guard.ts). */
+function certificateOf(client: Client): string | undefined {
+  const conn = (client as unknown as { conn?: { peerCertificateSha256?: () => string | undefined } }).conn;
+  return conn?.peerCertificateSha256?.();
+}
+
 export function createAuthenticate(deps: AuthenticateDeps) {
   return (
     client: Client,
@@ -39,7 +45,20 @@ export function createAuthenticate(deps: AuthenticateDeps) {
       deps.onRefused('empty_client_id_persistent_session', client);
       return done(refusal(2, 'a zero-byte client id needs CleanSession 1'), false);
     }
+    // A client certificate bound to the gateway its client id names authenticates it (mTLS); a user
+    // name, when sent, must be that gateway too. A certificate bound to no one falls through to the
+    // password check, which refuses gateways that have a bound certificate.
+    const certSha256 = certificateOf(client);
+    const byCert = certSha256 ? deps.credentials?.verifyCertificate?.(client.id, certSha256) : undefined;
+    if (byCert && (username === undefined || username === byCert.id)) {
+      setIdentity(client, { role: byCert.role, gatewayId: byCert.role === 'gateway' ? byCert.id : undefined, user: byCert, anonymous: false });
+      return done(null, true);
+    }
     if (username === undefined) {
+      if (certSha256) {
+        deps.onRefused('certificate_not_bound', client);
+        return done(refusal(4, 'client certificate not bound to this client id'), false);
+      }
       if (deps.allowAnonymous) {
         setIdentity(client, { role: 'anonymous', anonymous: true });
         return done(null, true);
