@@ -3,7 +3,8 @@
 // station's latest reading are computed from it with the InfluxQL path's rules (api/snapshot.ts).
 import { HOUR_MS, type Latest } from '../contracts/api.ts';
 import { PARAMETERS, type StationKind } from '../contracts/parameters.ts';
-import type { LiveReading, QualityFlag, Reading } from '../contracts/reading.ts';
+import { isUsable, type ParameterQuality, type StationStatus } from '../contracts/quality.ts';
+import type { LiveReading, Reading } from '../contracts/reading.ts';
 import type { Registry, Station } from '../contracts/stations.ts';
 import type { InfluxHttp } from '../ingest/influx/influx-http.ts';
 import { quoteIdent } from '../ingest/influx/influx-http.ts';
@@ -26,7 +27,9 @@ interface RecentReading {
   readonly ts: number;
   readonly seq?: number | undefined;
   readonly values: Record<string, number>;
-  readonly quality?: Readonly<Record<string, QualityFlag>> | undefined;
+  readonly quality?: Readonly<Record<string, ParameterQuality>> | undefined;
+  /** Station status when not measuring. */
+  readonly status?: StationStatus | undefined;
 }
 
 /** One station's window as columns (ts ascending, NaN = parameter absent), plus its newest readings. */
@@ -106,7 +109,7 @@ export function createNowView(opts: NowViewOptions): NowView {
     const same = st.recent.findIndex((x) => x.ts === r.ts);
     if (same >= 0) {
       const old = st.recent[same]!;
-      st.recent[same] = { ts: r.ts, seq: r.seq ?? old.seq, values: { ...old.values, ...r.values }, quality: r.quality ?? old.quality };
+      st.recent[same] = { ts: r.ts, seq: r.seq ?? old.seq, values: { ...old.values, ...r.values }, quality: r.quality ?? old.quality, status: r.status ?? old.status };
       return;
     }
     if (st.recent.length >= RECENT_KEPT && r.ts < st.recent[0]!.ts) return;
@@ -121,13 +124,22 @@ export function createNowView(opts: NowViewOptions): NowView {
     return out;
   };
 
+  /** The window (AQI, rain totals, river trend) takes usable values only, as the InfluxQL path (contracts/quality.ts). */
   function add(st: StationState, r: RecentReading, nowMs: number): void {
-    if (r.ts > nowMs - WINDOWS[st.station.kind].spanMs) addWindow(st, r.ts, r.values);
+    if (r.ts > nowMs - WINDOWS[st.station.kind].spanMs && isUsable(r)) {
+      const usable = Object.keys(r.quality ?? {}).some((p) => !isUsable(r, p)) ? Object.fromEntries(Object.entries(r.values).filter(([p]) => isUsable(r, p))) : r.values;
+      addWindow(st, r.ts, usable);
+    }
     addRecent(st, r);
     prune(st, nowMs);
   }
 
-  const toLatest = (r: RecentReading): Latest => ({ ts: new Date(r.ts).toISOString(), values: { ...r.values }, ...(r.quality ? { quality: { ...r.quality } } : {}) });
+  const toLatest = (r: RecentReading): Latest => ({
+    ts: new Date(r.ts).toISOString(),
+    values: { ...r.values },
+    ...(r.quality ? { quality: { ...r.quality } } : {}),
+    ...(r.status ? { status: r.status } : {}),
+  });
 
   /** Trailing 60-minute windows ending at nowMs: index 0 = (now − 1 h, now], as the InfluxQL GROUP BY time(1h, offset). */
   function airHours(st: StationState, nowMs: number): (HourMeans | undefined)[] {
@@ -196,7 +208,7 @@ export function createNowView(opts: NowViewOptions): NowView {
       if (!st || st.station.kind !== kind) continue;
       for (const row of seriesRows(series)) {
         const l = rowToLatest(kind, row);
-        addRecent(st, { ts: row.time as number, seq: typeof row.seq === 'number' ? row.seq : undefined, values: l.values, quality: l.quality });
+        addRecent(st, { ts: row.time as number, seq: typeof row.seq === 'number' ? row.seq : undefined, values: l.values, quality: l.quality, status: l.status });
       }
     }
     for (const series of windowSeries ?? []) {
@@ -212,7 +224,7 @@ export function createNowView(opts: NowViewOptions): NowView {
       for (const r of readings) {
         const st = states.get(r.stationId);
         if (!st) continue;
-        add(st, { ts: r.ts, seq: r.seq, values: kindValues(st.station.kind, r.values), quality: r.quality }, nowMs);
+        add(st, { ts: r.ts, seq: r.seq, values: kindValues(st.station.kind, r.values), quality: r.quality, status: r.status }, nowMs);
         touched(st.station.kind);
       }
     },
@@ -245,6 +257,7 @@ export function createNowView(opts: NowViewOptions): NowView {
         ...(r.seq === undefined ? {} : { seq: r.seq }),
         values: { ...r.values },
         ...(r.quality ? { quality: { ...r.quality } } : {}),
+        ...(r.status ? { status: r.status } : {}),
       };
     },
     stats() {

@@ -4,7 +4,7 @@ import { gatewayBatchTopic, gatewayDeadLetterTopic, gatewayStatusTopic, INTERNAL
 import type { ClientIdentity } from './client-identity.ts';
 
 export type PublishDecision =
-  | { readonly allow: true; /** a reading topic: the ingest pipeline takes it */ readonly ingest: boolean }
+  | { readonly allow: true; /** a reading or gateway status topic: the ingest pipeline takes it */ readonly ingest: boolean }
   | { readonly allow: false; readonly reason: PublishRefusal };
 
 /**
@@ -38,7 +38,7 @@ export function decidePublish(
   const reading = parseReadingTopic(topic);
   if (identity.role === 'anonymous') {
     if (reading) return { allow: true, ingest: true };
-    return isStatusTopic(topic) ? { allow: true, ingest: false } : { allow: false, reason: 'topic_not_allowed' };
+    return isStatusTopic(topic) ? { allow: true, ingest: true } : { allow: false, reason: 'topic_not_allowed' };
   }
   const gatewayId = identity.gatewayId;
   if (!gatewayId) return { allow: false, reason: 'topic_not_allowed' };
@@ -49,7 +49,8 @@ export function decidePublish(
   if (reading?.type === 'batch') {
     return topic === gatewayBatchTopic(gatewayId) ? { allow: true, ingest: true } : { allow: false, reason: 'not_your_gateway' };
   }
-  if (topic === gatewayStatusTopic(gatewayId)) return { allow: true, ingest: false };
+  // Ingest takes the station statuses a gateway reports there (contracts/quality.ts).
+  if (topic === gatewayStatusTopic(gatewayId)) return { allow: true, ingest: true };
   return isStatusTopic(topic) ? { allow: false, reason: 'not_your_gateway' } : { allow: false, reason: 'topic_not_allowed' };
 }
 

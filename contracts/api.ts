@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { AlertSchema } from './alerts.ts';
 import { STATION_KINDS } from './parameters.ts';
-import { LiveReadingSchema, QUALITY_FLAGS } from './reading.ts';
+import { ParameterQualitySchema, STATION_STATUSES } from './quality.ts';
+import { LiveReadingSchema } from './reading.ts';
 import { StationSchema } from './stations.ts';
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -87,7 +88,8 @@ export const StationsGeoJsonSchema = z
 export const LatestSchema = z.object({
   ts: z.string(),
   values: z.record(z.string(), z.number()),
-  quality: z.record(z.string(), z.enum(QUALITY_FLAGS)).optional(),
+  quality: z.record(z.string(), ParameterQualitySchema).optional(),
+  status: z.enum(STATION_STATUSES).optional(),
   excluded: z.array(z.string()).optional().meta({ description: 'parameters an officer marked invalid at this time: shown, but left out of AQI and aggregates' }),
 });
 export type Latest = z.infer<typeof LatestSchema>;

@@ -13,7 +13,7 @@ export function createMetrics() {
     readingsReceived: new Counter({ name: 'quantrac_readings_received_total', help: 'Readings received (batch elements counted singly)', labelNames: ['kind'], ...opts }),
     readingsAccepted: new Counter({ name: 'quantrac_readings_accepted_total', help: 'Readings validated and committed to the spool', labelNames: ['kind', 'qos'], ...opts }),
     readingsRejected: new Counter({ name: 'quantrac_readings_rejected_total', help: 'Readings rejected, by reason', labelNames: ['reason', 'kind'], ...opts }),
-    readingsFlagged: new Counter({ name: 'quantrac_readings_flagged_total', help: 'Stored values carrying a quality flag', labelNames: ['flag', 'kind'], ...opts }),
+    readingsFlagged: new Counter({ name: 'quantrac_readings_flagged_total', help: 'QARTOD test results of suspect (3) or fail (4) on stored values, by test (flag)', labelNames: ['flag', 'kind'], ...opts }),
     readingsDuplicate: new Counter({ name: 'quantrac_readings_duplicate_total', help: 'Readings repeating the last timestamp of their station (stored idempotently)', labelNames: ['kind'], ...opts }),
     deadLetters: new Counter({ name: 'quantrac_dead_letters_total', help: 'Dead letters published to gateways', ...opts }),
     pointsWritten: new Counter({ name: 'quantrac_points_written_total', help: 'Points confirmed by InfluxDB', ...opts }),

@@ -12,18 +12,21 @@
 import type { Logger } from 'pino';
 import type { DeadLetter, Reading, Rejection } from '../contracts/reading.ts';
 import type { Registry } from '../contracts/stations.ts';
-import { parseReadingTopic } from '../contracts/topics.ts';
+import { parseGatewayStatusTopic, parseReadingTopic } from '../contracts/topics.ts';
 import type { Metrics } from './metrics.ts';
 import { createLineEncoder } from './sink/line-protocol.ts';
 import type { Spool } from './sink/spool.ts';
 import { decodePayload, type DecodeLimits } from './stages/decode.ts';
-import { createQualityChecker, type QualityOptions } from './stages/quality.ts';
+import type { QcConfig } from './quality/config.ts';
+import { applyGatewayStatus } from './quality/station-status.ts';
+import { createQualityChecker } from './stages/quality.ts';
 import { validateReading } from './stages/validate.ts';
 
 export interface IngestOptions extends DecodeLimits {
   readonly maxFutureMs: number;
   readonly maxAgeMs: number;
-  readonly quality: QualityOptions;
+  /** QARTOD thresholds (ingest/quality/config.ts). */
+  readonly quality: QcConfig;
 }
 
 export interface PublishInput {
@@ -73,7 +76,7 @@ function countByKind(readings: readonly Reading[], inc: (kind: string, n: number
 export function createIngest(deps: IngestDeps): Ingest {
   const { registry, spool, metrics, log, options } = deps;
   const now = deps.now ?? Date.now;
-  const quality = createQualityChecker(options.quality);
+  const quality = createQualityChecker({ config: options.quality, registry });
   const encode = createLineEncoder(registry);
   const durableListeners: ((readings: readonly Reading[]) => void)[] = [];
   let inFlight = 0;
@@ -128,6 +131,8 @@ export function createIngest(deps: IngestDeps): Ingest {
 
   async function onPublish(input: PublishInput): Promise<void> {
     const topic = parseReadingTopic(input.topic);
+    const statusOf = topic ? undefined : parseGatewayStatusTopic(input.topic);
+    if (statusOf) return applyGatewayStatus(statusOf, input.payload, { registry, quality, decodeLimits: options, reject: (r) => reject(input, r, input.payload) });
     if (!topic) return;
     inFlight++;
     try {
@@ -159,8 +164,12 @@ export function createIngest(deps: IngestDeps): Ingest {
         const checked = quality.check(result.reading);
         const reading = checked.duplicate ? result.reading : checked.reading;
         if (checked.duplicate) metrics.readingsDuplicate.inc({ kind: reading.kind });
-        else if (reading.quality) {
-          for (const flag of Object.values(reading.quality)) metrics.readingsFlagged.inc({ flag, kind: reading.kind });
+        else {
+          for (const p in reading.quality) for (const test in reading.quality[p]!.tests) metrics.readingsFlagged.inc({ flag: test, kind: reading.kind });
+          for (const rev of checked.revisions) {
+            for (const s of rev.settled) metrics.readingsFlagged.inc({ flag: s.test, kind: rev.kind });
+            lines.push(encode.revision(rev));
+          }
         }
         if (deps.hotPath && !checked.duplicate) {
           for (const observe of deps.hotPath) {

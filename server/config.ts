@@ -85,9 +85,8 @@ export const EnvSchema = z.object({
   INGEST_MAX_PAYLOAD_BYTES: int(256 * 1024, 64),
   INGEST_MAX_BATCH_READINGS: int(1000, 1),
   INGEST_MAX_JSON_DEPTH: int(8, 3),
-  QC_STUCK_REPEATS: int(10),
-  QC_SPIKE_SIGMA: z.coerce.number().positive().default(6),
-  QC_SPIKE_WINDOW: int(30, 2),
+  /** QARTOD QC thresholds file (ingest/quality/config.ts); default ingest/quality/qc.default.json. A bad file stops start-up. */
+  QC_CONFIG_PATH: z.string().optional(),
   /** Public API requests allowed per client address per minute (429 beyond). */
   API_RATE_LIMIT_PER_MIN: int(600, 1),
   /** Comma-separated origins allowed by CORS (e.g. `https://a.example,https://b.example`), `*` for any; empty = same origin only. */

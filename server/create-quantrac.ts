@@ -27,6 +27,7 @@ import { createAuditLog } from './audit-log.ts';
 import { connectRollups, createValidations } from './create-validations.ts';
 import { createAlerts } from './create-alerts.ts';
 import { createReadinessChecks } from './readiness.ts';
+import { loadQcSettings } from './qc-settings.ts';
 
 export interface Quantrac {
   readonly config: Readonly<Config>;
@@ -92,12 +93,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
       maxBatchReadings: config.INGEST_MAX_BATCH_READINGS,
       maxFutureMs: config.INGEST_MAX_FUTURE_MS,
       maxAgeMs: config.INGEST_MAX_AGE_MS,
-      quality: {
-        stuckRepeats: config.QC_STUCK_REPEATS,
-        spikeSigma: config.QC_SPIKE_SIGMA,
-        spikeWindow: config.QC_SPIKE_WINDOW,
-        constantOk: new Set(['rain_mm', 'interval_s', 'depth_cm']),
-      },
+      quality: loadQcSettings(config.QC_CONFIG_PATH, registry),
     },
     hotPath: [alerts.onReading],
     deadLetter: (gatewayId, letter) => broker?.publish(gatewayDeadLetterTopic(gatewayId), JSON.stringify(letter)),

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { DAY_MS, ExportQuerySchema, type SeriesSource } from '../../contracts/api.ts';
 import { hanoiDayStart, hourStart, rollupFieldNames, statsMeasurement } from '../../contracts/rollups.ts';
 import { PARAMETERS } from '../../contracts/parameters.ts';
+import { QARTOD, qualityFromRow, statusFromRow, valueFromRow } from '../../contracts/quality.ts';
 import type { Registry, Station } from '../../contracts/stations.ts';
 import type { InfluxHttp } from '../../ingest/influx/influx-http.ts';
 import { quoteIdent, quoteString } from '../../ingest/influx/influx-http.ts';
@@ -34,14 +35,31 @@ const csvCell = (v: unknown) => (v === undefined || v === null ? '' : /[",\n]/.t
 interface CsvShape {
   readonly measurement: string;
   readonly columns: readonly string[];
+  readonly cells: (row: Record<string, unknown>) => unknown[];
 }
 
 function csvShape(station: Station, source: SeriesSource): CsvShape {
   const params = Object.keys(PARAMETERS[station.kind]);
-  if (source === 'raw') return { measurement: station.kind, columns: [...params, 'qc'] };
+  if (source === 'raw') {
+    // Per parameter its value (usable or not) and its QARTOD flag (1 pass … 4 fail; docs/qartod.md);
+    // `status` is the station's (measuring, calibrating, fault); `qc` names the tests not passed.
+    return {
+      measurement: station.kind,
+      columns: ['status', ...params.flatMap((p) => [p, `${p}_qc`]), 'qc'],
+      cells: (r) => {
+        const quality = qualityFromRow(r, params);
+        const values = params.flatMap((p): (string | number)[] => {
+          const v = valueFromRow(r, p);
+          return v === undefined ? ['', ''] : [v, quality[p]?.flag ?? QARTOD.pass];
+        });
+        return [statusFromRow(r), ...values, r.qc];
+      },
+    };
+  }
   const period = source === 'hourly' ? '1h' : '1d';
   const river = station.kind === 'flood' && station.floodType === 'river';
-  return { measurement: statsMeasurement(station.kind, period), columns: rollupFieldNames(station.kind, params, period, river) };
+  const columns = rollupFieldNames(station.kind, params, period, river);
+  return { measurement: statsMeasurement(station.kind, period), columns, cells: (r) => columns.map((c) => r[c]) };
 }
 
 /**
@@ -65,7 +83,7 @@ async function* csvLines(http: InfluxHttp, station: Station, shape: CsvShape, fr
         yield `# truncated at ${maxRows} rows (X-Row-Cap); narrow the time range for the rest\n`;
         return;
       }
-      chunk += `${[new Date(r.time as number).toISOString(), station.id, ...params.map((p) => r[p]), ...(validationOf ? [validationOf(r.time as number)] : [])].map(csvCell).join(',')}\n`;
+      chunk += `${[new Date(r.time as number).toISOString(), station.id, ...shape.cells(r), ...(validationOf ? [validationOf(r.time as number)] : [])].map(csvCell).join(',')}\n`;
       sent++;
       cursor = r.time as number;
     }

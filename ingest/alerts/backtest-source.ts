@@ -2,7 +2,8 @@
 // rounds of InfluxQL (a statement per station kind; measurement = kind, tags station/district/ward,
 // a field per parameter), each turned back into Readings in time order and replayed before the next
 // is read. Quality flags (`qc`) are carried over; `seq` is kept.
-import type { Reading, QualityFlag } from '../../contracts/reading.ts';
+import { qualityFromRow } from '../../contracts/quality.ts';
+import type { Reading } from '../../contracts/reading.ts';
 import { PARAMETERS, STATION_KINDS, type StationKind } from '../../contracts/parameters.ts';
 import type { Registry } from '../../contracts/stations.ts';
 import { quoteIdent, quoteString, type InfluxHttp, type InfluxSeries } from '../influx/influx-http.ts';
@@ -64,19 +65,17 @@ function readingsOfSeries(s: InfluxSeries, kind: StationKind, registry: Registry
     if (Object.keys(values).length === 0) continue;
     const seq = row[col.get('seq')!];
     const qc = row[col.get('qc')!];
+    // Unusable values (station calibrating or faulty, QC fail) are stored apart and not read here.
+    const quality = typeof qc === 'string' && qc !== '' ? qualityFromRow({ qc }, params) : {};
     out.push({
       stationId,
       kind,
       ts: Number(row[col.get('time')!]),
       values,
       ...(typeof seq === 'number' ? { seq } : {}),
-      ...(typeof qc === 'string' && qc !== '' ? { quality: parseQc(qc) } : {}),
+      ...(Object.keys(quality).length > 0 ? { quality } : {}),
     });
   }
-}
-
-function parseQc(qc: string): Record<string, QualityFlag> {
-  return Object.fromEntries(qc.split(',').map((pair) => pair.split(':') as [string, QualityFlag]));
 }
 
 /** The backtest report plus the window it covered. */

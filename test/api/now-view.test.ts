@@ -3,7 +3,8 @@
 // served snapshot; a restarted server rebuilds it from InfluxDB.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR_MS } from '../../contracts/api.ts';
-import type { StationKind } from '../../contracts/parameters.ts';
+import { PARAMETERS, type StationKind } from '../../contracts/parameters.ts';
+import { qualityFromRow, type ParameterQuality } from '../../contracts/quality.ts';
 import type { Reading } from '../../contracts/reading.ts';
 import { createNowView } from '../../api/now-view.ts';
 import { buildSnapshot } from '../../api/snapshot.ts';
@@ -45,11 +46,11 @@ function toReadings(lines: string[]): Reading[] {
     const [kind, ...tags] = head.split(',');
     const station = tags.find((t) => t.startsWith('station='))!.slice(8);
     const values: Record<string, number> = {};
-    let quality: Record<string, 'stuck' | 'spike'> | undefined;
+    let quality: Record<string, ParameterQuality> | undefined;
     let seq: number | undefined;
     for (const f of fields.split(',')) {
       const [k, v] = f.split('=') as [string, string];
-      if (k === 'qc') quality = Object.fromEntries(v.replaceAll('"', '').split(',').map((p) => p.split(':') as [string, 'stuck' | 'spike']));
+      if (k === 'qc') quality = qualityFromRow({ qc: v.replaceAll('"', '') }, Object.keys(PARAMETERS[kind as StationKind]));
       else if (k === 'seq') seq = Number(v.slice(0, -1));
       else values[k] = Number(v);
     }

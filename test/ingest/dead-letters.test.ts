@@ -46,6 +46,7 @@ describe('dead letters', () => {
       ['timestamp_in_future', 'sensors/air-001/reading', { ...good(13), ts: Date.now() + 3_600_000 }],
       ['timestamp_too_old', 'sensors/air-001/reading', { ...good(14), ts: Date.now() - 30 * 86_400_000 }],
       ['bad_seq', 'sensors/air-001/reading', { ...good(15), seq: 'one' }],
+      ['bad_status', 'sensors/air-001/reading', { ...good(17), status: '07' }],
       ['database_rejected', 'sensors/air-003/reading', good(16)],
     ];
     let seq = 100;
