@@ -60,7 +60,9 @@ interface ParamState {
 
 interface StationState {
   readonly station: Station;
+  /** Timestamp of the last reading checked (duplicates), and of the newest (time order). */
   lastTs: number;
+  newestTs: number;
   status: StationStatus;
   readonly params: Map<string, ParamState>;
 }
@@ -95,7 +97,7 @@ export function createQualityChecker(opts: QualityOptions): QualityChecker {
     if (!st) {
       const station = registry.get(stationId);
       if (!station) return undefined;
-      st = { station, lastTs: -Infinity, status: 'measuring', params: new Map() };
+      st = { station, lastTs: -Infinity, newestTs: -Infinity, status: 'measuring', params: new Map() };
       stations.set(stationId, st);
     }
     return st;
@@ -122,8 +124,9 @@ export function createQualityChecker(opts: QualityOptions): QualityChecker {
       // overwrites the same point with the same values) but does not move the quality state.
       if (reading.ts === st.lastTs) return { duplicate: true };
       const status = reading.status ?? st.status;
-      const inOrder = reading.ts > st.lastTs;
-      if (inOrder) st.lastTs = reading.ts;
+      st.lastTs = reading.ts;
+      const inOrder = reading.ts > st.newestTs;
+      if (inOrder) st.newestTs = reading.ts;
       const stored: Stored = { ts: reading.ts, results: new Map() };
       const settledBy = new Map<Stored, QualityRevision['settled'][number][]>();
 
