@@ -101,7 +101,7 @@ describe('now-view', () => {
     expect(rain?.rainMm1h).toBeCloseTo(2.4, 9);
     expect(rain?.rainMm24h).toBeCloseTo(57.6, 9);
     expect(rebuilt.snapshot('water', 'vn', nowMs).features.find((f) => f.id === 'water-003')?.properties.latest?.values).toEqual({ ph: 7.1, do_mgl: 5.2, cod_mgl: 12 });
-    expect(rebuilt.latest('flood-sontay')).toMatchObject({ seq: 77, values: { level_m: 13.75 }, quality: { level_m: 'stuck' } });
+    expect(rebuilt.latest('flood-sontay')).toMatchObject({ seq: 77, values: { level_m: 13.75 }, quality: { level_m: { flag: 3, tests: { flat_line: 3 } } } }); // a pre-QARTOD 'stuck' reads as flat line, suspect
   });
 
   it('serves readings published over MQTT in the snapshot and /latest', async () => {
