@@ -20,8 +20,12 @@ afterAll(async () => t?.stop());
 
 const now = () => Date.now() - 1000;
 const good = (seq: number) => ({ ts: now() - seq, seq, values: { pm25: 10 + seq } });
-/** Neighbours carry pm10 only: the test turns pm25 into a string field of this shard (below). */
-const neighbour = (seq: number) => ({ ts: now() - seq, seq, values: { pm10: 10 + seq } });
+/**
+ * Neighbours carry pm10 only: the test turns pm25 into a string field of this shard (below). Each
+ * has its own timestamp (two published within a millisecond would be one point in InfluxDB).
+ */
+const NEIGHBOURS_FROM = Date.now() - 120_000;
+const neighbour = (seq: number) => ({ ts: NEIGHBOURS_FROM + seq * 1000, seq, values: { pm10: 10 + seq } });
 
 describe('dead letters', () => {
   it('reports each reason to the gateway and keeps every valid reading', async () => {
