@@ -60,6 +60,8 @@ fi
 
 say "systemd unit and the quantrac command"
 install -m 0644 "$SRC/ops/systemd/quantrac.service" /etc/systemd/system/quantrac.service
+install -m 0644 "$SRC/ops/systemd/quantrac@.service" /etc/systemd/system/quantrac@.service
+install -m 0644 "$SRC/ops/systemd/quantrac.target" /etc/systemd/system/quantrac.target
 install -m 0755 "$SRC/ops/systemd/quantrac-cli.sh" /usr/local/bin/quantrac
 
 if [ -d /run/systemd/system ]; then

@@ -15,10 +15,10 @@ const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version']).status ===
 const scratch = mkdtempSync(join(tmpdir(), 'quantrac-systemd-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** The unit as installed, with /opt/quantrac and /etc/quantrac pointing at this checkout. */
-function unitHere(): string {
-  const path = join(scratch, 'quantrac.service');
-  writeFileSync(path, read('ops/systemd/quantrac.service').replaceAll('/etc/quantrac/quantrac.env', join(root, 'ops/systemd/quantrac.env')).replaceAll('/opt/quantrac', root));
+/** A unit as installed, with /opt/quantrac and /etc/quantrac pointing at this checkout. */
+function unitHere(file = 'quantrac.service', as = file): string {
+  const path = join(scratch, as);
+  writeFileSync(path, read(`ops/systemd/${file}`).replaceAll('/etc/quantrac/quantrac.env', join(root, 'ops/systemd/quantrac.env')).replaceAll('/opt/quantrac', root));
   return path;
 }
 
@@ -47,6 +47,13 @@ describe.skipIf(!hasSystemdAnalyze)('systemd units (systemd-analyze; install the
     const r = spawnSync('systemd-analyze', ['verify', unitHere()], { encoding: 'utf8' });
     expect(`${r.stdout}${r.stderr}`).toBe('');
     expect(r.status).toBe(0);
+  });
+
+  it('the per-role template (quantrac@edge) and quantrac.target pass `systemd-analyze verify` with no warning', () => {
+    const r = spawnSync('systemd-analyze', ['verify', unitHere('quantrac@.service', 'quantrac@edge.service'), unitHere('quantrac.target')], { encoding: 'utf8' });
+    expect(`${r.stdout}${r.stderr}`).toBe('');
+    expect(r.status).toBe(0);
+    expect(read('ops/systemd/quantrac@.service')).toContain('Environment=QUANTRAC_ROLE=%i');
   });
 
   it('is hardened: `systemd-analyze security` rates its exposure at most 2.0 (OK)', () => {
