@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bindCertificate } from '../../broker/credential-admin.ts';
 import { setGatewayPassword } from '../../broker/gateway-credentials.ts';
+import { createAuditLog } from '../../server/audit-log.ts';
 import { freePort } from '../../ops/local-influxd.ts';
 import { parseConfig } from '../../server/config.ts';
 import { eventually, influxRows } from '../support/influx.ts';
@@ -137,6 +139,17 @@ describe('client certificates per gateway (MQTT_TLS_CLIENT_CERT)', () => {
   it('gets nowhere with a certificate bound to no one, or from another CA', async () => {
     expect(await connack(url, { clientId: 'gw-air-03', cert: 'gw-air-03' })).toBe(4);
     expect(await connack(url, { clientId: 'gw-air-01', cert: 'rogue' })).toBe(5); // not verified: anonymous
+  });
+
+  it('ends a password session when a certificate is bound to its gateway, which then connects by certificate', async () => {
+    const password = await setGatewayPassword(t.q.config.credentialsPath, 'gw-air-03');
+    const session = await mqtt.connectAsync(url, { clientId: 'gw-air-03', username: 'gw-air-03', password, ca: readFileSync(file('server-ca.pem')), protocolVersion: 4, reconnectPeriod: 0 });
+    const closed = new Promise<void>((r) => session.once('close', () => r()));
+    await bindCertificate({ credentialsPath: t.q.config.credentialsPath, audit: createAuditLog(join(t.dataDir, 'audit.jsonl')), actor: 'operator' }, 'gw-air-03', readFileSync(file('gw-air-03.pem')));
+    await closed; // the broker's credential watcher ends it (within credentialsCheckMs)
+    await session.endAsync(true);
+    expect(await connack(url, { clientId: 'gw-air-03', username: 'gw-air-03', password })).toBe(4);
+    expect(await connack(url, { clientId: 'gw-air-03', cert: 'gw-air-03' })).toBe(0);
   });
 
   it('keeps password authentication for gateways without a bound certificate', async () => {
