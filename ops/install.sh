@@ -51,11 +51,14 @@ rm -rf "$PREFIX.old"
 
 say "settings in $ETC/quantrac.env (kept when present)"
 install -d -m 0750 -o root -g quantrac "$ETC"
+# Generated from the installed code: every setting of this version, documented.
+"$PREFIX/node_modules/.bin/node" "$PREFIX/ops/systemd/make-env.ts" "$ETC/quantrac.env.dist"
+chown root:quantrac "$ETC/quantrac.env.dist"
+chmod 0640 "$ETC/quantrac.env.dist"
 if [ -f "$ETC/quantrac.env" ]; then
-  install -m 0640 -o root -g quantrac "$SRC/ops/systemd/quantrac.env" "$ETC/quantrac.env.dist"
   say "kept your $ETC/quantrac.env; this version's full list is $ETC/quantrac.env.dist (diff them for new settings)"
 else
-  install -m 0640 -o root -g quantrac "$SRC/ops/systemd/quantrac.env" "$ETC/quantrac.env"
+  cp -p "$ETC/quantrac.env.dist" "$ETC/quantrac.env"
 fi
 
 say "systemd unit and the quantrac command"

@@ -1,8 +1,7 @@
-// Writes ops/systemd/quantrac.env, the production environment file: every setting of
-// server/config.ts with its meaning and default (from the README's configuration table), commented
-// out unless production needs another value. Re-run after adding a setting; test/ops/systemd.test.ts
-// fails until every setting is in the file.
-//   node ops/systemd/make-env.ts
+// Writes the production environment file: every setting of server/config.ts with its meaning and
+// default (from the README's configuration table), commented out unless production needs another
+// value. Generated from the code being installed (ops/install.sh), so it never misses a setting.
+//   node ops/systemd/make-env.ts [FILE]     (default: print it)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { EnvSchema } from '../../server/config.ts';
 
@@ -57,7 +56,8 @@ export function renderEnvFile(readme: string): string {
 }
 
 if (import.meta.main) {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  writeFileSync(new URL('./quantrac.env', import.meta.url), renderEnvFile(readme));
-  process.stdout.write('wrote ops/systemd/quantrac.env\n');
+  const text = renderEnvFile(readFileSync(new URL('../../README.md', import.meta.url), 'utf8'));
+  const out = process.argv[2];
+  if (out) writeFileSync(out, text, { mode: 0o640 });
+  else process.stdout.write(text);
 }
