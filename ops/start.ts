@@ -61,7 +61,10 @@ async function main(): Promise<void> {
   }
 
   const registry = loadRegistry(process.env.REGISTRY_PATH);
-  const simOn = (process.env.SIM ?? 'on').toLowerCase() !== 'off';
+  // The simulator speaks plain MQTT: with the broker TLS only (MQTT_PLAIN=off) it stays off.
+  const tlsOnly = ['false', '0', 'no', 'off'].includes((process.env.MQTT_PLAIN ?? '').toLowerCase());
+  const simOn = (process.env.SIM ?? 'on').toLowerCase() !== 'off' && !tlsOnly;
+  if (tlsOnly && (process.env.SIM ?? 'on').toLowerCase() !== 'off') say('quantrac: MQTT_PLAIN=off (TLS only): the simulator, which speaks plain MQTT, stays off.');
   const credentialsPath = join(dataDir, 'gateways.json');
   const simCredentialsPath = join(dataDir, 'sim-credentials.json');
   // Credentials only for the simulated gateways, only when the simulator runs; an operator's
@@ -111,7 +114,7 @@ quantrac is running.
   Health / metrics         ${http}/readyz   ${http}/metrics
   MQTT broker              ${mqtt}
   InfluxDB                 ${influxUrl}  (database ${process.env.INFLUX_DATABASE ?? 'quantrac'})
-  Simulator                ${simOn ? `on: ${simStations.length} stations, ${simGateways} gateways` : 'off (SIM=off)'}
+  Simulator                ${simOn ? `on: ${simStations.length} stations, ${simGateways} gateways` : tlsOnly ? 'off (MQTT_PLAIN=off)' : 'off (SIM=off)'}
   Simulated gateways' passwords ${simOn ? simCredentialsPath : '— (SIM=off: none created)'}
 Press Ctrl-C to stop.
 `);
