@@ -59,24 +59,30 @@ export const freshEdgeMs = (now = Date.now()): number => hourStart(now) - HOUR_M
 
 type Part = { readonly time: number; readonly values: Bucket['values'] };
 
-async function rollupParts(http: InfluxHttp, station: Station, period: '1h' | '1d', fromMs: number, toMs: number): Promise<Part[]> {
-  if (fromMs >= toMs) return [];
+/** The `{kind}_{period}` rollup rows of each range, in one request (a statement per range). */
+async function rollupParts(http: InfluxHttp, station: Station, ranges: readonly { period: '1h' | '1d'; fromMs: number; toMs: number }[]): Promise<Part[]> {
+  const wanted = ranges.filter((r) => r.fromMs < r.toMs);
+  if (wanted.length === 0) return [];
   const params = Object.keys(PARAMETERS[station.kind]);
-  const fields = params.flatMap((p) => (['mean', 'min', 'max', 'count'] as const).map((s) => quoteIdent(statField(p, s))));
-  const [series] = await http.query(
-    `SELECT ${fields.join(', ')} FROM ${quoteIdent(statsMeasurement(station.kind, period))} WHERE "station" = ${quoteString(station.id)} AND time >= ${fromMs}ms AND time < ${toMs}ms`,
+  const fields = params.flatMap((p) => (['mean', 'min', 'max', 'count'] as const).map((s) => quoteIdent(statField(p, s)))).join(', ');
+  const results = await http.query(
+    wanted
+      .map((r) => `SELECT ${fields} FROM ${quoteIdent(statsMeasurement(station.kind, r.period))} WHERE "station" = ${quoteString(station.id)} AND time >= ${r.fromMs}ms AND time < ${r.toMs}ms`)
+      .join(';\n'),
   );
-  return (series?.[0] ? seriesRows(series[0]) : []).map((row) => {
-    const values: Bucket['values'] = {};
-    for (const p of params) {
-      const count = row[statField(p, 'count')];
-      const mean = row[statField(p, 'mean')];
-      if (typeof count !== 'number' || count === 0 || typeof mean !== 'number') continue;
-      const num = (k: string) => (typeof row[k] === 'number' ? (row[k] as number) : mean);
-      values[p] = { mean, min: num(statField(p, 'min')), max: num(statField(p, 'max')), count };
-    }
-    return { time: row.time as number, values };
-  });
+  return results.flatMap((series) =>
+    (series[0] ? seriesRows(series[0]) : []).map((row) => {
+      const values: Bucket['values'] = {};
+      for (const p of params) {
+        const count = row[statField(p, 'count')];
+        const mean = row[statField(p, 'mean')];
+        if (typeof count !== 'number' || count === 0 || typeof mean !== 'number') continue;
+        const num = (k: string) => (typeof row[k] === 'number' ? (row[k] as number) : mean);
+        values[p] = { mean, min: num(statField(p, 'min')), max: num(statField(p, 'max')), count };
+      }
+      return { time: row.time as number, values };
+    }),
+  );
 }
 
 /**
@@ -87,13 +93,12 @@ export async function rollupBuckets(raw: InfluxHttp, rollups: InfluxHttp, statio
   const from = source === 'hourly' ? hourStart(q.fromMs) : hanoiDayStart(q.fromMs);
   const hourEdge = Math.min(q.toMs, Math.max(from, freshEdgeMs()));
   const dayEdge = source === 'daily' ? Math.min(hourEdge, Math.max(from, hanoiDayStart(hourEdge))) : from;
-  const [days, hours, fresh] = await Promise.all([
-    rollupParts(rollups, station, '1d', from, dayEdge),
-    rollupParts(rollups, station, '1h', dayEdge, hourEdge),
+  const [settled, fresh] = await Promise.all([
+    rollupParts(rollups, station, [{ period: '1d', fromMs: from, toMs: dayEdge }, { period: '1h', fromMs: dayEdge, toMs: hourEdge }]),
     hourEdge < q.toMs ? bucketedReadings(raw, station, { fromMs: hourEdge, toMs: q.toMs, everyMs: HOUR_MS }) : Promise.resolve([]),
   ]);
   const out = new Map<number, Record<string, { sum: number; min: number; max: number; count: number }>>();
-  for (const part of [...days, ...hours, ...fresh.map((b) => ({ time: Date.parse(b.ts), values: b.values }))]) {
+  for (const part of [...settled, ...fresh.map((b) => ({ time: Date.parse(b.ts), values: b.values }))]) {
     const bucket = bucketOf(part.time, q.everyMs);
     let acc = out.get(bucket);
     if (!acc) out.set(bucket, (acc = {}));

@@ -110,12 +110,13 @@ async function connectLiveClients(url: string, n: number) {
   };
 }
 
-const pct = (xs: number[], p: number) => {
+export const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
 
-function fields(s: Station, i: number): string {
+/** Plausible field values of a station's point `i` (line protocol). */
+export function fields(s: Station, i: number): string {
   const w = Math.sin(i / 60);
   switch (s.kind) {
     case 'air':
@@ -129,7 +130,8 @@ function fields(s: Station, i: number): string {
   }
 }
 
-async function measure(n: number, concurrency: number, once: () => Promise<void>): Promise<Latency> {
+/** p50/p95 of `n` calls of `once`, `concurrency` at a time. */
+export async function measure(n: number, concurrency: number, once: () => Promise<void>): Promise<Latency> {
   const times: number[] = [];
   let next = 0;
   const worker = async () => {

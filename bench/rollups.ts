@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { setUser } from '../api/auth.ts';
+import { fields, measure, pct, type Latency as SeriesLatency } from './api.ts';
 import { setGatewayPassword } from '../broker/gateway-credentials.ts';
 import { formatRegistry, generateRegistry } from '../contracts/registry/generate-stations.ts';
 import { DAY_MS, HOUR_MS, hourStart } from '../contracts/rollups.ts';
@@ -27,40 +28,7 @@ export interface RollupBenchOptions {
 
 interface Latency { n: number; p50Ms: number; p95Ms: number; p99Ms: number }
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-};
 const latency = (xs: number[]): Latency => ({ n: xs.length, p50Ms: +pct(xs, 50).toFixed(1), p95Ms: +pct(xs, 95).toFixed(1), p99Ms: +pct(xs, 99).toFixed(1) });
-
-function fields(s: Station, i: number): string {
-  const w = Math.sin(i / 300) + 0.3 * Math.sin(i / 17);
-  switch (s.kind) {
-    case 'air':
-      return `pm25=${(40 + 20 * w).toFixed(1)},pm10=${(70 + 30 * w).toFixed(1)},no2=${(50 + 10 * w).toFixed(1)},o3=${(40 + 10 * w).toFixed(1)}`;
-    case 'water':
-      return `ph=${(7 + 0.3 * w).toFixed(2)},do_mgl=${(5 + w).toFixed(2)}`;
-    case 'rain':
-      return `rain_mm=${Math.max(0, w).toFixed(1)},interval_s=60`;
-    case 'flood':
-      return s.floodType === 'river' ? `level_m=${(8 + w).toFixed(2)}` : `depth_cm=${Math.max(0, 10 * w).toFixed(1)}`;
-  }
-}
-
-async function timed(n: number, concurrency: number, once: () => Promise<void>): Promise<Latency> {
-  const times: number[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next++ < n) {
-        const t0 = performance.now();
-        await once();
-        times.push(performance.now() - t0);
-      }
-    }),
-  );
-  return latency(times);
-}
 
 export async function benchRollups(o: RollupBenchOptions): Promise<{ result: object; markdown: string }> {
   const nStations = o.quick ? 50 : 500;
@@ -125,7 +93,7 @@ export async function benchRollups(o: RollupBenchOptions): Promise<{ result: obj
     const requests = o.quick ? 40 : 200;
     const series = (source: string) => {
       let k = 0;
-      return timed(requests, 10, async () => {
+      return measure(requests, 10, async () => {
         const res = await fetch(`${http}/api/stations/${airIds[k++ % airIds.length]}/readings?from=${yearFrom}&to=${nowMs}&every=1d${source}`);
         if (res.status !== 200) throw new Error(`series: HTTP ${res.status} ${await res.text()}`);
         const body = (await res.json()) as { source: string };
@@ -193,6 +161,7 @@ export async function benchRollups(o: RollupBenchOptions): Promise<{ result: obj
       },
     };
     const f = (l: Latency) => `${l.p50Ms} | ${l.p95Ms} | ${l.p99Ms}`;
+    const g = (l: SeriesLatency) => `${l.p50Ms} | ${l.p95Ms}`;
     const markdown = [
       `# Rollups — ${new Date().toISOString().slice(0, 10)}${o.quick ? ' (quick)' : ''}`,
       '',
@@ -200,10 +169,10 @@ export async function benchRollups(o: RollupBenchOptions): Promise<{ result: obj
       '',
       `${hourlyDays}-day daily series of an air station over HTTP, 10 requests in flight, cache off (${requests} requests each):`,
       '',
-      '| source | p50 ms | p95 ms | p99 ms |',
-      '|---|---|---|---|',
-      `| daily rollups (default) | ${f(fromRollups)} |`,
-      `| raw readings (\`source=raw\`, reference) | ${f(fromRaw)} |`,
+      '| source | p50 ms | p95 ms |',
+      '|---|---|---|',
+      `| daily rollups (default) | ${g(fromRollups)} |`,
+      `| raw readings (\`source=raw\`, reference) | ${g(fromRaw)} |`,
       '',
       `Rollups p50 ÷ raw p50: **${result.series1yDaily.p50Ratio}**.`,
       '',
