@@ -6,11 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReadingsResponseSchema, StationAqiResponseSchema } from '../../contracts/api.ts';
 import { DAY_MS, HOUR_MS, hanoiDayStart, hourStart } from '../../contracts/rollups.ts';
 import { rebuildRollups } from '../../ingest/rollups/rebuild.ts';
-import { eventually, influxRows } from '../support/influx.ts';
+import { loadRegistry } from '../../contracts/stations.ts';
+import { createInfluxHttp, type InfluxHttp } from '../../ingest/influx/influx-http.ts';
+import { parseConfig } from '../../server/config.ts';
+import { influxTargets } from '../../server/influx-targets.ts';
+import { eventually, influxRows, influxUrl } from '../support/influx.ts';
 import { startTestQuantrac, type TestQuantrac } from '../support/quantrac.ts';
 import { writePoints } from './fixtures.ts';
 
 let t: TestQuantrac;
+let raw: InfluxHttp;
+let rollups: InfluxHttp;
 const nowMs = Date.now();
 const lastHour = hourStart(nowMs);
 const yearAgo = lastHour - 365 * DAY_MS;
@@ -24,11 +30,14 @@ const series = async (path: string) => {
 
 beforeAll(async () => {
   t = await startTestQuantrac({ API_CACHE_TTL_MS: '0', API_MAX_RANGE_DAYS: '7', API_MAX_POINTS: '10000', ROLLUP_FLUSH_INTERVAL_MS: '600000' });
-  await t.q.influx.ensureDatabase();
+  const targets = influxTargets(parseConfig({ INFLUX_URL: influxUrl(), INFLUX_DATABASE: t.database }));
+  raw = createInfluxHttp(targets.raw);
+  rollups = createInfluxHttp(targets.rollups);
+  await raw.ensureDatabase();
   const lines: string[] = [];
   for (let ts = yearAgo; ts < lastHour; ts += HOUR_MS) lines.push(`air,station=air-002,district=x,ward=y pm25=${pm25At(ts)},pm10=50 ${ts + 60_000}`);
   await writePoints(t.database, lines); // straight into InfluxDB (older than ingest accepts)
-  await rebuildRollups({ registry: t.q.registry, raw: t.q.influx, rollups: t.q.rollupInflux, fromMs: yearAgo, toMs: nowMs, stationIds: ['air-002'] });
+  await rebuildRollups({ registry: loadRegistry(), raw, rollups, fromMs: yearAgo, toMs: nowMs, stationIds: ['air-002'] });
 }, 300_000);
 afterAll(async () => t?.stop());
 
@@ -92,7 +101,7 @@ describe('series sources', () => {
     const settled = lastHour - 2 * HOUR_MS; // before the fresh edge, which is read from raw readings
     const before = await series(`/api/stations/air-002/readings?from=${yearAgo}&to=${settled}&every=7d`);
     expect(before.buckets.reduce((n, b) => n + (b.values.pm25?.count ?? 0), 0)).toBe(365 * 24 - 2);
-    await t.q.influx.command(`DROP SERIES FROM "air" WHERE "station" = 'air-002'`);
+    await raw.command(`DROP SERIES FROM "air" WHERE "station" = 'air-002'`);
     const dropped = await influxRows(t.database, `SELECT count(pm25) FROM "autogen"."air" WHERE "station" = 'air-002'`);
     expect(dropped).toHaveLength(0);
     expect(await series(`/api/stations/air-002/readings?from=${yearAgo}&to=${settled}&every=7d`)).toEqual(before);
