@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, type Registry as PromRegistry } from 'prom-client';
 import type { Registry } from '../contracts/stations.ts';
@@ -96,7 +96,7 @@ function trustProxyOption(t: ApiOptions['trustProxy']): boolean | string[] | ((a
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The https server type differs only in TLS; routes and inject() do not depend on it.
   const logging = {
-    ...(deps.log ? { loggerInstance: deps.log.child({ part: 'api' }), disableRequestLogging: true } : { logger: deps.logger ?? false }),
+    ...(deps.log ? { loggerInstance: deps.log.child({ part: 'api' }), logController: new LogController({ disableRequestLogging: true }) } : { logger: deps.logger ?? false }),
     trustProxy: trustProxyOption(deps.api.trustProxy),
   };
   const app = (deps.https ? Fastify({ ...logging, https: deps.https }) : Fastify(logging)) as unknown as FastifyInstance;
