@@ -15,10 +15,12 @@ export interface AlertHubOptions {
   /** How long a socket without a token on the upgrade may take to send `{type:"auth"}`, ms. */
   readonly authTimeoutMs?: number;
   readonly onCount?: (n: number) => void;
+  /** A failure while admitting a socket (logged by the caller); the socket is closed with 1011. */
+  readonly onError?: (err: unknown) => void;
 }
 
 export interface AlertHub {
-  /** The token offered on the upgrade request (`?token=`, `?access_token=`, bearer header or subprotocol). */
+  /** The token offered on the upgrade request (bearer header or subprotocol; never the URL). */
   tokenOf(req: FastifyRequest): string | undefined;
   add(ws: WebSocket, token: string | undefined): void;
   broadcast(events: readonly AlertEvent[]): void;
@@ -47,8 +49,6 @@ export function createAlertHub(opts: AlertHubOptions): AlertHub {
 
   return {
     tokenOf(req) {
-      const q = req.query as Record<string, unknown> | undefined;
-      for (const k of ['token', 'access_token']) if (typeof q?.[k] === 'string' && q[k] !== '') return q[k] as string;
       const h = req.headers.authorization;
       if (h?.startsWith('Bearer ')) return h.slice(7).trim() || undefined;
       const protocols = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
@@ -74,7 +74,13 @@ export function createAlertHub(opts: AlertHubOptions): AlertHub {
         }
         const auth = OfficerAuthMessageSchema.safeParse(msg);
         if (!auth.success) return ws.close(WS_CLOSE.unauthorized, 'first message must be {"type":"auth","token":...}');
-        admit(ws, auth.data.token);
+        // Inside a ws listener an exception would end the process: a failure closes this socket only.
+        try {
+          admit(ws, auth.data.token);
+        } catch (err) {
+          opts.onError?.(err);
+          ws.close(1011, 'server error');
+        }
       });
     },
     broadcast(events) {

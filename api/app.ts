@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, type Registry as PromRegistry } from 'prom-client';
 import type { Registry } from '../contracts/stations.ts';
@@ -24,8 +24,13 @@ import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { portalConfigRoutes } from './routes/portal-config.ts';
 import { portalRoutes } from './routes/portal.ts';
+import { reportRoutes } from './routes/reports.ts';
+import { createHourlySource } from './reports/hourly-source.ts';
 import { snapshotRoutes } from './routes/snapshot.ts';
 import { stationRoutes } from './routes/stations.ts';
+import { validationRoutes } from './routes/validations.ts';
+import type { ValidationStore } from './validation-store.ts';
+import type { AuditEvent } from '../server/audit-log.ts';
 import { registerSecurity } from './security.ts';
 
 export type { ReadinessCheck };
@@ -50,6 +55,8 @@ export interface ApiOptions {
 export interface AppDeps {
   readonly registry: Registry;
   readonly influx: InfluxHttp;
+  /** Reads the hourly/daily rollups (their retention policy / bucket); absent = `influx`. */
+  readonly rollupInflux?: InfluxHttp | undefined;
   readonly live: LiveHub;
   /** This thread's Prometheus registry (the API registers its own metrics in it). */
   readonly metrics: PromRegistry;
@@ -64,6 +71,8 @@ export interface AppDeps {
   readonly alerts?: PublicAlertSource | undefined;
   /** The same engine's officer/operator side (server/create-alerts.ts): REST, /ws/officer, deliveries, backtests. */
   readonly alertApi?: AlertApi | undefined;
+  /** Officers' validation marks (api/validation-store.ts) and where their changes are audited; absent = no validation routes. */
+  readonly validations?: { readonly store: ValidationStore; readonly audit: (event: AuditEvent) => void; readonly onChange?: (change: { station: string; fromMs: number; toMs: number }) => void } | undefined;
   /** Recent readings in memory (api/now-view.ts) for the snapshot and /latest; absent = InfluxQL on each request. */
   readonly nowView?: NowView | undefined;
   readonly logger?: boolean | object;
@@ -90,7 +99,7 @@ function trustProxyOption(t: ApiOptions['trustProxy']): boolean | string[] | ((a
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The https server type differs only in TLS; routes and inject() do not depend on it.
   const logging = {
-    ...(deps.log ? { loggerInstance: deps.log.child({ part: 'api' }), disableRequestLogging: true } : { logger: deps.logger ?? false }),
+    ...(deps.log ? { loggerInstance: deps.log.child({ part: 'api' }), logController: new LogController({ disableRequestLogging: true }) } : { logger: deps.logger ?? false }),
     trustProxy: trustProxyOption(deps.api.trustProxy),
   };
   const app = (deps.https ? Fastify({ ...logging, https: deps.https }) : Fastify(logging)) as unknown as FastifyInstance;
@@ -101,10 +110,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(onApiError);
 
   const cache = createResponseCache({ ttlMs: deps.api.cacheTtlMs, maxEntries: 2000 });
-  const data = { registry: deps.registry, influx: deps.influx, cache, cacheTtlMs: deps.api.cacheTtlMs, nowView: deps.nowView };
+  const data = { registry: deps.registry, influx: deps.influx, rollupInflux: deps.rollupInflux, cache, cacheTtlMs: deps.api.cacheTtlMs, nowView: deps.nowView, validations: deps.validations?.store };
   await app.register(async (scope) => stationRoutes(scope, { ...data, maxBuckets: deps.api.maxPoints, maxRangeMs: deps.api.maxRangeMs }));
   await app.register(async (scope) => snapshotRoutes(scope, data));
   await app.register(async (scope) => exportRoutes(scope, { ...data, maxRows: deps.api.exportMaxRows, maxRangeMs: deps.api.maxRangeMs }));
+  const validationStore = deps.validations?.store;
+  const hourly = createHourlySource({ influx: deps.influx, rollups: deps.rollupInflux, exclusions: validationStore ? () => validationStore.index() : undefined });
+  await app.register(async (scope) => reportRoutes(scope, { ...data, hourly }));
   await app.register(async (scope) => publicAlertRoutes(scope, { alerts: deps.alerts }));
   await app.register(async (scope) => opsRoutes(scope, { auth: deps.auth, live: deps.live, cache }));
   await app.register(async (scope) => docsRoutes(scope, { version: '0.1.0' }));
@@ -119,6 +131,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const alertApi = deps.alertApi;
   // After publicAlertRoutes: alertRoutes reuses its GET /api/alerts/public.
   if (alertApi) await app.register(async (scope) => alertRoutes(scope, { alerts: alertApi, auth: deps.auth, maxBacktestMs: 31 * 86_400_000 }));
+
+  const validations = deps.validations;
+  if (validations) await app.register(async (scope) => validationRoutes(scope, { registry: deps.registry, auth: deps.auth, ...validations }));
 
   await app.register(async (scope) => healthRoutes(scope, { readiness: deps.readiness, metrics: deps.metrics, exposition: deps.exposition, auth: deps.auth, metricsToken: deps.api.metricsToken }));
   await app.register(async (scope) => portalRoutes(scope, { portalDir }));

@@ -64,6 +64,9 @@ export function hourlyAqi(hours: readonly (HourMeans | undefined)[], scale: Scal
   );
 }
 
+/** Hours of a day with data that EPA requires for a daily PM AQI (75 % of 24). */
+export const US_DAILY_MIN_HOURS = 18;
+
 const mean = (xs: number[]) => (xs.length === 0 ? undefined : xs.reduce((a, b) => a + b, 0) / xs.length);
 const max = (xs: number[]) => (xs.length === 0 ? undefined : Math.max(...xs));
 
@@ -76,7 +79,11 @@ export function dailyAqi(day: readonly (HourMeans | undefined)[], before: readon
   const vals = (p: AqiPollutant, hs: readonly (HourMeans | undefined)[] = day) => hs.flatMap((h) => (h?.[p] === undefined ? [] : [h[p] as number]));
   const pm25 = mean(vals('pm25'));
   const pm10 = mean(vals('pm10'));
-  if (scale === 'us') return fromUs(pm25, pm10, atMs);
+  if (scale === 'us') {
+    // EPA: a daily PM AQI needs 75 % of the day's hours (18 of 24; AirNow "Daily and Hourly AQI - PM2.5").
+    const complete = (p: AqiPollutant) => vals(p).length >= US_DAILY_MIN_HOURS;
+    return fromUs(complete('pm25') ? pm25 : undefined, complete('pm10') ? pm10 : undefined, atMs);
+  }
   const all = [...before, ...day];
   const o3Max8h = max(
     day.flatMap((_, i) => {

@@ -43,8 +43,9 @@ export interface AuthOptions {
   readonly now?: () => number;
   /** A new version of the users file cannot be used (the last good one keeps serving): log and count it. */
   readonly onBadRead?: (problem: string) => void;
-  /** Password checks running at once (default 1); more wait, up to 64, then login() throws BusyError. */
+  /** Password checks running at once (default 1); more wait, up to `hashQueueMax` (64), then login() throws BusyError. */
   readonly hashConcurrency?: number;
+  readonly hashQueueMax?: number;
 }
 
 export interface Auth {
@@ -74,7 +75,7 @@ export function createAuth(opts: AuthOptions): Auth {
   const usersFile = createLastGoodFile<UsersFile>({ path: opts.usersPath, parse: parseUsersFile, absent: { version: 1, users: {} }, onBadRead: opts.onBadRead });
   const users = (): UsersFile['users'] => usersFile.get().users;
   // scrypt runs on libuv's thread pool, shared with the spool's fdatasync: logins take few threads.
-  const hashing = createSemaphore(opts.hashConcurrency ?? 1, 64);
+  const hashing = createSemaphore(opts.hashConcurrency ?? 1, opts.hashQueueMax ?? 64);
   const sign = (body: string) => createHmac('sha256', opts.secret).update(body).digest('base64url');
 
   const issueToken = (user: string, role: Role): string => {
@@ -116,6 +117,7 @@ export function createAuth(opts: AuthOptions): Auth {
     hashingStats: () => hashing.stats(),
     requireRole(...roles) {
       return async (req: FastifyRequest, _reply: FastifyReply) => {
+        if (hasUrlToken(req)) throw new ApiError('UNAUTHORIZED', 'tokens in URLs are refused (they end up in logs); send Authorization: Bearer <token>');
         const token = tokenFromRequest(req);
         const principal = token ? verifyToken(token) : undefined;
         if (!principal) throw new ApiError('UNAUTHORIZED');
@@ -127,14 +129,23 @@ export function createAuth(opts: AuthOptions): Auth {
 }
 
 /**
- * The bearer token of a request: the `Authorization: Bearer …` header, else the `access_token`
- * query parameter (browsers cannot set headers on a WebSocket upgrade; RFC 6750 §2.3).
+ * The bearer token of a request: the `Authorization: Bearer …` header only. Tokens in URLs
+ * (`?access_token=`, RFC 6750 §2.3) are refused: URLs end up in proxy and access logs and browser
+ * history, and these tokens live for hours.
  */
 export function tokenFromRequest(req: FastifyRequest): string | undefined {
   const header = req.headers.authorization;
   if (header?.startsWith('Bearer ')) return header.slice(7).trim() || undefined;
+  return undefined;
+}
+
+/** Names of query parameters that would carry a token in the URL. */
+const URL_TOKEN_PARAMS = ['access_token', 'token'];
+
+/** True when the request carries a token in its URL (refused, see tokenFromRequest). */
+export function hasUrlToken(req: FastifyRequest): boolean {
   const q = req.query as Record<string, unknown> | undefined;
-  return typeof q?.access_token === 'string' && q.access_token !== '' ? q.access_token : undefined;
+  return URL_TOKEN_PARAMS.some((k) => q?.[k] !== undefined);
 }
 
 declare module 'fastify' {

@@ -3,7 +3,8 @@
 // station's latest reading are computed from it with the InfluxQL path's rules (api/snapshot.ts).
 import { HOUR_MS, type Latest } from '../contracts/api.ts';
 import { PARAMETERS, type StationKind } from '../contracts/parameters.ts';
-import type { LiveReading, QualityFlag, Reading } from '../contracts/reading.ts';
+import { isUsable, type ParameterQuality, type StationStatus } from '../contracts/quality.ts';
+import type { LiveReading, Reading } from '../contracts/reading.ts';
 import type { Registry, Station } from '../contracts/stations.ts';
 import type { InfluxHttp } from '../ingest/influx/influx-http.ts';
 import { quoteIdent } from '../ingest/influx/influx-http.ts';
@@ -19,12 +20,16 @@ const WINDOWS: Readonly<Record<StationKind, { readonly params: readonly string[]
 };
 /** Full readings kept per station for `latest` (a few, so one stamped ahead of the clock does not hide the one before). */
 const RECENT_KEPT = 4;
+/** How long a snapshot computed at the clock's time is reused while no reading of its kind arrives (ages are in whole seconds). */
+const MEMO_MS = 1000;
 
 interface RecentReading {
   readonly ts: number;
   readonly seq?: number | undefined;
   readonly values: Record<string, number>;
-  readonly quality?: Readonly<Record<string, QualityFlag>> | undefined;
+  readonly quality?: Readonly<Record<string, ParameterQuality>> | undefined;
+  /** Station status when not measuring. */
+  readonly status?: StationStatus | undefined;
 }
 
 /** One station's window as columns (ts ascending, NaN = parameter absent), plus its newest readings. */
@@ -42,6 +47,7 @@ export interface NowView {
   rebuild(influx: InfluxHttp, nowMs?: number): Promise<void>;
   /** True once a rebuild has completed: before that, callers use the InfluxQL path. */
   ready(): boolean;
+  /** At `nowMs` when given; else at the clock's time, reused for up to a second while no reading of the kind arrived. */
   snapshot(kind: StationKind, scale: Scale, nowMs?: number): ReturnType<typeof snapshotCollection>;
   /** The station's newest reading; undefined when the view holds none (older than 30 days, or never). */
   latest(stationId: string): LiveReading | undefined;
@@ -71,6 +77,11 @@ export function createNowView(opts: NowViewOptions): NowView {
   const states = new Map<string, StationState>();
   for (const s of opts.registry.stations) states.set(s.id, { station: s, ts: [], cols: WINDOWS[s.kind].params.map(() => []), recent: [] });
   let isReady = false;
+  /** Snapshots computed at the clock's time, reused for up to MEMO_MS while no reading of their kind arrived. */
+  const memo = new Map<string, { atMs: number; snapshot: ReturnType<typeof snapshotCollection> }>();
+  const touched = (kind: StationKind) => {
+    for (const key of memo.keys()) if (key.startsWith(`${kind}:`)) memo.delete(key);
+  };
 
   /** Drops window values that no snapshot can use any more (amortised: only once the head is 10 min past the span). */
   function prune(st: StationState, nowMs: number): void {
@@ -98,7 +109,7 @@ export function createNowView(opts: NowViewOptions): NowView {
     const same = st.recent.findIndex((x) => x.ts === r.ts);
     if (same >= 0) {
       const old = st.recent[same]!;
-      st.recent[same] = { ts: r.ts, seq: r.seq ?? old.seq, values: { ...old.values, ...r.values }, quality: r.quality ?? old.quality };
+      st.recent[same] = { ts: r.ts, seq: r.seq ?? old.seq, values: { ...old.values, ...r.values }, quality: r.quality ?? old.quality, status: r.status ?? old.status };
       return;
     }
     if (st.recent.length >= RECENT_KEPT && r.ts < st.recent[0]!.ts) return;
@@ -113,37 +124,47 @@ export function createNowView(opts: NowViewOptions): NowView {
     return out;
   };
 
+  /** The window (AQI, rain totals, river trend) takes usable values only, as the InfluxQL path (contracts/quality.ts). */
   function add(st: StationState, r: RecentReading, nowMs: number): void {
-    if (r.ts > nowMs - WINDOWS[st.station.kind].spanMs) addWindow(st, r.ts, r.values);
+    if (r.ts > nowMs - WINDOWS[st.station.kind].spanMs && isUsable(r)) {
+      const usable = Object.keys(r.quality ?? {}).some((p) => !isUsable(r, p)) ? Object.fromEntries(Object.entries(r.values).filter(([p]) => isUsable(r, p))) : r.values;
+      addWindow(st, r.ts, usable);
+    }
     addRecent(st, r);
     prune(st, nowMs);
   }
 
-  const toLatest = (r: RecentReading): Latest => ({ ts: new Date(r.ts).toISOString(), values: { ...r.values }, ...(r.quality ? { quality: { ...r.quality } } : {}) });
+  const toLatest = (r: RecentReading): Latest => ({
+    ts: new Date(r.ts).toISOString(),
+    values: { ...r.values },
+    ...(r.quality ? { quality: { ...r.quality } } : {}),
+    ...(r.status ? { status: r.status } : {}),
+  });
 
   /** Trailing 60-minute windows ending at nowMs: index 0 = (now − 1 h, now], as the InfluxQL GROUP BY time(1h, offset). */
   function airHours(st: StationState, nowMs: number): (HourMeans | undefined)[] {
-    const sums = Array.from({ length: 12 }, () => new Float64Array(AQI_POLLUTANTS.length));
-    const counts = Array.from({ length: 12 }, () => new Uint32Array(AQI_POLLUTANTS.length));
-    const end = upperBound(st.ts, nowMs);
-    const start = upperBound(st.ts, nowMs - 12 * HOUR_MS);
-    for (let i = start; i < end; i++) {
-      const ago = Math.floor((nowMs - st.ts[i]!) / HOUR_MS);
+    const hours: (HourMeans | undefined)[] = [];
+    let end = upperBound(st.ts, nowMs);
+    for (let ago = 0; ago < 12; ago++) {
+      const start = upperBound(st.ts, nowMs - (ago + 1) * HOUR_MS);
+      let means: HourMeans | undefined;
       for (let p = 0; p < AQI_POLLUTANTS.length; p++) {
-        const v = st.cols[p]![i]!;
-        if (!Number.isNaN(v)) {
-          sums[ago]![p]! += v;
-          counts[ago]![p]!++;
+        const col = st.cols[p]!;
+        let sum = 0;
+        let n = 0;
+        for (let i = start; i < end; i++) {
+          const v = col[i]!;
+          if (v === v) {
+            sum += v;
+            n++;
+          }
         }
+        if (n > 0) (means ??= {})[AQI_POLLUTANTS[p]!] = sum / n;
       }
+      hours.push(means);
+      end = start;
     }
-    return sums.map((sum, ago) => {
-      const c = counts[ago]!;
-      if (!c.some((n) => n > 0)) return undefined;
-      const means: HourMeans = {};
-      AQI_POLLUTANTS.forEach((p, i) => c[i]! > 0 && (means[p] = sum[i]! / c[i]!));
-      return means;
-    });
+    return hours;
   }
 
   function sumOver(st: StationState, fromExclusive: number, toInclusive: number): number | undefined {
@@ -187,7 +208,7 @@ export function createNowView(opts: NowViewOptions): NowView {
       if (!st || st.station.kind !== kind) continue;
       for (const row of seriesRows(series)) {
         const l = rowToLatest(kind, row);
-        addRecent(st, { ts: row.time as number, seq: typeof row.seq === 'number' ? row.seq : undefined, values: l.values, quality: l.quality });
+        addRecent(st, { ts: row.time as number, seq: typeof row.seq === 'number' ? row.seq : undefined, values: l.values, quality: l.quality, status: l.status });
       }
     }
     for (const series of windowSeries ?? []) {
@@ -203,18 +224,26 @@ export function createNowView(opts: NowViewOptions): NowView {
       for (const r of readings) {
         const st = states.get(r.stationId);
         if (!st) continue;
-        add(st, { ts: r.ts, seq: r.seq, values: kindValues(st.station.kind, r.values), quality: r.quality }, nowMs);
+        add(st, { ts: r.ts, seq: r.seq, values: kindValues(st.station.kind, r.values), quality: r.quality, status: r.status }, nowMs);
+        touched(st.station.kind);
       }
     },
     async rebuild(influx, nowMs = clock()) {
       for (const kind of ['air', 'water', 'rain', 'flood'] as const) await rebuildKind(influx, kind, nowMs);
+      memo.clear();
       isReady = true;
     },
     ready: () => isReady,
-    snapshot(kind, scale, nowMs = clock()) {
+    snapshot(kind, scale, at) {
+      const nowMs = at ?? clock();
+      const key = `${kind}:${scale}`;
+      const hit = memo.get(key);
+      if (at === undefined && hit && nowMs - hit.atMs < MEMO_MS && nowMs >= hit.atMs) return hit.snapshot;
       const features: SnapshotFeature[] = [];
       for (const st of states.values()) if (st.station.kind === kind) features.push(feature(st, scale, nowMs));
-      return snapshotCollection(kind, features, nowMs);
+      const snapshot = snapshotCollection(kind, features, nowMs);
+      if (at === undefined) memo.set(key, { atMs: nowMs, snapshot });
+      return snapshot;
     },
     latest(stationId) {
       const st = states.get(stationId);
@@ -228,6 +257,7 @@ export function createNowView(opts: NowViewOptions): NowView {
         ...(r.seq === undefined ? {} : { seq: r.seq }),
         values: { ...r.values },
         ...(r.quality ? { quality: { ...r.quality } } : {}),
+        ...(r.status ? { status: r.status } : {}),
       };
     },
     stats() {

@@ -5,6 +5,7 @@ import type { LiveReading } from '../contracts/reading.ts';
 import type { Station } from '../contracts/stations.ts';
 import type { InfluxHttp, InfluxSeries } from '../ingest/influx/influx-http.ts';
 import { quoteIdent, quoteString } from '../ingest/influx/influx-http.ts';
+import { rowToLatest } from './snapshot.ts';
 
 const paramsOf = (kind: StationKind): string[] => Object.keys(PARAMETERS[kind]);
 
@@ -18,23 +19,12 @@ export async function latestReading(http: InfluxHttp, station: Station): Promise
   const [series] = await http.query(q);
   const row = rows(series?.[0])[0];
   if (!row) return undefined;
-  const values: Record<string, number> = {};
-  for (const p of paramsOf(station.kind)) if (typeof row[p] === 'number') values[p] = row[p] as number;
-  const quality: Record<string, 'stuck' | 'spike'> = {};
-  if (typeof row.qc === 'string') {
-    for (const part of row.qc.split(',')) {
-      const [param, flag] = part.split(':');
-      if (param && (flag === 'stuck' || flag === 'spike')) quality[param] = flag;
-    }
-  }
   return {
     type: 'reading',
     station: station.id,
     kind: station.kind,
-    ts: new Date(row.time as number).toISOString(),
     ...(typeof row.seq === 'number' ? { seq: row.seq } : {}),
-    values,
-    ...(Object.keys(quality).length > 0 ? { quality } : {}),
+    ...rowToLatest(station.kind, row),
   };
 }
 
@@ -56,7 +46,8 @@ export function bucketStatement(station: Station, q: BucketQuery): string {
     .join(', ');
   return (
     `SELECT ${select} FROM ${quoteIdent(station.kind)} WHERE "station" = ${quoteString(station.id)} ` +
-    `AND time >= ${q.fromMs}ms AND time < ${q.toMs}ms GROUP BY time(${q.everyMs}ms) fill(none)`
+    // Whole days are Hanoi days (offset −7 h), as in the daily rollups.
+    `AND time >= ${q.fromMs}ms AND time < ${q.toMs}ms GROUP BY time(${q.everyMs}ms${q.everyMs % 86_400_000 === 0 ? ', -7h' : ''}) fill(none)`
   );
 }
 

@@ -4,6 +4,7 @@
 import { linearRegression } from 'simple-statistics';
 import { HOUR_MS, type FloodStatus, type Latest, type SnapshotProperties } from '../contracts/api.ts';
 import { PARAMETERS, type StationKind } from '../contracts/parameters.ts';
+import { qualityFromRow, statusFromRow, valueFromRow } from '../contracts/quality.ts';
 import { floodLevelAt, nextFloodLevel } from '../contracts/standards/flood.ts';
 import type { Registry, Station } from '../contracts/stations.ts';
 import type { InfluxHttp, InfluxSeries } from '../ingest/influx/influx-http.ts';
@@ -19,17 +20,25 @@ export const seriesRows = (s: InfluxSeries): Record<string, unknown>[] => s.valu
 const byStation = (series: InfluxSeries[] | undefined) => new Map((series ?? []).map((s) => [s.tags?.station ?? '', seriesRows(s)]));
 const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
 
+/**
+ * A stored row as the latest reading: every value (usable or not), the QARTOD quality of the
+ * parameters not passed, and the station status when not measuring (contracts/quality.ts).
+ */
 export function rowToLatest(kind: StationKind, row: Record<string, unknown>): Latest {
+  const params = Object.keys(PARAMETERS[kind]);
   const values: Record<string, number> = {};
-  for (const p of Object.keys(PARAMETERS[kind])) if (typeof row[p] === 'number') values[p] = row[p] as number;
-  const quality: Record<string, 'stuck' | 'spike'> = {};
-  if (typeof row.qc === 'string') {
-    for (const part of row.qc.split(',')) {
-      const [param, flag] = part.split(':');
-      if (param && (flag === 'stuck' || flag === 'spike')) quality[param] = flag;
-    }
+  for (const p of params) {
+    const v = valueFromRow(row, p);
+    if (v !== undefined) values[p] = v;
   }
-  return { ts: new Date(row.time as number).toISOString(), values, ...(Object.keys(quality).length ? { quality } : {}) };
+  const quality = qualityFromRow(row, params);
+  const status = statusFromRow(row);
+  return {
+    ts: new Date(row.time as number).toISOString(),
+    values,
+    ...(Object.keys(quality).length ? { quality } : {}),
+    ...(status === 'measuring' ? {} : { status }),
+  };
 }
 
 /** Statements of one kind's snapshot; results come back in the same order. */
@@ -86,6 +95,8 @@ export interface SnapshotExtras {
 /** One station's feature: the same rules whichever source (InfluxQL or memory) gave the data. */
 export function snapshotFeature(s: Station, latest: Latest | null, extras: SnapshotExtras, scale: Scale, nowMs: number): SnapshotFeature {
   const ageMs = latest ? nowMs - Date.parse(latest.ts) : undefined;
+  // A station calibrating or faulty: its latest values are shown as such, but not judged.
+  const usable = latest?.status === undefined ? latest : null;
   const props: Record<string, unknown> = {
     ...s,
     latest,
@@ -98,9 +109,9 @@ export function snapshotFeature(s: Station, latest: Latest | null, extras: Snaps
     props.rainMm1h = extras.rainMm1h ?? (latest ? 0 : null);
     props.rainMm24h = extras.rainMm24h ?? (latest ? 0 : null);
   } else if (s.kind === 'flood' && s.floodType === 'river') {
-    props.flood = floodStatus(s, latest?.values.level_m, [...(extras.lastHour ?? [])]);
+    props.flood = floodStatus(s, usable?.values.level_m, [...(extras.lastHour ?? [])]);
   } else if (s.kind === 'flood') {
-    props.depthCm = latest?.values.depth_cm ?? null;
+    props.depthCm = usable?.values.depth_cm ?? null;
   }
   return { type: 'Feature', id: s.id, geometry: { type: 'Point', coordinates: [s.lon, s.lat] }, properties: props as SnapshotProperties };
 }

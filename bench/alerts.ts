@@ -150,7 +150,7 @@ async function measurePipeline(o: AlertLatencyOptions, ratePerS: number, maxSamp
     await setUser(join(dataDir, 'users.json'), 'bench-officer', 'officer', 'bench-password');
     const login = await fetch(`${p.http}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'bench-officer', password: 'bench-password' }) });
     const { token } = (await login.json()) as { token: string };
-    ws = new WebSocket(`${p.http.replace('http', 'ws')}/ws/officer?token=${encodeURIComponent(token)}`);
+    ws = new WebSocket(`${p.http.replace('http', 'ws')}/ws/officer`, { headers: { authorization: `Bearer ${token}` } });
     let waiting: { type: string; resolve: (at: number) => void } | undefined;
     let otherEvents = 0;
     ws.on('message', (d) => {

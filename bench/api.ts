@@ -8,7 +8,7 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import { bucketStatement } from '../api/queries.ts';
-import { snapshotStatements } from '../api/snapshot.ts';
+import { buildSnapshot, snapshotStatements } from '../api/snapshot.ts';
 import { formatRegistry, generateRegistry } from '../contracts/registry/generate-stations.ts';
 import type { Station } from '../contracts/stations.ts';
 import { setGatewayPassword } from '../broker/gateway-credentials.ts';
@@ -49,7 +49,11 @@ export interface Fanout {
 
 export interface BenchApiResult {
   readonly pointsStored: number;
+  /** /api/snapshot/:kind over HTTP, served from the in-memory now-view. */
   readonly snapshot: Latency;
+  /** The same snapshot computed by InfluxQL (the path before the now-view), in process. */
+  readonly snapshotInfluxQL: Latency;
+  readonly nowViewRebuildMs: number;
   readonly series24hHourly: Latency;
   readonly wsFanout: Fanout;
   /** References measured in the same run: the same InfluxQL straight to InfluxDB's /query, and a bare `ws` server broadcasting the same number of messages to as many clients. */
@@ -106,12 +110,13 @@ async function connectLiveClients(url: string, n: number) {
   };
 }
 
-const pct = (xs: number[], p: number) => {
+export const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
 
-function fields(s: Station, i: number): string {
+/** Plausible field values of a station's point `i` (line protocol). */
+export function fields(s: Station, i: number): string {
   const w = Math.sin(i / 60);
   switch (s.kind) {
     case 'air':
@@ -125,7 +130,8 @@ function fields(s: Station, i: number): string {
   }
 }
 
-async function measure(n: number, concurrency: number, once: () => Promise<void>): Promise<Latency> {
+/** p50/p95 of `n` calls of `once`, `concurrency` at a time. */
+export async function measure(n: number, concurrency: number, once: () => Promise<void>): Promise<Latency> {
   const times: number[] = [];
   let next = 0;
   const worker = async () => {
@@ -182,6 +188,10 @@ export async function benchApi(o: BenchApiOptions): Promise<BenchApiResult> {
       if (batch.length >= 20_000) await flush();
     }
     await flush();
+    // The data went straight to InfluxDB, past the ingest stream: the now-view is rebuilt from it, as at a start.
+    const rebuildT0 = performance.now();
+    await q.nowView.rebuild(q.influx);
+    const nowViewRebuildMs = Math.round(performance.now() - rebuildT0);
 
     const http = q.urls().http;
     const kinds = ['air', 'water', 'rain', 'flood'] as const;
@@ -191,7 +201,11 @@ export async function benchApi(o: BenchApiOptions): Promise<BenchApiResult> {
       if (res.status !== 200) throw new Error(`snapshot: HTTP ${res.status}`);
       await res.arrayBuffer();
     });
-    log(`api bench: snapshot p50 ${snapshot.p50Ms} ms, p95 ${snapshot.p95Ms} ms`);
+    log(`api bench: snapshot (in-memory now-view) p50 ${snapshot.p50Ms} ms, p95 ${snapshot.p95Ms} ms`);
+    // Today's path before the now-view: the snapshot computed by InfluxQL on each request (in process, so without the HTTP round trip).
+    let ik = 0;
+    const snapshotInfluxQL = await measure(o.requests ?? 200, o.concurrency ?? 10, async () => void JSON.stringify(await buildSnapshot(q.influx, q.registry, kinds[ik++ % 4]!, 'vn')));
+    log(`api bench: snapshot by InfluxQL p50 ${snapshotInfluxQL.p50Ms} ms, p95 ${snapshotInfluxQL.p95Ms} ms`);
     const raw = (statement: string) => async () => {
       const res = await fetch(`${o.influxUrl}/query?${new URLSearchParams({ db: database, q: statement, epoch: 'ms' })}`);
       if (res.status !== 200) throw new Error(`raw query: HTTP ${res.status}`);
@@ -231,7 +245,7 @@ export async function benchApi(o: BenchApiOptions): Promise<BenchApiResult> {
     log(`api bench: fan-out ${wsFanout.msgsPerS} msgs/s to ${nClients} clients, lag p99 ${wsFanout.lagP99Ms} ms`);
     const bareWsFanout = await bareFanout(nClients, nReadings);
     log(`api bench: reference bare ws fan-out ${bareWsFanout.msgsPerS} msgs/s, lag p99 ${bareWsFanout.lagP99Ms} ms`);
-    return { pointsStored: points, snapshot, series24hHourly, wsFanout, reference: { snapshotRawQuery, seriesRawQuery, bareWsFanout } };
+    return { pointsStored: points, snapshot, snapshotInfluxQL, nowViewRebuildMs, series24hHourly, wsFanout, reference: { snapshotRawQuery, seriesRawQuery, bareWsFanout } };
   } finally {
     await q.stop();
     await fetch(`${o.influxUrl}/query?q=${encodeURIComponent(`DROP DATABASE "${database}"`)}`, { method: 'POST' }).catch(() => undefined);

@@ -11,7 +11,7 @@ import type { Registry, Station } from '../contracts/stations.ts';
 import { createLineEncoder } from '../ingest/sink/line-protocol.ts';
 import { freePort } from '../ops/local-influxd.ts';
 import { mkdirSync } from 'node:fs';
-import { ensureGatewayCredentials } from '../broker/ensure-credentials.ts';
+import { ensureSimulatorCredentials } from '../broker/ensure-credentials.ts';
 import { prepareLoad, publishLoad, type PreparedLoad } from './publishers.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -134,7 +134,7 @@ export interface PipelineProcess {
 export async function startPipeline(o: Pick<IngestBenchOptions, 'influxUrl' | 'registry' | 'dataDir'>, database: string, extraEnv: Record<string, string> = {}): Promise<PipelineProcess> {
   const gatewayIds = [...new Set(o.registry.stations.map((s) => s.gatewayId))];
   mkdirSync(o.dataDir, { recursive: true });
-  const credentials = await ensureGatewayCredentials(join(o.dataDir, 'gateways.json'), gatewayIds);
+  const { passwords: credentials } = await ensureSimulatorCredentials(join(o.dataDir, 'gateways.json'), gatewayIds);
   const child = fork(join(here, '../server/main.ts'), [], {
     // BENCH_PROFILE=DIR writes a V8 CPU profile of the pipeline process there (see README).
     // The same V8 flags as npm start (ops/start.ts); BENCH_NODE_FLAGS replaces them for experiments.

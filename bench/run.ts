@@ -1,6 +1,7 @@
 // `npm run bench`: measures quantrac on this machine and writes bench/results/<date>-<name>.{json,md}.
 // Every figure is reported beside a reference measured in the same run (STYLE: ratios, not raw
-// speeds). Options: --quick (short runs), --soak (adds the 5-minute RSS soak), --only ingest,one-at-a-time,api,...
+// speeds). Options: --quick (short runs), --soak (adds the 5-minute RSS soak), --only ingest,one-at-a-time,api,reports,...
+// --cluster: the local JetStream cluster beside embedded mode (bench/cluster.ts), alone.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -71,6 +72,32 @@ async function ingestBench(o: IngestBenchOptions): Promise<void> {
   save('ingest', result, md);
 }
 
+/** Issue #12: acknowledged readings/s of the local cluster beside the embedded pipeline and the bare broker. */
+async function clusterBench(o: IngestBenchOptions): Promise<void> {
+  const { benchClusterAcked } = await import('./cluster.ts');
+  log('cluster: bare broker reference…');
+  const bare = await benchBareBroker(o);
+  log('cluster: embedded pipeline…');
+  const embedded = await benchPipeline(o);
+  log('cluster: HAProxy → 2 edges → JetStream R3 (3 nats-server)…');
+  const cluster = await benchClusterAcked(o);
+  const m = machine();
+  const md = [
+    `# Cluster ingest — ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGb} GiB; every process of the cluster on this one machine. Same publishers and readings for each run: ${o.registry.stations.length} stations × ${o.perStation} sequenced QoS 1 readings, one connection per gateway, ${o.windowPerLane} unacknowledged per connection.`,
+    '',
+    '| run | acknowledged readings/s | vs bare broker |',
+    '|---|---|---|',
+    `| bare embedded broker (reference) | ${fmt(bare.perS)} | 1.00 |`,
+    `| embedded pipeline (PUBACK after fdatasync) | ${fmt(embedded.ackedPerS)} | ${(embedded.ackedPerS / bare.perS).toFixed(2)} |`,
+    `| **cluster: HAProxy → ${cluster.edges} edges → JetStream R3** (PUBACK after the quorum) | ${fmt(cluster.perS)} | **${(cluster.perS / bare.perS).toFixed(2)}** |`,
+    '',
+    `Stored (confirmed by InfluxDB) readings/s: embedded ${fmt(embedded.perS)}; cluster — not measured: the writer role is not built yet. Alert latency p99 in cluster mode: not measured (alerts role not built yet).`,
+  ].join('\n');
+  save('cluster', { bareBroker: bare, embedded, cluster, ratios: { clusterAckedVsBare: cluster.perS / bare.perS, clusterAckedVsEmbeddedAcked: cluster.perS / embedded.ackedPerS } }, md);
+}
+
 /** Issue #14: a gateway that waits for each PUBACK before its next publish, beside the bare broker. */
 async function oneAtATimeBench(o: IngestBenchOptions): Promise<void> {
   const { benchOneAtATime } = await import('./one-at-a-time.ts');
@@ -104,7 +131,8 @@ async function apiBench(influxUrl: string): Promise<void> {
     '',
     '| request | p50 ms | p95 ms | p50 vs raw query |',
     '|---|---|---|---|',
-    lat('city snapshot /api/snapshot/:kind (4 kinds in turn)', r.snapshot, ref.snapshotRawQuery),
+    lat('city snapshot /api/snapshot/:kind (4 kinds in turn), in-memory now-view', r.snapshot, ref.snapshotRawQuery),
+    lat('  the same snapshot by InfluxQL on each request (the path before the now-view, in process)', r.snapshotInfluxQL, ref.snapshotRawQuery),
     lat('  raw InfluxQL of the snapshot (reference)', ref.snapshotRawQuery, ref.snapshotRawQuery),
     lat('24 h hourly series /api/stations/:id/readings', r.series24hHourly, ref.seriesRawQuery),
     lat('  raw InfluxQL of the series (reference)', ref.seriesRawQuery, ref.seriesRawQuery),
@@ -114,9 +142,28 @@ async function apiBench(influxUrl: string): Promise<void> {
     `| quantrac: MQTT publish → ingest → /ws/live | ${r.wsFanout.clients} | ${fmt(r.wsFanout.delivered)} | ${fmt(r.wsFanout.msgsPerS)} | ${r.wsFanout.lagP99Ms} |`,
     `| bare ws server broadcast (reference) | ${ref.bareWsFanout.clients} | ${fmt(ref.bareWsFanout.delivered)} | ${fmt(ref.bareWsFanout.msgsPerS)} | ${ref.bareWsFanout.lagP99Ms} |`,
     '',
-    `Fan-out msgs/s vs the bare ws server: ${(r.wsFanout.msgsPerS / ref.bareWsFanout.msgsPerS).toFixed(2)}.`,
+    `Fan-out msgs/s vs the bare ws server: ${(r.wsFanout.msgsPerS / ref.bareWsFanout.msgsPerS).toFixed(2)}. Snapshot p95, now-view vs InfluxQL: ${(r.snapshot.p95Ms / r.snapshotInfluxQL.p95Ms).toFixed(2)}; the now-view's rebuild from InfluxDB took ${fmt(r.nowViewRebuildMs)} ms.`,
   ].join('\n');
   save('api', r, md);
+}
+
+/** Issue #13: a monthly report from hourly rollups beside the same report computed from raw readings. */
+async function reportsBench(influxUrl: string): Promise<void> {
+  const { benchReports } = await import('./reports.ts');
+  const r = await benchReports({ influxUrl, log, ...(quick ? { stations: 20, requests: 40 } : {}) });
+  const row = (name: string, l: { p50Ms: number; p95Ms: number }) => `| ${name} | ${l.p50Ms.toFixed(1)} | ${l.p95Ms.toFixed(1)} | ${(l.p50Ms / r.reference.monthlyRaw.p50Ms).toFixed(2)} |`;
+  const md = [
+    `# Reports — ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    `${r.stations} stations: ${fmt(r.rollupPoints)} hourly rollup points (a year) and ${fmt(r.rawPoints)} raw readings (${r.month}, at each station's interval). Station reports built in process (api/reports/build-report.ts) with 10 in flight; both sources checked to give the same figures first.`,
+    '',
+    '| report | p50 ms | p95 ms | p50 vs raw |',
+    '|---|---|---|---|',
+    row(`monthly (${r.month}) from hourly rollups`, r.monthlyRollups),
+    row(`  the same computed from raw readings, GROUP BY time(1h) (reference)`, r.reference.monthlyRaw),
+    row('yearly (2026) from hourly rollups', r.yearlyRollups),
+  ].join('\n');
+  save('reports', r, md);
 }
 
 /** The longer fuzz run of issue #8: inputs tried, and that nothing crashed, hung or was lost. */
@@ -136,6 +183,10 @@ async function main(): Promise<void> {
   const influxd = await startLocalInfluxd({ dir: join(dir, 'influxd') });
   try {
     const o: IngestBenchOptions = { influxUrl: influxd.url, registry: loadRegistry(), dataDir: join(dir, 'data'), perStation: quick ? 200 : 1500, windowPerLane: 200, log };
+    if (args.has('--cluster')) {
+      await clusterBench(o);
+      return;
+    }
     if (wants('ingest')) await ingestBench(o);
     if (wants('one-at-a-time')) await oneAtATimeBench(o);
     if (wants('api')) await apiBench(influxd.url);
@@ -144,7 +195,13 @@ async function main(): Promise<void> {
       const out = await benchAlertLatency({ influxUrl: influxd.url, registry: o.registry, quick, log });
       save('alerts', out.result, out.markdown);
     }
+    if (wants('reports')) await reportsBench(influxd.url);
     if (wants('fuzz')) await fuzzBench(influxd.url);
+    if (wants('rollups')) {
+      const { benchRollups } = await import('./rollups.ts');
+      const out = await benchRollups({ influxUrl: influxd.url, quick, log });
+      save('rollups', out.result, out.markdown);
+    }
   } finally {
     await influxd.stop();
     rmSync(dir, { recursive: true, force: true });

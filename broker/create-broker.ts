@@ -10,14 +10,18 @@ import type { CredentialStore } from './gateway-credentials.ts';
 import { createAuthenticate } from './hooks/authenticate.ts';
 import { createAuthorizePublish, type PublishSink } from './hooks/authorize-publish.ts';
 import { createAuthorizeSubscribe } from './hooks/authorize-subscribe.ts';
+import { preConnect } from './hooks/pre-connect.ts';
+import type { AclMode } from './topic-acl.ts';
 import { createAddressLimiter, type AddressLimits } from './limits/address-limiter.ts';
 import { limitInflight } from './limits/inflight-limiter.ts';
 import { GuardedConnection } from './limits/packet-size-guard.ts';
-import { listen, type TlsFiles } from './listeners.ts';
+import { readProxyHeader } from './limits/proxy-protocol.ts';
+import { listen, type ClientCertificates, type TlsFiles } from './listeners.ts';
 
 export interface BrokerOptions {
   readonly host: string;
-  readonly port: number;
+  /** Plain MQTT port; undefined: no plain listener (TLS only, MQTT_PLAIN=off). */
+  readonly port: number | undefined;
   readonly allowAnonymous: boolean;
   readonly credentials: CredentialStore | undefined;
   /** A subscriber that does not read for this long is dropped, ms. */
@@ -25,16 +29,26 @@ export interface BrokerOptions {
   /** The gateway of a station (undefined when unknown); the publish ACL needs it. */
   readonly stationGateway: (stationId: string) => string | undefined;
   readonly denyAction: 'ignore' | 'disconnect';
+  /** `open`: any non-reserved topic for any client — development only (topic-acl.ts); default `strict`. */
+  readonly aclMode?: AclMode;
   /** Largest remaining length of one MQTT packet, bytes. */
   readonly maxPacketBytes: number;
   readonly addressLimits: AddressLimits;
   /** Unacknowledged publishes per client before its socket stops being read. */
   readonly maxInflight: number;
   /** MQTT over TLS, when configured. */
-  readonly tls?: { readonly port: number; readonly files: TlsFiles } | undefined;
+  readonly tls?: { readonly port: number; readonly files: TlsFiles; readonly clientCerts?: ClientCertificates | undefined } | undefined;
   /** How often the credentials file is checked for revoked or rotated credentials, ms. */
   readonly credentialsCheckMs?: number;
+  /**
+   * The plain listener expects a PROXY protocol header (v1 or v2) first on each connection, from
+   * the load balancer in front of the cluster's edges; limits then key on the address it names.
+   */
+  readonly proxyProtocol?: boolean;
 }
+
+/** A balancer sends its PROXY header at once; a connection without one in this time is closed. */
+const PROXY_HEADER_TIMEOUT_MS = 5_000;
 
 export type RefusedWhat = 'connect' | 'publish' | 'subscribe' | 'packet' | 'session';
 
@@ -49,7 +63,7 @@ export interface BrokerEvents {
 
 export interface Broker {
   readonly aedes: Aedes;
-  /** The bound TCP port (useful when configured as 0). */
+  /** The bound plain TCP port (useful when configured as 0); 0 when there is no plain listener (TLS only). */
   port(): number;
   /** The bound TLS port, when TLS is configured. */
   tlsPort(): number | undefined;
@@ -71,9 +85,15 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
       log[level]({ clientId: client?.id ?? undefined, address, reason, topic }, `MQTT ${what} refused`);
     };
   let inflightPeak = 0;
-  const authorizePublish = createAuthorizePublish({ sink, stationGateway: opts.stationGateway, denyAction: opts.denyAction, onRefused: refused('publish') });
+  const authorizePublish = createAuthorizePublish({ sink, stationGateway: opts.stationGateway, denyAction: opts.denyAction, aclMode: opts.aclMode, onRefused: refused('publish') });
+  if (opts.aclMode === 'open') {
+    log.warn(
+      'MQTT_ACL=open: DEVELOPMENT ONLY. Every connected client may publish and subscribe to any topic outside $… and quantrac/… (readings keep their rules). Never expose this broker to real gateways or the internet in this mode.',
+    );
+  }
   const aedes = await Aedes.createBroker({
     drainTimeout: opts.drainTimeoutMs,
+    preConnect,
     authenticate: createAuthenticate({ credentials: opts.credentials, allowAnonymous: opts.allowAnonymous, onRefused: refused('connect') }),
     authorizePublish: limitInflight(opts.maxInflight, authorizePublish, {
       onHeld: (client) => {
@@ -84,7 +104,7 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
         if (n > inflightPeak) events.onInflightPeak?.((inflightPeak = n));
       },
     }),
-    authorizeSubscribe: createAuthorizeSubscribe(refused('subscribe')),
+    authorizeSubscribe: createAuthorizeSubscribe(refused('subscribe'), opts.aclMode),
   });
   const connected = new Set<Client>();
   const report = () => events.onConnections?.(aedes.connectedClients);
@@ -105,8 +125,7 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
   const refuseConnect = refused('connect');
   const refusePacket = refused('packet');
   /** Admission before any MQTT byte is parsed; `wrap` adds TLS when the listener is the TLS one. */
-  const onSocket = (socket: Socket, stream: Socket = socket) => {
-    const address = socket.remoteAddress ?? 'unknown';
+  const onSocket = (socket: Socket, stream: Socket = socket, address = socket.remoteAddress ?? 'unknown') => {
     const refusal = limiter.admit(address);
     if (refusal) {
       refuseConnect(refusal, null, undefined, address);
@@ -114,17 +133,26 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
       return;
     }
     socket.once('close', () => limiter.release(address));
-    aedes.handle(new GuardedConnection(stream, opts.maxPacketBytes, (v) => refusePacket(v, null, undefined, address)));
+    aedes.handle(new GuardedConnection(stream, opts.maxPacketBytes, (v) => refusePacket(v, null, undefined, address), address));
+  };
+  const onProxiedSocket = (socket: Socket) => {
+    readProxyHeader(socket, PROXY_HEADER_TIMEOUT_MS).then(
+      ({ address }) => onSocket(socket, socket, address),
+      (err: Error) => {
+        refuseConnect('proxy_header', null, undefined, socket.remoteAddress);
+        log.debug({ err: err.message, address: socket.remoteAddress }, 'PROXY protocol header refused');
+        socket.destroy();
+      },
+    );
   };
 
-  const servers: Server[] = [await listen({ host: opts.host, port: opts.port }, onSocket)];
-  if (opts.tls) {
-    servers.push(
-      await listen({ host: opts.host, port: opts.tls.port, tls: opts.tls.files }, onSocket, (socket) =>
+  const plain = opts.port === undefined ? undefined : await listen({ host: opts.host, port: opts.port }, opts.proxyProtocol ? onProxiedSocket : onSocket);
+  const secure = opts.tls
+    ? await listen({ host: opts.host, port: opts.tls.port, tls: opts.tls.files, clientCerts: opts.tls.clientCerts }, onSocket, (socket) =>
         refuseConnect('tls_handshake', null, undefined, socket.remoteAddress),
-      ),
-    );
-  }
+      )
+    : undefined;
+  const servers = [plain, secure].filter((s): s is Server => s !== undefined);
   const portOf = (server: Server | undefined) => {
     const address = server?.address();
     return typeof address === 'object' && address ? address.port : undefined;
@@ -132,7 +160,7 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
 
   // Revoking or rotating a credential ends the sessions that used it, not only future connects.
   let revision = opts.credentials?.revision();
-  const watcher = setInterval(() => {
+  const checkSessions = () => {
     const store = opts.credentials;
     if (!store || store.revision() === revision) return;
     revision = store.revision();
@@ -148,13 +176,15 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
     } catch (err) {
       log.error({ err }, 'credential check of connected sessions failed; retrying at the next change');
     }
-  }, opts.credentialsCheckMs ?? 1000);
+  };
+  const watcher = setInterval(checkSessions, opts.credentialsCheckMs ?? 1000);
   watcher.unref();
+  opts.credentials?.onChange?.(checkSessions);
 
   return {
     aedes,
-    port: () => portOf(servers[0]) ?? opts.port,
-    tlsPort: () => (opts.tls ? portOf(servers[1]) : undefined),
+    port: () => (plain ? (portOf(plain) ?? opts.port ?? 0) : 0),
+    tlsPort: () => portOf(secure),
     listening: () => !aedes.closed && servers.every((s) => s.listening),
     publish(topic, payload, qos = 0) {
       aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false }, (err) => {

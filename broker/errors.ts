@@ -1,6 +1,6 @@
 // Errors of the broker's credential administration: each carries a stable code the CLI branches on.
 
-export type CredentialErrorCode = 'bad_id' | 'exists' | 'not_found' | 'revoked';
+export type CredentialErrorCode = 'bad_id' | 'exists' | 'not_found' | 'revoked' | 'bad_certificate';
 
 export class CredentialError extends Error {
   readonly code: CredentialErrorCode;

@@ -17,6 +17,14 @@ export interface GatewayCredential {
   /** Absent means `gateway` (files written before roles existed). */
   readonly role?: CredentialRole;
   readonly revokedAt?: string;
+  /** `simulator`: made by `npm start` for its simulator, which may re-issue it; absent: an operator's (never touched by `npm start`). */
+  readonly issuedBy?: 'simulator';
+  /**
+   * SHA-256 fingerprint (`AB:CD:…`, as openssl prints it) of the client certificate bound to this
+   * gateway (`npm run gateways -- bind-cert`). Once bound, the gateway authenticates with that
+   * certificate over TLS, and its password is no longer accepted.
+   */
+  readonly certSha256?: string;
 }
 
 export type CredentialsFile = { version: 1; gateways: Record<string, GatewayCredential> };
@@ -26,6 +34,8 @@ export interface VerifiedUser {
   readonly id: string;
   readonly role: CredentialRole;
   readonly hash: string;
+  /** Set when the session authenticated with its bound client certificate. */
+  readonly certSha256?: string;
 }
 
 export { hashPassword, verifyPassword };
@@ -35,9 +45,16 @@ export interface CredentialStore {
   verify(username: string, password: Buffer): Promise<VerifiedUser | undefined>;
   /** False once the credential a session authenticated with is revoked, rotated or removed. */
   isLive(user: VerifiedUser): boolean;
+  /** The gateway `id` when `certSha256` (a CA-verified client certificate) is bound to it, else undefined. */
+  verifyCertificate?(id: string, certSha256: string): VerifiedUser | undefined;
   /** Changes whenever the file does (inode, size, mtime); cheap to poll. */
   revision(): string;
+  /** Stores that learn of changes by themselves (the cluster's KV bucket) call this at once. */
+  onChange?(listener: () => void): void;
 }
+
+/** Applies `change` to the credentials and stores the result (file under a lock, or KV with compare-and-set). */
+export type CredentialUpdater = <T>(change: (file: CredentialsFile) => Promise<T> | T) => Promise<T>;
 
 export interface CredentialStoreOptions {
   /** A new version of the file cannot be used (the last good one keeps serving): log and count it. */
@@ -55,13 +72,19 @@ export function createCredentialStore(path: string, opts: CredentialStoreOptions
   return {
     async verify(username, password) {
       const entry = entryOf(load(), username);
-      if (!entry || entry.revokedAt) return undefined;
+      if (!entry || entry.revokedAt || entry.certSha256) return undefined; // a bound certificate replaces the password
       if (!(await verifyPassword(password, entry.hash))) return undefined;
       return { id: username, role: entry.role ?? 'gateway', hash: entry.hash };
     },
+    verifyCertificate(id, certSha256) {
+      const entry = entryOf(load(), id);
+      if (!entry || entry.revokedAt || !entry.certSha256 || entry.certSha256 !== certSha256) return undefined;
+      return { id, role: entry.role ?? 'gateway', hash: entry.hash, certSha256 };
+    },
     isLive(user) {
       const entry = entryOf(load(), user.id);
-      return entry !== undefined && !entry.revokedAt && entry.hash === user.hash;
+      if (entry === undefined || entry.revokedAt) return false;
+      return user.certSha256 ? entry.certSha256 === user.certSha256 : entry.hash === user.hash && !entry.certSha256;
     },
     revision: () => file.revision(),
     problem: () => file.problem(),

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket } from 'node:tls';
+import { parseCaBundle, verifyClientCertificate } from './client-certificate.ts';
 
 export interface TlsFiles {
   readonly certFile: string;
@@ -25,12 +26,30 @@ export function loadTls(files: TlsFiles): { cert: Buffer; key: Buffer; ca?: Buff
   return { cert: read(files.certFile), key: read(files.keyFile), ...(files.caFile ? { ca: read(files.caFile) } : {}) };
 }
 
+/** Client certificates on the TLS listener: asked for (`optional`) or demanded in the handshake (`required`). */
+export interface ClientCertificates {
+  readonly mode: 'optional' | 'required';
+  /** PEM CA bundle client certificates must chain to. */
+  readonly caFile: string;
+}
+
+function loadClientCas(caFile: string) {
+  try {
+    return parseCaBundle(readFileSync(caFile));
+  } catch (err) {
+    throw new Error(`cannot read the client CA file ${caFile}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 export async function listen(
-  where: { host: string; port: number; tls?: TlsFiles },
+  where: { host: string; port: number; tls?: TlsFiles; clientCerts?: ClientCertificates | undefined },
   onSocket: (socket: Socket, stream: Socket) => void,
   onHandshakeFailed?: (socket: Socket) => void,
 ): Promise<Server> {
   const context = where.tls ? createSecureContext(loadTls(where.tls)) : undefined;
+  const clientCas = where.clientCerts ? loadClientCas(where.clientCerts.caFile) : undefined;
+  // Asks the client for its certificate; whether it is good is decided in client-certificate.ts.
+  const clientCertOptions = clientCas ? { requestCert: true, rejectUnauthorized: false } : {};
   const open = new Set<Socket>();
   // TCP_NODELAY: every MQTT packet already leaves as one write (packet-size-guard.ts), so Nagle
   // could only hold a small packet (a PUBACK, a dead letter) back until the peer's delayed ACK,
@@ -41,9 +60,15 @@ export async function listen(
     socket.once('close', () => open.delete(socket));
     socket.on('error', () => undefined); // reported through the stream Aedes reads
     if (!context) return onSocket(socket, socket);
-    const secure = new TLSSocket(socket, { isServer: true, secureContext: context });
+    const secure = new TLSSocket(socket, { isServer: true, secureContext: context, ...clientCertOptions });
     let handshaken = false;
-    secure.once('secure', () => (handshaken = true));
+    secure.once('secure', () => {
+      handshaken = true;
+      if (clientCas && !verifyClientCertificate(secure, clientCas) && where.clientCerts?.mode === 'required') {
+        onHandshakeFailed?.(socket); // no certificate from the client CA: as a failed handshake
+        secure.destroy();
+      }
+    });
     secure.on('error', () => {
       if (!handshaken) onHandshakeFailed?.(socket);
     });

@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { AlertSchema } from './alerts.ts';
 import { STATION_KINDS } from './parameters.ts';
-import { LiveReadingSchema, QUALITY_FLAGS } from './reading.ts';
+import { ParameterQualitySchema, STATION_STATUSES } from './quality.ts';
+import { LiveReadingSchema } from './reading.ts';
 import { StationSchema } from './stations.ts';
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -13,12 +14,27 @@ export const DAY_MS = UNIT_MS.d;
 
 export const KindSchema = z.enum(STATION_KINDS);
 
-/** `every` as 1m..1d: a number and a unit m, h or d (5m, 1h, 1d); parsed to milliseconds. */
+/** A calendar month as `every` (`1mo`..`12mo`) is carried as this many ms per month (see calendarMonths). */
+export const MONTH_MS = 2_629_800_000; // 30.4375 days: no whole number of days is a multiple of it up to 12 months
+
+/**
+ * `every` as 1m..366d or 1mo..12mo: a number and a unit m, h, d or mo (5m, 1h, 1d, 1mo); parsed to
+ * milliseconds (calendar months as multiples of MONTH_MS, see calendarMonths).
+ */
 export const EverySchema = z
   .string()
-  .regex(/^\d{1,4}[mhd]$/, 'every is a number and a unit m, h or d, e.g. 5m, 1h, 1d')
-  .transform((s) => Number(s.slice(0, -1)) * UNIT_MS[s.at(-1) as keyof typeof UNIT_MS])
-  .refine((ms) => ms >= UNIT_MS.m && ms <= UNIT_MS.d, 'every must be between 1m and 1d');
+  .regex(/^(\d{1,4}[mhd]|\d{1,2}mo)$/, 'every is a number and a unit m, h, d or mo, e.g. 5m, 1h, 1d, 1mo')
+  .transform((s) => (s.endsWith('mo') ? Number(s.slice(0, -2)) * MONTH_MS : Number(s.slice(0, -1)) * UNIT_MS[s.at(-1) as keyof typeof UNIT_MS]))
+  .refine((ms) => ms >= UNIT_MS.m && ms <= 12 * MONTH_MS, 'every must be between 1m and 366d, or 1mo to 12mo');
+
+/** The number of calendar months an `every` stands for, or undefined when it is a plain duration. */
+export function calendarMonths(everyMs: number): number | undefined {
+  return everyMs % MONTH_MS === 0 && everyMs % UNIT_MS.d !== 0 ? everyMs / MONTH_MS : undefined;
+}
+
+/** Where a series comes from: raw readings, or the hourly / daily rollups (README › Rollups). */
+export const SeriesSourceSchema = z.enum(['raw', 'hourly', 'daily']);
+export type SeriesSource = z.infer<typeof SeriesSourceSchema>;
 
 /** ISO 8601 with offset, or epoch milliseconds; parsed to epoch ms. */
 export const TimeSchema = z
@@ -72,13 +88,15 @@ export const StationsGeoJsonSchema = z
 export const LatestSchema = z.object({
   ts: z.string(),
   values: z.record(z.string(), z.number()),
-  quality: z.record(z.string(), z.enum(QUALITY_FLAGS)).optional(),
+  quality: z.record(z.string(), ParameterQualitySchema).optional(),
+  status: z.enum(STATION_STATUSES).optional(),
+  excluded: z.array(z.string()).optional().meta({ description: 'parameters an officer marked invalid at this time: shown, but left out of AQI and aggregates' }),
 });
 export type Latest = z.infer<typeof LatestSchema>;
 
 export const StationLatestResponseSchema = z.object({ station: z.string(), kind: KindSchema, latest: LiveReadingSchema.nullable() });
 
-export const ReadingsQuerySchema = z.object({ from: TimeSchema.optional(), to: TimeSchema.optional(), every: EverySchema.optional() });
+export const ReadingsQuerySchema = z.object({ from: TimeSchema.optional(), to: TimeSchema.optional(), every: EverySchema.optional(), source: SeriesSourceSchema.optional() });
 
 const StatSchema = z.object({ mean: z.number().nullable(), min: z.number().nullable(), max: z.number().nullable(), count: z.number().int() });
 export const ReadingsResponseSchema = z
@@ -87,7 +105,8 @@ export const ReadingsResponseSchema = z
     kind: KindSchema,
     from: z.string(),
     to: z.string(),
-    everyMs: z.number().int(),
+    everyMs: z.number().int().meta({ description: 'bucket length; for calendar months (every=Nmo) N × 30.4375 days' }),
+    source: SeriesSourceSchema.meta({ description: 'raw readings, or the hourly/daily rollups (which leave out invalid and calibrating values)' }),
     buckets: z.array(z.object({ ts: z.string(), values: z.record(z.string(), StatSchema) })),
   })
   .meta({ id: 'Readings' });
@@ -117,6 +136,7 @@ export type Aqi = z.infer<typeof AqiSchema>;
 
 export const StationAqiQuerySchema = z.object({
   period: z.enum(['hourly', 'daily']).default('hourly'),
+  source: z.enum(['raw', 'rollups']).optional(),
   from: TimeSchema.optional(),
   to: TimeSchema.optional(),
   scale: ScaleSchema,
@@ -129,6 +149,7 @@ export const StationAqiResponseSchema = z
     period: z.enum(['hourly', 'daily']),
     from: z.string(),
     to: z.string(),
+    source: z.enum(['raw', 'rollups']).meta({ description: 'computed from raw readings, or read from the aqi_1h / aqi_1d rollups' }),
     points: z.array(z.object({ ts: z.string().meta({ description: 'start of the hour/day (UTC+7 days)' }), aqi: AqiSchema.nullable() })),
   })
   .meta({ id: 'StationAqi' });
@@ -187,7 +208,7 @@ export const SnapshotSchema = z
 export const PublicAlertSchema = AlertSchema.omit({ acknowledged: true }).meta({ id: 'PublicAlert' });
 export const PublicAlertsResponseSchema = z.object({ alerts: z.array(PublicAlertSchema), generatedAt: z.string() });
 
-export const ExportQuerySchema = z.object({ station: z.string().min(1).max(64), from: TimeSchema.optional(), to: TimeSchema.optional() });
+export const ExportQuerySchema = z.object({ station: z.string().min(1).max(64), from: TimeSchema.optional(), to: TimeSchema.optional(), source: SeriesSourceSchema.optional() });
 
 export const LoginRequestSchema = z.object({ user: z.string().min(1).max(64), password: z.string().min(1).max(1024) }).meta({ id: 'LoginRequest' });
 export const LoginResponseSchema = z
@@ -221,3 +242,53 @@ export const WsErrorSchema = z.object({ type: z.literal('error'), error: z.strin
 /** Server → client. */
 export const WsServerMessageSchema = z.discriminatedUnion('type', [LiveReadingSchema, WsSubscribedSchema, WsErrorSchema]);
 export type WsServerMessage = z.infer<typeof WsServerMessageSchema>;
+
+// ── Manual validation (contracts/validations.ts folds the marks) ─────────────────────────────
+export const VALIDATION_STATUSES = ['invalid', 'valid'] as const;
+export type ValidationStatus = (typeof VALIDATION_STATUSES)[number];
+
+export const ValidationMarkSchema = z
+  .object({
+    id: z.string().meta({ description: 'stable id of the mark' }),
+    station: z.string(),
+    parameter: z.string(),
+    from: z.string().meta({ description: 'start of the range (inclusive), ISO 8601 UTC' }),
+    to: z.string().meta({ description: 'end of the range (exclusive), ISO 8601 UTC' }),
+    status: z.enum(VALIDATION_STATUSES),
+    reason: z.string(),
+    by: z.string().meta({ description: 'the officer or operator (from the token)' }),
+    at: z.string().meta({ description: 'when the mark was made' }),
+    revokedAt: z.string().optional().meta({ description: 'set when the mark was undone' }),
+    revokedBy: z.string().optional(),
+    revokeReason: z.string().optional(),
+  })
+  .meta({ id: 'ValidationMark' });
+export type ValidationMark = z.infer<typeof ValidationMarkSchema>;
+
+export const ValidationCreateSchema = z
+  .object({
+    parameter: z.string().min(1),
+    from: TimeSchema,
+    to: TimeSchema,
+    status: z.enum(VALIDATION_STATUSES).default('invalid'),
+    reason: z.string().trim().min(3).max(500),
+  })
+  .meta({ id: 'ValidationCreate' });
+
+export const ValidationRevokeSchema = z.object({ reason: z.string().trim().max(500).optional() }).meta({ id: 'ValidationRevoke' });
+
+export const ValidationListQuerySchema = z.object({
+  parameter: z.string().optional(),
+  from: TimeSchema.optional(),
+  to: TimeSchema.optional(),
+  includeRevoked: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+});
+
+export const ValidationListSchema = z
+  .object({
+    station: z.string(),
+    /** Effective invalid ranges per parameter after every active mark is applied in order. */
+    invalid: z.record(z.string(), z.array(z.object({ from: z.string(), to: z.string() }))),
+    marks: z.array(ValidationMarkSchema),
+  })
+  .meta({ id: 'ValidationList' });

@@ -2,6 +2,7 @@
 // flows through quantrac, and the stable rejection reasons that validation reports.
 import { z } from 'zod';
 import type { StationKind } from './parameters.ts';
+import { ParameterQualitySchema, STATION_STATUSES, type ParameterQuality, type StationStatus } from './quality.ts';
 
 /** ISO 8601 with an explicit offset (or Z), or epoch milliseconds. */
 export const WireTimestampSchema = z.union([
@@ -24,14 +25,12 @@ export const WireReadingSchema = z.object({
   }),
   seq: z.unknown().optional(),
   station: z.unknown().optional(),
+  /** Station status: "00" measuring, "01" calibrating, "02" device fault, or those names. */
+  status: z.unknown().optional(),
 });
 export type WireReading = z.infer<typeof WireReadingSchema>;
 
 export const SeqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-
-/** Quality flags that mark a stored value as suspicious without dropping it. */
-export const QUALITY_FLAGS = ['stuck', 'spike'] as const;
-export type QualityFlag = (typeof QUALITY_FLAGS)[number];
 
 /** A validated reading: what ingest stores, streams and evaluates. */
 export interface Reading {
@@ -41,8 +40,10 @@ export interface Reading {
   readonly ts: number;
   readonly seq?: number;
   readonly values: Readonly<Record<string, number>>;
-  /** Parameter → flag, present only for flagged parameters. */
-  readonly quality?: Readonly<Record<string, QualityFlag>>;
+  /** Parameter → QARTOD quality, present only for parameters whose aggregate flag is not 1 (pass). */
+  readonly quality?: Readonly<Record<string, ParameterQuality>>;
+  /** Station status when not measuring (absent = measuring): such readings are stored, not used. */
+  readonly status?: StationStatus;
 }
 
 /** Stable, machine-readable rejection reasons (also the `reason` label of the metrics). */
@@ -65,6 +66,7 @@ export const REJECT_REASONS = [
   'timestamp_in_future',
   'timestamp_too_old',
   'bad_seq',
+  'bad_status',
   'database_rejected',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
@@ -99,7 +101,10 @@ export const LiveReadingSchema = z.object({
   ts: z.string(),
   seq: z.number().optional(),
   values: z.record(z.string(), z.number()),
-  quality: z.record(z.string(), z.enum(QUALITY_FLAGS)).optional(),
+  quality: z.record(z.string(), ParameterQualitySchema).optional(),
+  status: z.enum(STATION_STATUSES).optional(),
+  /** Parameters an officer marked invalid at this time (API reads only; contracts/validations.ts). */
+  excluded: z.array(z.string()).optional(),
 });
 export type LiveReading = z.infer<typeof LiveReadingSchema>;
 
@@ -112,5 +117,6 @@ export function toLiveReading(r: Reading): LiveReading {
     ...(r.seq === undefined ? {} : { seq: r.seq }),
     values: { ...r.values },
     ...(r.quality ? { quality: { ...r.quality } } : {}),
+    ...(r.status ? { status: r.status } : {}),
   };
 }

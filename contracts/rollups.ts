@@ -25,10 +25,30 @@ export const STAT_FIELDS = ['mean', 'min', 'max', 'count', 'coverage'] as const;
 export type StatField = (typeof STAT_FIELDS)[number];
 export const statField = (param: string, stat: StatField | 'hours' | 'sum' | 'max_1h' | 'max_at'): string => `${param}_${stat}`;
 
-/** AQI fields per scale: value (float), category, colour, dominant (strings). */
+/** AQI fields per scale: value (float), category, colour, dominant, detail (strings; detail = the API's Aqi object as JSON). */
 export const AQI_SCALES = ['vn', 'us'] as const;
 export type AqiScaleKey = (typeof AQI_SCALES)[number];
-export const aqiFields = (scale: AqiScaleKey) => ({ value: scale, category: `${scale}_category`, colour: `${scale}_colour`, dominant: `${scale}_dominant` }) as const;
+export const aqiFields = (scale: AqiScaleKey) =>
+  ({ value: scale, category: `${scale}_category`, colour: `${scale}_colour`, dominant: `${scale}_dominant`, detail: `${scale}_detail` }) as const;
 
 /** Fields of a river gauge's hours at or above each flood level, per bucket. */
 export const hoursAboveField = (level: 'I' | 'II' | 'III'): string => `hours_above_${level}`;
+
+/** Hanoi calendar month start (UTC ms) of `ms`, and the start `n` months later. */
+export function hanoiMonthStart(ms: number, addMonths = 0): number {
+  const local = new Date(ms + HANOI_OFFSET_MS);
+  return Date.UTC(local.getUTCFullYear(), local.getUTCMonth() + addMonths, 1) - HANOI_OFFSET_MS;
+}
+
+/** The fields a `{kind}_{period}` rollup row may carry, in a stable order (CSV columns). */
+export function rollupFieldNames(kind: StationKind, params: readonly string[], period: RollupPeriod, riverGauge: boolean): string[] {
+  const out: string[] = [];
+  for (const p of params) {
+    out.push(...STAT_FIELDS.map((s) => statField(p, s)));
+    if (period === '1d') out.push(statField(p, 'hours'));
+    if (kind === 'rain' && p === 'rain_mm') out.push(statField(p, 'sum'), ...(period === '1d' ? [statField(p, 'max_1h')] : []));
+    if (kind === 'flood') out.push(statField(p, 'max_at'));
+  }
+  if (riverGauge) out.push(hoursAboveField('I'), hoursAboveField('II'), hoursAboveField('III'));
+  return out;
+}

@@ -14,7 +14,7 @@ export function createMetrics(opts0: { processMetrics?: boolean } = {}) {
     readingsReceived: new Counter({ name: 'quantrac_readings_received_total', help: 'Readings received (batch elements counted singly)', labelNames: ['kind'], ...opts }),
     readingsAccepted: new Counter({ name: 'quantrac_readings_accepted_total', help: 'Readings validated and committed to the spool', labelNames: ['kind', 'qos'], ...opts }),
     readingsRejected: new Counter({ name: 'quantrac_readings_rejected_total', help: 'Readings rejected, by reason', labelNames: ['reason', 'kind'], ...opts }),
-    readingsFlagged: new Counter({ name: 'quantrac_readings_flagged_total', help: 'Stored values carrying a quality flag', labelNames: ['flag', 'kind'], ...opts }),
+    readingsFlagged: new Counter({ name: 'quantrac_readings_flagged_total', help: 'QARTOD test results of suspect (3) or fail (4) on stored values, by test (flag)', labelNames: ['flag', 'kind'], ...opts }),
     readingsDuplicate: new Counter({ name: 'quantrac_readings_duplicate_total', help: 'Readings repeating the last timestamp of their station (stored idempotently)', labelNames: ['kind'], ...opts }),
     deadLetters: new Counter({ name: 'quantrac_dead_letters_total', help: 'Dead letters published to gateways', ...opts }),
     pointsWritten: new Counter({ name: 'quantrac_points_written_total', help: 'Points confirmed by InfluxDB', ...opts }),
@@ -39,6 +39,12 @@ export function createMetrics(opts0: { processMetrics?: boolean } = {}) {
     consumerErrors: new Counter({ name: 'quantrac_consumer_errors_total', help: 'Log records a consumer lane could not process (reported and skipped for that lane)', labelNames: ['consumer'], ...opts }),
     logReleasedPosition: new Gauge({ name: 'quantrac_log_released_position', help: 'Log position every consumer has passed (segment × 2^32 + offset)', ...opts }),
     wsClients: new Gauge({ name: 'quantrac_ws_clients', help: 'Connected live WebSocket clients', ...opts }),
+    alertEvents: new Counter({ name: 'quantrac_alert_events_total', help: 'Alert lifecycle events by rule and type (opened, escalated, updated, acknowledged, cleared)', labelNames: ['rule', 'type'], ...opts }),
+    alertEngineErrors: new Counter({ name: 'quantrac_alert_engine_errors_total', help: 'Alert engine failures (readings go on), by where', labelNames: ['what'], ...opts }),
+    alertFanoutDropped: new Counter({ name: 'quantrac_alert_fanout_dropped_total', help: 'Alert events dropped from the full fan-out queue (they stay in the engine and REST)', ...opts }),
+    alertDeliveries: new Counter({ name: 'quantrac_alert_deliveries_total', help: 'Webhook delivery attempts and drops by outcome (sent, failed, retried, dropped)', labelNames: ['channel', 'outcome'], ...opts }),
+    alertDeliveryQueue: new Gauge({ name: 'quantrac_alert_delivery_queue', help: 'Alert deliveries waiting, by queue (fanout, webhooks)', labelNames: ['queue'], ...opts }),
+    alertDeliveryLogErrors: new Counter({ name: 'quantrac_alert_delivery_log_errors_total', help: 'Failed writes to the webhook delivery log (deliveries went on)', ...opts }),
     fileReadErrors: new Counter({ name: 'quantrac_file_read_errors_total', help: 'Unusable new versions of an operator-edited file (the last good version kept serving), by file', labelNames: ['file'], ...opts }),
   };
 }

@@ -10,7 +10,7 @@
 //        now lane:   decode ─▶ validate ─▶ quality ─▶ dead letters, alerts, live stream
 //        store lane: decode ─▶ validate ─▶ quality ─▶ line protocol ─▶ writer ─▶ InfluxDB
 import type { Logger } from 'pino';
-import { parseReadingTopic } from '../contracts/topics.ts';
+import { parseGatewayStatusTopic, parseReadingTopic } from '../contracts/topics.ts';
 import type { LogAppender } from './log/types.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -37,8 +37,12 @@ export interface Ingest {
   idle(): Promise<void>;
 }
 
-/** Topics whose publishes go into the log (the ACL has already allowed them). */
-export const isIngestTopic = (topic: string): boolean => parseReadingTopic(topic) !== undefined;
+/**
+ * Topics whose publishes go into the log (the ACL has already allowed them): readings, and the
+ * gateways' station-status reports, which must be applied in log order with the readings.
+ */
+export const isIngestTopic = (topic: string): boolean =>
+  parseReadingTopic(topic) !== undefined || parseGatewayStatusTopic(topic) !== undefined;
 
 export function createIngest(deps: IngestDeps): Ingest {
   const { log, metrics, logger } = deps;

@@ -9,7 +9,7 @@ import { createInfluxHttp } from '../ingest/influx/influx-http.ts';
 import { parseConfig } from '../server/config.ts';
 import { influxTargets } from '../server/influx-targets.ts';
 import { loadAlertRules, summarise } from '../server/create-alerts.ts';
-import { ConfigError } from '../server/errors.ts';
+import { runCli } from './run-cli.ts';
 
 const USAGE = 'usage: npm run backtest -- --from ISO --to ISO [--rules FILE] [--stations id,id,...] [--json]';
 
@@ -42,10 +42,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(err instanceof ConfigError ? 2 : 1);
-  },
-);
+runCli(main);

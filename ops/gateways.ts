@@ -1,8 +1,11 @@
-// `npm run gateways -- add|rotate|revoke|list [id] [--consumer]`: MQTT credentials in
-// DATA_DIR/gateways.json, applied by a running broker within a second, no restart. A new password
+// `npm run gateways -- add|rotate|revoke|list|bind-cert|unbind-cert [id] [--consumer]`: MQTT credentials in
+// DATA_DIR/gateways.json (or, with NATS_URL, the cluster's KV bucket that every edge watches),
+// applied by running brokers within a second, no restart. A new password
 // is printed once on stdout; only its scrypt hash is stored. Changes go to DATA_DIR/audit.jsonl.
-import { mkdirSync } from 'node:fs';
-import { addCredential, listCredentials, revokeCredential, rotateCredential } from '../broker/credential-admin.ts';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { connect } from '@nats-io/transport-node';
+import { addCredential, bindCertificate, unbindCertificate, listCredentials, revokeCredential, rotateCredential, summarize, type CredentialSummary } from '../broker/credential-admin.ts';
+import { kvCredentialUpdater, openCredentialsBucket, readKvCredentials } from '../broker/kv-credentials.ts';
 import { CredentialError } from '../broker/errors.ts';
 import { createAuditLog, currentOsUser } from '../server/audit-log.ts';
 import { parseConfig } from '../server/config.ts';
@@ -12,19 +15,45 @@ const USAGE = `usage: npm run gateways -- <command> [id] [--consumer]
   add <id> [--consumer]  new credential (a gateway, or a read-only consumer of alerts and status)
   rotate <id>            new password; sessions using the old one are disconnected
   revoke <id>            refuse from now on; connected sessions are disconnected
-  list                   ids, roles, dates (never passwords)`;
+  list                   ids, roles, dates (never passwords)
+  bind-cert <id> <pem>   the gateway authenticates with this client certificate over TLS from now on
+                         (MQTT_TLS_CLIENT_CERT); its password is refused
+  unbind-cert <id>       back to the password (rotate it)`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const flags = argv.filter((a) => a.startsWith('--'));
-  const [command, id] = argv.filter((a) => !a.startsWith('--'));
+  const [command, id, certFile] = argv.filter((a) => !a.startsWith('--'));
   const unknown = flags.filter((f) => f !== '--consumer');
-  if (!command || unknown.length > 0 || (command !== 'list' && !id)) {
+  if (!command || unknown.length > 0 || (command !== 'list' && !id) || (command === 'bind-cert' && !certFile)) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
   const config = parseConfig(process.env);
   mkdirSync(config.dataDir, { recursive: true });
-  const ctx = { credentialsPath: config.credentialsPath, audit: createAuditLog(config.auditLogPath), actor: currentOsUser() };
+  const nc = config.natsServers.length > 0 ? await connect({ servers: [...config.natsServers], name: 'quantrac-gateways-cli' }) : undefined;
+  try {
+    const kv = nc ? await openCredentialsBucket(nc) : undefined;
+    const ctx = {
+      credentialsPath: config.credentialsPath,
+      audit: createAuditLog(config.auditLogPath),
+      actor: currentOsUser(),
+      update: kv ? kvCredentialUpdater(kv) : undefined,
+    };
+    const list = async (): Promise<CredentialSummary[]> => (kv ? summarize(await readKvCredentials(kv)) : listCredentials(config.credentialsPath));
+    return await run(command, id, flags, ctx, list, certFile);
+  } finally {
+    await nc?.close();
+  }
+}
+
+async function run(
+  command: string,
+  id: string | undefined,
+  flags: readonly string[],
+  ctx: Parameters<typeof addCredential>[0],
+  list: () => Promise<CredentialSummary[]>,
+  certFile?: string,
+): Promise<number> {
   switch (command) {
     case 'add': {
       const password = await addCredential(ctx, id!, flags.includes('--consumer') ? 'consumer' : 'gateway');
@@ -42,8 +71,17 @@ async function main(argv: readonly string[]): Promise<number> {
       await revokeCredential(ctx, id!);
       process.stderr.write(`revoked ${id}\n`);
       return 0;
+    case 'bind-cert': {
+      const fingerprint = await bindCertificate(ctx, id!, readFileSync(certFile!));
+      process.stderr.write(`bound ${id} to the certificate with SHA-256 ${fingerprint}; its password is no longer accepted\n`);
+      return 0;
+    }
+    case 'unbind-cert':
+      await unbindCertificate(ctx, id!);
+      process.stderr.write(`unbound the certificate of ${id}; it authenticates with its password again (consider rotate)\n`);
+      return 0;
     case 'list':
-      for (const c of listCredentials(config.credentialsPath)) {
+      for (const c of await list()) {
         process.stdout.write(`${c.id}\t${c.role}\tcreated ${c.createdAt}${c.revokedAt ? `\trevoked ${c.revokedAt}` : ''}\n`);
       }
       return 0;

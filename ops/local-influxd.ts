@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path';
 export interface LocalInfluxd {
   readonly url: string;
   readonly httpPort: number;
+  /** `host:port` of its backup/restore RPC service (`influxd backup -host`). */
+  readonly rpcAddress: string;
   readonly pid: number;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
   stop(graceMs?: number): Promise<void>;
@@ -21,6 +23,8 @@ export interface LocalInfluxdOptions {
   /** HTTP port to try first; a free one is chosen when it is taken. 0 = any free port. */
   readonly preferredHttpPort?: number;
   readonly readyTimeoutMs?: number;
+  /** How often influxd enforces retention policies (Go duration; influxd's default is 30m). Tests shorten it. */
+  readonly retentionCheckInterval?: string;
 }
 
 export class InfluxdStartError extends Error {
@@ -48,7 +52,7 @@ export async function freePort(preferred = 0): Promise<number> {
   return any;
 }
 
-function configText(dir: string, httpPort: number, rpcPort: number): string {
+function configText(dir: string, httpPort: number, rpcPort: number, retentionCheckInterval = '30m'): string {
   // influxd 1.6 option names; [monitor] store-enabled=false keeps the _internal database out.
   return `reporting-disabled = true
 bind-address = "127.0.0.1:${rpcPort}"
@@ -73,6 +77,9 @@ bind-address = "127.0.0.1:${rpcPort}"
   level = "warn"
 [continuous_queries]
   enabled = false
+[retention]
+  enabled = true
+  check-interval = "${retentionCheckInterval}"
 `;
 }
 
@@ -98,7 +105,7 @@ export async function startLocalInfluxd(opts: LocalInfluxdOptions): Promise<Loca
   let rpcPort = await freePort(0);
   while (rpcPort === httpPort) rpcPort = await freePort(0);
   const configPath = join(dir, 'influxd.conf');
-  writeFileSync(configPath, configText(dir, httpPort, rpcPort));
+  writeFileSync(configPath, configText(dir, httpPort, rpcPort, opts.retentionCheckInterval));
   const logFd = openSync(join(dir, 'influxd.log'), 'a');
   const child = spawn('influxd', ['run', '-config', configPath], {
     stdio: ['ignore', logFd, logFd],
@@ -137,5 +144,5 @@ export async function startLocalInfluxd(opts: LocalInfluxdOptions): Promise<Loca
     child.kill('SIGKILL');
     await exited;
   };
-  return { url, httpPort, pid: child.pid ?? -1, stop, kill };
+  return { url, httpPort, rpcAddress: `127.0.0.1:${rpcPort}`, pid: child.pid ?? -1, stop, kill };
 }

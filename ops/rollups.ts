@@ -6,7 +6,7 @@ import { loadRegistry } from '../contracts/stations.ts';
 import { createInfluxHttp } from '../ingest/influx/influx-http.ts';
 import { rebuildRollups } from '../ingest/rollups/rebuild.ts';
 import { parseConfig } from '../server/config.ts';
-import { ConfigError } from '../server/errors.ts';
+import { runCli } from './run-cli.ts';
 import { influxTargets } from '../server/influx-targets.ts';
 
 const USAGE = 'usage: npm run rollups -- --from ISO --to ISO [--stations id,id,...]';
@@ -32,10 +32,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(err instanceof ConfigError ? 2 : 1);
-  },
-);
+runCli(main);

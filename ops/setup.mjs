@@ -58,6 +58,7 @@ const DEBIAN_PACKAGES = {
   influxdb: { bin: 'influxd', why: 'the local InfluxDB 1.x server' },
   chromium: { bin: 'chromium', why: 'the browser the portal tests drive', with: ['fonts-liberation'] },
   'mosquitto-clients': { bin: 'mosquitto_pub', why: 'publishing a reading by hand, as the README shows' },
+  'poppler-utils': { bin: 'pdftotext', why: 'reading the text of the report page printed to PDF (test/dashboards/report-print.test.ts)' },
   strace: { bin: 'strace', why: 'the tests that check syscall order (fdatasync before PUBACK, one write per packet)' },
   'nats-server': { bin: 'nats-server', why: 'the JetStream cluster of `npm run cluster` and its tests' },
   haproxy: { bin: 'haproxy', why: 'the MQTT load balancer in front of the cluster edges' },
@@ -104,7 +105,7 @@ checkProjectNode();
 const needInflux = !process.env.INFLUX_URL || purpose === 'test' || purpose === 'bench';
 const packages = [];
 if (needInflux) packages.push('influxdb');
-if (purpose === 'test') packages.push('chromium', 'mosquitto-clients', 'strace', 'victoria-metrics', 'systemd');
+if (purpose === 'test') packages.push('chromium', 'mosquitto-clients', 'poppler-utils', 'strace', 'victoria-metrics', 'systemd');
 if (purpose === 'test' || purpose === 'cluster' || purpose === 'bench') packages.push('nats-server', 'haproxy');
 ensureDebianPackages(packages);
 ensurePortalBuilt();

@@ -5,9 +5,10 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadRegistry } from '../contracts/stations.ts';
-import { ensureGatewayCredentials } from '../broker/ensure-credentials.ts';
+import { ensureSimulatorCredentials, pruneSimulatorCredentials } from '../broker/ensure-credentials.ts';
 import { createAuditLog } from '../server/audit-log.ts';
 import { startLocalInfluxd, type LocalInfluxd } from './local-influxd.ts';
+import { stopChild } from './stop-child.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const dataDir = resolve(process.env.DATA_DIR ?? join(root, '.data'));
@@ -29,13 +30,7 @@ async function stopAll(code: number): Promise<never> {
     say('\nquantrac: stopping…');
     let failed = false;
     for (const child of [...children].reverse()) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await new Promise((r) => child.once('exit', r));
-        clearTimeout(timer);
-        if (child.exitCode !== 0) failed = true;
-      }
+      if (child.exitCode === null && child.signalCode === null && !(await stopChild(child))) failed = true;
     }
     await influxd?.stop();
     say(failed ? 'quantrac: stopped (a part did not stop cleanly, see above).' : 'quantrac: stopped.');
@@ -66,9 +61,26 @@ async function main(): Promise<void> {
   }
 
   const registry = loadRegistry(process.env.REGISTRY_PATH);
-  const gatewayIds = [...new Set(registry.stations.map((s) => s.gatewayId))];
+  // The simulator speaks plain MQTT: with the broker TLS only (MQTT_PLAIN=off) it stays off.
+  const tlsOnly = ['false', '0', 'no', 'off'].includes((process.env.MQTT_PLAIN ?? '').toLowerCase());
+  const simOn = (process.env.SIM ?? 'on').toLowerCase() !== 'off' && !tlsOnly;
+  if (tlsOnly && (process.env.SIM ?? 'on').toLowerCase() !== 'off') say('quantrac: MQTT_PLAIN=off (TLS only): the simulator, which speaks plain MQTT, stays off.');
+  const credentialsPath = join(dataDir, 'gateways.json');
   const simCredentialsPath = join(dataDir, 'sim-credentials.json');
-  await ensureGatewayCredentials(join(dataDir, 'gateways.json'), gatewayIds, { simCredentialsPath, audit: createAuditLog(join(dataDir, 'audit.jsonl')) });
+  // Credentials only for the simulated gateways, only when the simulator runs; an operator's
+  // credential is never touched (broker/ensure-credentials.ts).
+  let simStations = registry.stations;
+  if (simOn) {
+    const gatewayIds = [...new Set(registry.stations.map((s) => s.gatewayId))];
+    const sim = await ensureSimulatorCredentials(credentialsPath, gatewayIds, { simCredentialsPath, audit: createAuditLog(join(dataDir, 'audit.jsonl')) });
+    if (sim.leftOut.length > 0) {
+      say(`quantrac: the simulator leaves out ${sim.leftOut.map((l) => `${l.gatewayId} (${l.reason === 'revoked' ? 'revoked' : 'credential issued by an operator'})`).join(', ')}`);
+    }
+    simStations = registry.stations.filter((s) => Object.hasOwn(sim.passwords, s.gatewayId));
+  } else {
+    await pruneSimulatorCredentials(credentialsPath, simCredentialsPath);
+  }
+  const simGateways = new Set(simStations.map((s) => s.gatewayId)).size;
 
   const env = { ...process.env, INFLUX_URL: influxUrl, DATA_DIR: dataDir };
   const server = fork(join(root, 'server/main.ts'), [], {
@@ -84,9 +96,9 @@ async function main(): Promise<void> {
     server.once('exit', () => reject(new Error('the server stopped before it was ready')));
   });
 
-  const simOn = (process.env.SIM ?? 'on').toLowerCase() !== 'off';
-  if (simOn) {
-    const sim = spawn(process.execPath, [join(root, 'sensors-sim/main.ts'), '--url', ready.mqtt, '--credentials', simCredentialsPath], {
+  if (simOn && simStations.length > 0) {
+    const only = simStations.length < registry.stations.length ? ['--stations', simStations.map((s) => s.id).join(',')] : [];
+    const sim = spawn(process.execPath, [join(root, 'sensors-sim/main.ts'), '--url', ready.mqtt, '--credentials', simCredentialsPath, ...only], {
       env,
       stdio: ['ignore', 'inherit', 'inherit'],
     });
@@ -102,8 +114,8 @@ quantrac is running.
   Health / metrics         ${http}/readyz   ${http}/metrics
   MQTT broker              ${mqtt}
   InfluxDB                 ${influxUrl}  (database ${process.env.INFLUX_DATABASE ?? 'quantrac'})
-  Simulator                ${simOn ? `on: ${registry.stations.length} stations, ${gatewayIds.length} gateways` : 'off (SIM=off)'}
-  Gateway passwords        ${simCredentialsPath}
+  Simulator                ${simOn ? `on: ${simStations.length} stations, ${simGateways} gateways` : tlsOnly ? 'off (MQTT_PLAIN=off)' : 'off (SIM=off)'}
+  Simulated gateways' passwords ${simOn ? simCredentialsPath : '— (SIM=off: none created)'}
 Press Ctrl-C to stop.
 `);
 }

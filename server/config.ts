@@ -41,6 +41,12 @@ export const EnvSchema = z.object({
   MQTT_DRAIN_TIMEOUT_MS: int(10_000, 100),
   /** MQTT over TLS listener port; it listens only when TLS_CERT_FILE and TLS_KEY_FILE are set. */
   MQTT_TLS_PORT: int(8883),
+  /** The plain (clear-text) MQTT listener on MQTT_PORT; `false`/`off`: TLS only (needs TLS_CERT_FILE/TLS_KEY_FILE). */
+  MQTT_PLAIN: bool(true),
+  /** Client certificates on the MQTT TLS listener: `off`, `optional` (asked for; a bound one authenticates its gateway) or `required` (no handshake without one). */
+  MQTT_TLS_CLIENT_CERT: z.enum(['off', 'optional', 'required']).default('off'),
+  /** PEM CA bundle client certificates must chain to; required unless MQTT_TLS_CLIENT_CERT=off. */
+  MQTT_TLS_CLIENT_CA_FILE: z.string().optional(),
   /** Largest MQTT packet accepted, bytes (fixed header excluded); above INGEST_MAX_PAYLOAD_BYTES. */
   MQTT_MAX_PACKET_BYTES: int(1024 * 1024, 1024),
   /** Open MQTT connections allowed from one remote address. */
@@ -54,6 +60,8 @@ export const EnvSchema = z.object({
   MQTT_MAX_INFLIGHT: int(100, 1),
   /** What a publish outside the client's ACL gets: `ignore` (ack and drop, mosquitto) or `disconnect`. */
   MQTT_DENY_ACTION: z.enum(['ignore', 'disconnect']).default('ignore'),
+  /** `strict` (the topic ACL) or `open`: DEVELOPMENT ONLY, any topic outside `$…` and `quantrac/…` (for MQTT interoperability suites); warned at start. */
+  MQTT_ACL: z.enum(['strict', 'open']).default('strict'),
   /** PEM certificate chain and key for MQTT over TLS and HTTPS/WSS; optional CA bundle sent with them. */
   TLS_CERT_FILE: z.string().optional(),
   TLS_KEY_FILE: z.string().optional(),
@@ -79,9 +87,8 @@ export const EnvSchema = z.object({
   INGEST_MAX_PAYLOAD_BYTES: int(256 * 1024, 64),
   INGEST_MAX_BATCH_READINGS: int(1000, 1),
   INGEST_MAX_JSON_DEPTH: int(8, 3),
-  QC_STUCK_REPEATS: int(10),
-  QC_SPIKE_SIGMA: z.coerce.number().positive().default(6),
-  QC_SPIKE_WINDOW: int(30, 2),
+  /** QARTOD QC thresholds file (ingest/quality/config.ts); default ingest/quality/qc.default.json. A bad file stops start-up. */
+  QC_CONFIG_PATH: z.string().optional(),
   /** Public API requests allowed per client address per minute (429 beyond). */
   API_RATE_LIMIT_PER_MIN: int(600, 1),
   /** Comma-separated origins allowed by CORS (e.g. `https://a.example,https://b.example`), `*` for any; empty = same origin only. */
@@ -143,6 +150,12 @@ export const EnvSchema = z.object({
   /** Password checks (scrypt, on libuv's thread pool) running at once; more wait, a long queue is 503. */
   API_LOGIN_HASH_CONCURRENCY: int(1, 1),
   SHUTDOWN_DRAIN_MS: int(5000),
+  /** Cluster mode: comma-separated nats:// URLs of the JetStream cluster (shared credentials, the replicated log); unset = embedded. */
+  NATS_URL: z.string().optional(),
+  /** What this process runs: `all` (the embedded server) or, in cluster mode, `edge` (MQTT → the JetStream log). */
+  QUANTRAC_ROLE: z.enum(['all', 'edge']).default('all'),
+  /** The MQTT listener expects a PROXY protocol v1/v2 header from the load balancer (cluster edges behind HAProxy). */
+  MQTT_PROXY_PROTOCOL: bool(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -167,6 +180,8 @@ export interface Config extends Env {
   readonly alertWebhookUrls: readonly string[];
   /** TRUST_PROXY as Fastify's trustProxy: false, a hop count, or addresses/CIDRs. */
   readonly trustProxy: false | number | readonly string[];
+  /** NATS_URL split into server URLs; empty in embedded mode. */
+  readonly natsServers: readonly string[];
 }
 
 export function parseConfig(env: Record<string, string | undefined>): Readonly<Config> {
@@ -186,6 +201,9 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
     problems.push('MQTT_MAX_PACKET_BYTES: must exceed INGEST_MAX_PAYLOAD_BYTES (oversized payloads are dead-lettered by ingest, not cut off)');
   }
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) problems.push('TLS_CERT_FILE, TLS_KEY_FILE: set both or neither');
+  if (!e.MQTT_PLAIN && !e.TLS_CERT_FILE) problems.push('MQTT_PLAIN: off needs TLS_CERT_FILE and TLS_KEY_FILE (else the broker would have no listener)');
+  if (e.MQTT_TLS_CLIENT_CERT !== 'off' && !e.MQTT_TLS_CLIENT_CA_FILE) problems.push(`MQTT_TLS_CLIENT_CA_FILE: required with MQTT_TLS_CLIENT_CERT=${e.MQTT_TLS_CLIENT_CERT}`);
+  if (e.MQTT_TLS_CLIENT_CERT !== 'off' && !e.TLS_CERT_FILE) problems.push('MQTT_TLS_CLIENT_CERT: needs the TLS listener (TLS_CERT_FILE and TLS_KEY_FILE)');
   for (const v of ['RETENTION_RAW_DAYS', 'RETENTION_ROLLUP_DAYS'] as const) {
     if (e[v] > 0 && e[v] * 24 < 1) problems.push(`${v}: at least 1 hour (${(1 / 24).toFixed(4)} days), or 0 for forever`);
   }
@@ -196,6 +214,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
   if (e.ALERT_WEBHOOK_BACKOFF_MAX_MS < e.ALERT_WEBHOOK_BACKOFF_BASE_MS) problems.push('ALERT_WEBHOOK_BACKOFF_MAX_MS: must be at least ALERT_WEBHOOK_BACKOFF_BASE_MS');
   if (e.API_LOGIN_LOCKOUT_MAX_MS < e.API_LOGIN_LOCKOUT_MS) problems.push('API_LOGIN_LOCKOUT_MAX_MS: must be at least API_LOGIN_LOCKOUT_MS');
   const trustProxy = parseTrustProxy(e.TRUST_PROXY, problems);
+  if (e.QUANTRAC_ROLE !== 'all' && !e.NATS_URL) problems.push(`QUANTRAC_ROLE: ${e.QUANTRAC_ROLE} runs in cluster mode and needs NATS_URL`);
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir = resolve(e.DATA_DIR);
   return Object.freeze({
@@ -211,6 +230,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
     alertsDir: resolve(dataDir, 'alerts'),
     alertWebhookUrls: Object.freeze(alertWebhookUrls),
     trustProxy,
+    natsServers: Object.freeze((e.NATS_URL ?? '').split(',').map((u) => u.trim()).filter((u) => u !== '')),
   });
 }
 

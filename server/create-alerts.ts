@@ -20,7 +20,10 @@ import { AlertNotFoundError, AlertRulesError } from '../ingest/alerts/errors.ts'
 import { DEFAULT_RULES_PATH, loadRules, parseRules, type RulesFile } from '../ingest/alerts/rules.ts';
 import { createAlertService, type AlertService } from '../ingest/alerts/service.ts';
 import { createAlertStore } from '../ingest/alerts/store.ts';
-import type { InfluxHttp } from '../ingest/influx/influx-http.ts';
+import type { InfluxHttp, InfluxTarget } from '../ingest/influx/influx-http.ts';
+import { BacktestFailedError, runBacktestOffThread } from '../ingest/alerts/backtest-off-thread.ts';
+import { redactUrl } from '../ingest/alerts/delivery/webhook-url.ts';
+import type { Metrics } from '../ingest/metrics.ts';
 import type { AuditEvent, AuditLog } from './audit-log.ts';
 import type { Config } from './config.ts';
 import { ConfigError } from './errors.ts';
@@ -54,6 +57,8 @@ export interface AlertsDeps {
   readonly config: Readonly<Config>;
   readonly registry: Registry;
   readonly influx: InfluxHttp;
+  /** Where backtests read raw readings from, in a worker thread; absent = streamed on this thread. */
+  readonly influxTarget?: InfluxTarget | undefined;
   /** api/auth.ts verifyToken, for /ws/officer (called only once the API is up). */
   readonly verifyToken: (token: string) => Principal | undefined;
   readonly log: Logger;
@@ -67,10 +72,16 @@ export interface AlertsDeps {
     readonly clock: () => number;
     readonly acknowledge: (alertId: string, ack: { by: string; note?: string }) => Promise<AlertEvent | undefined>;
   };
+  /** Alert, delivery and engine-error metrics; absent = not counted. */
+  readonly metrics?: AlertMetrics | undefined;
 }
+
+/** The metrics of ingest/metrics.ts this module feeds. */
+export type AlertMetrics = Pick<Metrics, 'alertEvents' | 'alertEngineErrors' | 'alertFanoutDropped' | 'alertDeliveries' | 'alertDeliveryQueue' | 'alertDeliveryLogErrors'>;
 
 export function createAlerts(deps: AlertsDeps): Alerts {
   const { config, registry, log } = deps;
+  const m = deps.metrics;
   const rules = loadAlertRules(config.ALERT_RULES_PATH);
   const audited = (event: AuditEvent) => void deps.audit.append(event).catch((err: unknown) => log.error({ err, event }, 'audit log write failed'));
   // A rules change takes effect at start: recording the version and content hash of each start's
@@ -85,16 +96,27 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     tickMs: config.ALERT_TICK_MS,
     queueMax: config.ALERT_DELIVERY_QUEUE_MAX,
     ...(deps.logDriven ? { logDriven: true, clock: deps.logDriven.clock } : {}),
+    onEvents: (events) => events.forEach((e) => m?.alertEvents.inc({ rule: e.alert.ruleId, type: e.type })),
+    onDropped: (n) => m?.alertFanoutDropped.inc(n),
+    onEngineError: (what) => m?.alertEngineErrors.inc({ what }),
   });
   const hub = createAlertHub({
     verifyToken: deps.verifyToken,
     activeAlerts: () => service.list({ state: 'active' }),
     roles: ['officer'],
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    onError: (err) => log.error({ err }, '/ws/officer: admitting a socket failed'),
   });
   service.addChannel({ name: 'officer-ws', deliver: (events) => hub.broadcast(events) });
 
-  const deliveryLog = openDeliveryLog(join(config.alertsDir, 'deliveries.jsonl'), { retainMs: 30 * 86_400_000 });
+  let logWriteErrors = 0;
+  const deliveryLog = openDeliveryLog(join(config.alertsDir, 'deliveries.jsonl'), {
+    retainMs: 30 * 86_400_000,
+    onWriteError: (err) => {
+      m?.alertDeliveryLogErrors.inc();
+      if (logWriteErrors++ % 1000 === 0) log.error({ err, failures: logWriteErrors }, 'webhook delivery log not written; deliveries go on');
+    },
+  });
   let webhooks: WebhookDelivery | undefined;
   if (config.alertWebhookUrls.length > 0 && config.ALERT_WEBHOOK_SECRET) {
     webhooks = createWebhookDelivery({
@@ -107,8 +129,10 @@ export function createAlerts(deps: AlertsDeps): Alerts {
       backoffMaxMs: config.ALERT_WEBHOOK_BACKOFF_MAX_MS,
       queueMax: config.ALERT_DELIVERY_QUEUE_MAX,
       onFinal: (r) => {
-        if (r.status !== 'delivered') log.warn({ deliveryId: r.deliveryId, alertId: r.alertId, url: r.url, status: r.status, attempts: r.attempts, error: r.lastError }, 'alert webhook not delivered');
+        if (r.status !== 'delivered') log.warn({ deliveryId: r.deliveryId, alertId: r.alertId, url: redactUrl(r.url), status: r.status, attempts: r.attempts, error: r.lastError }, 'alert webhook not delivered');
       },
+      onCount: (outcome) => m?.alertDeliveries.inc({ channel: 'webhook', outcome }),
+      onError: (err) => log.error({ err }, 'webhook delivery failed unexpectedly; going on'),
     });
     const w = webhooks;
     service.addChannel({ name: 'webhooks', deliver: (events) => events.forEach((e) => w.enqueue(e)) });
@@ -132,7 +156,7 @@ export function createAlerts(deps: AlertsDeps): Alerts {
         throw err;
       }
     },
-    deliveries: (id) => deliveryLog.forAlert(id),
+    deliveries: (id) => deliveryLog.forAlert(id).map((r) => ({ ...r, url: redactUrl(r.url) })),
     async backtest(req) {
       let tried = rules;
       if (req.rules !== undefined) {
@@ -144,10 +168,26 @@ export function createAlerts(deps: AlertsDeps): Alerts {
         }
       }
       audited({ actor: req.by ?? 'operator', action: 'alert.backtest', subject: `${new Date(req.fromMs).toISOString()}/${new Date(req.toMs).toISOString()}`, detail: { customRules: req.rules !== undefined } });
-      const report = await backtestStored({ influx: deps.influx, registry, rules: tried, fromMs: req.fromMs, toMs: req.toMs, stationIds: req.stationIds });
-      return summarise(report);
+      const window = { registry, rules: tried, fromMs: req.fromMs, toMs: req.toMs, stationIds: req.stationIds };
+      try {
+        // Off the broker's thread: the window is streamed and replayed in a worker (bounded heap).
+        const report = deps.influxTarget ? await runBacktestOffThread({ ...window, target: deps.influxTarget }) : await backtestStored({ ...window, influx: deps.influx });
+        return summarise(report);
+      } catch (err) {
+        if (err instanceof BacktestFailedError) throw new ApiError('DATABASE_UNAVAILABLE', `backtest failed: ${err.message}`, { cause: err });
+        throw err;
+      }
     },
   };
+
+  // Queue depths sampled each second, like the spool's gauges.
+  const sampleQueues = () => {
+    m?.alertDeliveryQueue.set({ queue: 'fanout' }, service.queueDepth());
+    m?.alertDeliveryQueue.set({ queue: 'webhooks' }, webhooks?.depth() ?? 0);
+  };
+  sampleQueues();
+  const sampler = setInterval(sampleQueues, 1000);
+  sampler.unref();
 
   return {
     service,
@@ -163,6 +203,7 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     },
     start: () => service.start(),
     async stop(drainMs) {
+      clearInterval(sampler);
       service.stop();
       await webhooks?.stop(drainMs);
       hub.close();

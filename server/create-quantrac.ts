@@ -33,6 +33,8 @@ export interface Quantrac {
   /** The broker thread's metrics (broker, log); /metrics serves them merged with the services'. */
   readonly metrics: Metrics;
   readonly influx: InfluxHttp;
+  /** The rollups' target (their retention policy / bucket). */
+  readonly rollupInflux: InfluxHttp;
   /** The in-memory view of recent readings on the services thread (api/now-view.ts): rebuilt from InfluxDB on request. */
   readonly nowView: { rebuild(influx?: unknown): Promise<void>; ready(): boolean };
   readonly log: Logger;
@@ -53,7 +55,9 @@ const SERVICES_ENTRY = new URL('./services-worker.ts', import.meta.url);
 export async function startQuantrac(config: Readonly<Config>, log: Logger = pino({ level: config.LOG_LEVEL })): Promise<Quantrac> {
   const registry = loadRegistry(config.REGISTRY_PATH);
   const metrics = createMetrics();
-  const influx = createInfluxHttp(influxTargets(config).raw);
+  const targets = influxTargets(config);
+  const influx = createInfluxHttp(targets.raw);
+  const rollupInflux = createInfluxHttp(targets.rollups);
   // gateways.json is edited by hand and by the CLI: an unusable version is logged, counted and shown
   // in /readyz while the last good one keeps serving.
   const credentials = createCredentialStore(config.credentialsPath, {
@@ -183,12 +187,13 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
   broker = await startBroker(
     {
       host: config.MQTT_HOST,
-      port: config.MQTT_PORT,
+      port: config.MQTT_PLAIN ? config.MQTT_PORT : undefined,
       allowAnonymous: config.MQTT_ALLOW_ANONYMOUS,
       credentials,
       drainTimeoutMs: config.MQTT_DRAIN_TIMEOUT_MS,
       stationGateway: (id) => registry.get(id)?.gatewayId,
       denyAction: config.MQTT_DENY_ACTION,
+      aclMode: config.MQTT_ACL,
       maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
       addressLimits: {
         maxConnections: config.MQTT_MAX_CONNECTIONS_PER_ADDRESS,
@@ -197,7 +202,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
         banMs: config.MQTT_CONNECT_BAN_MS,
       },
       maxInflight: config.MQTT_MAX_INFLIGHT,
-      tls: tlsFiles ? { port: config.MQTT_TLS_PORT, files: tlsFiles } : undefined,
+      tls: tlsFiles ? { port: config.MQTT_TLS_PORT, files: tlsFiles, clientCerts: mqttClientCerts(config) } : undefined,
     },
     ingest,
     log,
@@ -228,11 +233,13 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     registry,
     metrics,
     influx,
+    rollupInflux,
     nowView: { rebuild: () => ask({ type: 'rebuild-now-view' }), ready: () => nowViewReady },
     log,
     broker: mqttBroker,
     urls: () => ({
-      mqtt: `mqtt://${host(config.MQTT_HOST)}:${mqttPort}`,
+      // TLS only (MQTT_PLAIN=off): the one MQTT address there is.
+      mqtt: config.MQTT_PLAIN ? `mqtt://${host(config.MQTT_HOST)}:${mqttPort}` : `mqtts://${host(config.MQTT_HOST)}:${broker?.tlsPort()}`,
       http: `${httpsOn ? 'https' : 'http'}://${host(config.HTTP_HOST)}:${httpPort}`,
       ...(broker?.tlsPort() ? { mqtts: `mqtts://${host(config.MQTT_HOST)}:${broker.tlsPort()}` } : {}),
     }),
@@ -255,3 +262,6 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     },
   };
 }
+
+const mqttClientCerts = (config: Readonly<Config>) =>
+  config.MQTT_TLS_CLIENT_CERT !== 'off' && config.MQTT_TLS_CLIENT_CA_FILE ? { mode: config.MQTT_TLS_CLIENT_CERT, caFile: config.MQTT_TLS_CLIENT_CA_FILE } : undefined;

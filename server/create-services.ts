@@ -36,6 +36,8 @@ import { createInfluxWriter, type InfluxWriter } from '../ingest/sink/influx-wri
 import { createAuditLog } from './audit-log.ts';
 import type { Config } from './config.ts';
 import { createAlerts } from './create-alerts.ts';
+import { connectRollups, createValidations } from './create-validations.ts';
+import { loadQcSettings } from './qc-settings.ts';
 
 /** What the services need from the broker thread. */
 export interface BrokerLink {
@@ -65,19 +67,14 @@ export interface Services {
   stop(drainMs: number): Promise<void>;
 }
 
-export function readingStageOptions(config: Readonly<Config>): ReadingStageOptions {
+export function readingStageOptions(config: Readonly<Config>, registry: Registry): ReadingStageOptions {
   return {
     maxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES,
     maxJsonDepth: config.INGEST_MAX_JSON_DEPTH,
     maxBatchReadings: config.INGEST_MAX_BATCH_READINGS,
     maxFutureMs: config.INGEST_MAX_FUTURE_MS,
     maxAgeMs: config.INGEST_MAX_AGE_MS,
-    quality: {
-      stuckRepeats: config.QC_STUCK_REPEATS,
-      spikeSigma: config.QC_SPIKE_SIGMA,
-      spikeWindow: config.QC_SPIKE_WINDOW,
-      constantOk: new Set(['rain_mm', 'interval_s', 'depth_cm']),
-    },
+    quality: { config: loadQcSettings(config.QC_CONFIG_PATH, registry), registry },
   };
 }
 
@@ -85,6 +82,7 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
   const registry: Registry = loadRegistry(config.REGISTRY_PATH);
   const metrics: Metrics = createMetrics({ processMetrics: false });
   const targets = influxTargets(config);
+  const stageOptions = readingStageOptions(config, registry);
   const influx: InfluxHttp = createInfluxHttp(targets.raw);
   const rollupInflux = createInfluxHttp(targets.rollups);
   const checkpointsDir = join(config.dataDir, 'checkpoints');
@@ -118,9 +116,11 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
     config,
     registry,
     influx,
+    influxTarget: targets.raw,
     verifyToken: (token) => auth.verifyToken(token),
     log,
     audit: createAuditLog(config.auditLogPath),
+    metrics,
     logDriven: {
       clock: () => alertClock,
       async acknowledge(alertId, ack) {
@@ -146,13 +146,15 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
   // "Now" from memory: fed by the now lane, rebuilt from InfluxDB (retried until it answers).
   const nowView: NowView = createNowView({ registry });
   // Rollups: one more follower of what the writer stored (pending buckets journalled before the
-  // store lane's checkpoint moves).
-  const rollups = createRollupConsumer({ registry, raw: influx, rollups: rollupInflux, dirtyPath: join(config.dataDir, 'rollups', 'pending.json') });
+  // store lane's checkpoint moves). Officers' validation marks leave values out of them.
+  const validations = createValidations({ dataDir: config.dataDir, auditLogPath: config.auditLogPath, log });
+  const rollups = createRollupConsumer({ registry, raw: influx, rollups: rollupInflux, dirtyPath: join(config.dataDir, 'rollups', 'pending.json'), excluded: validations.excluded });
+  connectRollups(validations, rollups, log);
   const rollupLoop = startRollupLoop(rollups, config.ROLLUP_FLUSH_INTERVAL_MS, log);
 
   nowLane = createNowLane({
     reader: readers[0]!,
-    stage: createReadingStage(registry, readingStageOptions(config)),
+    stage: createReadingStage(registry, stageOptions),
     alerts: alerts.service,
     state: createLaneStateStore(checkpointsDir, 'now'),
     setClock: (ms) => void (alertClock = ms),
@@ -167,7 +169,9 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
         const fresh = new Set(staged.fresh);
         for (const r of staged.accepted) if (!fresh.has(r)) metrics.readingsDuplicate.inc({ kind: r.kind });
       }
-      for (const r of staged.fresh) if (r.quality) for (const flag of Object.values(r.quality)) metrics.readingsFlagged.inc({ flag, kind: r.kind });
+      // Counted by QARTOD test: each value not passed, and each spike settled one reading later.
+      for (const r of staged.fresh) for (const p in r.quality) for (const test in r.quality[p]!.tests) metrics.readingsFlagged.inc({ flag: test, kind: r.kind });
+      for (const rev of staged.revisions) for (const x of rev.settled) metrics.readingsFlagged.inc({ flag: x.test, kind: rev.kind });
       for (const r of staged.rejected) {
         metrics.readingsRejected.inc({ reason: r.rejection.reason, kind: r.kind });
         if (!r.gatewayId) continue;
@@ -185,8 +189,9 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
   const encode = createLineEncoder(registry);
   const storeLane: StoreLane = createStoreLane({
     reader: readers[1]!,
-    stage: createReadingStage(registry, readingStageOptions(config)),
+    stage: createReadingStage(registry, stageOptions),
     encode,
+    encodeRevision: (rev) => encode.revision(rev),
     state: createLaneStateStore(checkpointsDir, 'store'),
     snapshotEveryMs: config.LOG_SNAPSHOT_EVERY_MS,
     checkpointEveryMs: 200,
@@ -257,6 +262,7 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
     log,
     registry,
     auth,
+    validations: { store: validations.store, audit: validations.audit, onChange: (c) => validations.onChange?.(c) },
     api: {
       rateLimitPerMin: config.API_RATE_LIMIT_PER_MIN,
       corsOrigins: config.API_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
@@ -271,6 +277,7 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
       login: { maxFailuresPerAccount: config.API_LOGIN_MAX_FAILURES, maxFailuresPerAddress: config.API_LOGIN_MAX_FAILURES_PER_ADDRESS, lockoutMs: config.API_LOGIN_LOCKOUT_MS, lockoutMaxMs: config.API_LOGIN_LOCKOUT_MAX_MS },
     },
     influx,
+    rollupInflux,
     live,
     metrics: metrics.registry,
     exposition: async () => mergeMetrics([await broker.brokerMetrics(), await metrics.registry.getMetricsAsJSON()]),

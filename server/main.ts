@@ -3,12 +3,29 @@ import pino from 'pino';
 import { parseConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { startQuantrac } from './create-quantrac.ts';
+import { startEdge } from './roles/edge.ts';
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
 
+// A bug that escaped every handler leaves the process in an unknown state: log it with its stack
+// (pino writes stdout synchronously; flushed anyway), and exit at once with a non-zero code so the
+// supervisor restarts the process. No graceful stop from an unknown state: what was acknowledged is
+// in the spool on disk and is replayed at the next start.
+const EXIT_SOFTWARE = 70; // sysexits.h EX_SOFTWARE: an internal error
+const crash = (kind: 'uncaughtException' | 'unhandledRejection') => (err: unknown) => {
+  try {
+    log.fatal({ err, kind }, `quantrac crashed (${kind}); exiting for the supervisor to restart it`);
+    log.flush();
+  } finally {
+    process.exit(EXIT_SOFTWARE);
+  }
+};
+process.on('uncaughtException', crash('uncaughtException'));
+process.on('unhandledRejection', crash('unhandledRejection'));
+
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
-  const q = await startQuantrac(config, log);
+  const q = config.QUANTRAC_ROLE === 'edge' ? await startEdge(config, log) : await startQuantrac(config, log);
   const { mqtt, http } = q.urls();
   log.info({ mqtt, http }, 'quantrac is running');
   // A service manager signals the whole process group, and npm start (ops/start.ts) forwards the

@@ -6,10 +6,10 @@ import type { Alert, AlertEvent, AlertFilter } from '../../contracts/alerts.ts';
 import { severityRank } from '../../contracts/alerts.ts';
 import {
   AckBodySchema, AlertIdParamsSchema, AlertsQuerySchema, BacktestBodySchema,
-  type AlertsQuery, type DeliveryRecord,
+  type AlertsQuery, type DeliveryRecord, WS_CLOSE,
 } from '../../contracts/alerts-api.ts';
 import type { AlertHub } from '../alert-hub.ts';
-import type { Auth } from '../auth.ts';
+import { hasUrlToken, type Auth } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { parseOr400 } from '../validate.ts';
 
@@ -92,7 +92,10 @@ export async function alertRoutes(app: FastifyInstance, deps: AlertRoutesDeps): 
     return alerts.backtest({ fromMs: body.from, toMs: body.to, stationIds: body.stations, rules: body.rules, by: req.principal!.user });
   });
 
-  app.get('/ws/officer', { websocket: true }, (socket, req) => alerts.hub.add(socket, alerts.hub.tokenOf(req)));
+  app.get('/ws/officer', { websocket: true }, (socket, req) => {
+    if (hasUrlToken(req)) return socket.close(WS_CLOSE.unauthorized, 'tokens in URLs are refused; use the subprotocol or a first auth message');
+    alerts.hub.add(socket, alerts.hub.tokenOf(req));
+  });
 
   if (!app.hasRoute({ method: 'GET', url: '/api/alerts/public' })) {
     app.get('/api/alerts/public', async (_req, reply) => {

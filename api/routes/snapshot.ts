@@ -11,6 +11,8 @@ import { sendCached } from '../http-cache.ts';
 import type { NowView } from '../now-view.ts';
 import { buildSnapshot } from '../snapshot.ts';
 import { parseOr400 } from '../validate.ts';
+import { applyValidationsToSnapshot } from '../validated-queries.ts';
+import type { ValidationStore } from '../validation-store.ts';
 
 export interface SnapshotRoutesDeps {
   readonly registry: Registry;
@@ -19,14 +21,23 @@ export interface SnapshotRoutesDeps {
   readonly cacheTtlMs: number;
   /** In-memory view of recent readings; until it is rebuilt (or when absent) the snapshot is computed by InfluxQL. */
   readonly nowView?: NowView | undefined;
+  /** Officers' marks: excluded values leave the map's AQI and are listed in `latest.excluded`. */
+  readonly validations?: ValidationStore | undefined;
 }
 
 export async function snapshotRoutes(app: FastifyInstance, deps: SnapshotRoutesDeps): Promise<void> {
   const maxAgeS = Math.round(deps.cacheTtlMs / 1000);
   const snapshot = (kind: StationKind, scale: Scale) =>
-    deps.cache.get(`snapshot:${kind}:${kind === 'air' ? scale : '-'}`, async () =>
-      deps.nowView?.ready() ? deps.nowView.snapshot(kind, scale) : buildSnapshot(deps.influx, deps.registry, kind, scale),
-    );
+    deps.cache.get(`snapshot:${kind}:${kind === 'air' ? scale : '-'}:${deps.validations?.revision() ?? ''}`, async () => {
+      // The now-view may hand back the snapshot it computed within the last second: copied before marks are applied to it.
+      const fromView = deps.nowView?.ready() ? deps.nowView.snapshot(kind, scale) : undefined;
+      const snap = fromView ?? (await buildSnapshot(deps.influx, deps.registry, kind, scale, Date.now()));
+      const index = deps.validations?.index();
+      if (!index || index.size === 0) return snap;
+      const own = fromView ? structuredClone(fromView) : snap;
+      await applyValidationsToSnapshot(own, deps.influx, deps.registry, index, scale, Date.parse(own.generatedAt));
+      return own;
+    });
 
   app.get('/api/snapshot/:kind', async (req, reply) => {
     const { kind } = parseOr400(KindParamsSchema, req.params);

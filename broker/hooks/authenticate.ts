@@ -4,6 +4,7 @@
 import type { AuthenticateError, Client } from 'aedes';
 import type { CredentialStore, VerifiedUser } from '../gateway-credentials.ts';
 import { setIdentity } from '../client-identity.ts';
+import { identifierRejected } from './pre-connect.ts';
 
 export interface AuthenticateDeps {
   readonly credentials: CredentialStore | undefined;
@@ -11,8 +12,9 @@ export interface AuthenticateDeps {
   readonly onRefused: (reason: string, client: Client) => void;
 }
 
-// MQTT 3.1.1 CONNACK return codes [MQTT-3.2.2.3]: 4 bad user name or password, 5 not authorized.
-function refusal(code: 4 | 5, message: string): AuthenticateError {
+// MQTT 3.1.1 CONNACK return codes [MQTT-3.2.2.3]: 2 identifier rejected, 4 bad user name or
+// password, 5 not authorized.
+function refusal(code: 2 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
 }
 
@@ -25,6 +27,12 @@ function clientIdFits(user: VerifiedUser, clientId: string): boolean {
   return clientId === user.id || clientId.startsWith(`${user.id}:`);
 }
 
+/** The CA-verified client certificate's fingerprint, when the connection has one (limits/packet-size-guard.ts). */
+function certificateOf(client: Client): string | undefined {
+  const conn = (client as unknown as { conn?: { peerCertificateSha256?: () => string | undefined } }).conn;
+  return conn?.peerCertificateSha256?.();
+}
+
 export function createAuthenticate(deps: AuthenticateDeps) {
   return (
     client: Client,
@@ -32,7 +40,25 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     password: Readonly<Buffer | undefined>,
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void => {
+    // Before any credential check: the identifier itself is refused [MQTT-3.1.3-8].
+    if (identifierRejected(client)) {
+      deps.onRefused('empty_client_id_persistent_session', client);
+      return done(refusal(2, 'a zero-byte client id needs CleanSession 1'), false);
+    }
+    // A client certificate bound to the gateway its client id names authenticates it (mTLS); a user
+    // name, when sent, must be that gateway too. A certificate bound to no one falls through to the
+    // password check, which refuses gateways that have a bound certificate.
+    const certSha256 = certificateOf(client);
+    const byCert = certSha256 ? deps.credentials?.verifyCertificate?.(client.id, certSha256) : undefined;
+    if (byCert && (username === undefined || username === byCert.id)) {
+      setIdentity(client, { role: byCert.role, gatewayId: byCert.role === 'gateway' ? byCert.id : undefined, user: byCert, anonymous: false });
+      return done(null, true);
+    }
     if (username === undefined) {
+      if (certSha256) {
+        deps.onRefused('certificate_not_bound', client);
+        return done(refusal(4, 'client certificate not bound to this client id'), false);
+      }
       if (deps.allowAnonymous) {
         setIdentity(client, { role: 'anonymous', anonymous: true });
         return done(null, true);

@@ -8,7 +8,7 @@
 // MQTT_DENY_ACTION=disconnect closes the connection instead (EMQX's `deny_action = disconnect`).
 import type { Client, PublishPacket } from 'aedes';
 import { identityOf } from '../client-identity.ts';
-import { decidePublish } from '../topic-acl.ts';
+import { decidePublish, type AclMode } from '../topic-acl.ts';
 
 export interface PublishSink {
   onPublish(input: { topic: string; payload: Buffer; qos: 0 | 1 | 2; gatewayId?: string | undefined; clientId?: string | undefined }): Promise<void>;
@@ -18,6 +18,8 @@ export interface AuthorizePublishDeps {
   readonly sink: PublishSink;
   readonly stationGateway: (stationId: string) => string | undefined;
   readonly denyAction: 'ignore' | 'disconnect';
+  /** `open` only for development (topic-acl.ts). */
+  readonly aclMode?: AclMode;
   readonly onRefused: (reason: string, client: Client | null, topic: string) => void;
 }
 
@@ -36,7 +38,7 @@ export function createAuthorizePublish(deps: AuthorizePublishDeps) {
       return callback(topic.startsWith('$SYS/') ? new Error('$SYS/ topics are reserved') : null);
     }
     const identity = identityOf(client);
-    const decision = decidePublish(identity, topic, deps.stationGateway);
+    const decision = decidePublish(identity, topic, deps.stationGateway, deps.aclMode);
     const ingest = (gatewayId: string | undefined) => {
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
       deps.sink

@@ -4,6 +4,8 @@
 // remaining length above the limit (or a malformed length) is announced.
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { verifiedFingerprint } from '../client-certificate.ts';
 
 export type PacketViolation = 'packet_too_large' | 'malformed_length';
 
@@ -55,10 +57,11 @@ export class GuardedConnection extends Duplex {
   readonly #socket: Socket;
   #held = false;
 
-  constructor(socket: Socket, maxPacketBytes: number, onViolation: (v: PacketViolation) => void) {
+  /** `remoteAddress`: the client's own address when a load balancer named it (PROXY protocol). */
+  constructor(socket: Socket, maxPacketBytes: number, onViolation: (v: PacketViolation) => void, remoteAddress = socket.remoteAddress) {
     super({ allowHalfOpen: false });
     this.#socket = socket;
-    this.remoteAddress = socket.remoteAddress;
+    this.remoteAddress = remoteAddress;
     const frames = createFrameTracker(maxPacketBytes);
     socket.on('data', (chunk: Buffer) => {
       const violation = frames.feed(chunk);
@@ -72,6 +75,14 @@ export class GuardedConnection extends Duplex {
     socket.on('end', () => this.push(null));
     socket.on('error', (err) => this.destroy(err));
     socket.on('close', () => this.destroy());
+  }
+
+  /**
+   * SHA-256 fingerprint of the client certificate, when the connection is TLS and the certificate
+   * chained to the configured client CA (MQTT_TLS_CLIENT_CA_FILE); else undefined.
+   */
+  peerCertificateSha256(): string | undefined {
+    return this.#socket instanceof TLSSocket ? verifiedFingerprint(this.#socket) : undefined;
   }
 
   override _read(): void {

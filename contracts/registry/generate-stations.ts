@@ -4,7 +4,7 @@
 //
 // Coordinates are APPROXIMATE centroids of each ward/commune (hand-placed from the pre-2025
 // district maps, good to a few hundred metres), jittered by a seeded RNG; they are for maps and
-// storm-cell simulation, not for surveying. Ward names follow STANDARDS.md §7 (the 51 wards of
+// storm-cell simulation, not for surveying. Ward names follow docs/standards.md §8 (the 51 wards of
 // Resolution 1656/NQ-UBTVQH15); the commune list is a subset of the 75 communes, spelled as the
 // project understood them — check against the resolution before publishing.
 import { writeFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ interface Place { readonly ward: string; readonly wardType: WardType; readonly f
 
 const p = (ward: string, formerDistrict: string, lat: number, lon: number, wardType: WardType = 'phường'): Place => ({ ward, wardType, formerDistrict, lat, lon });
 
-/** The 51 wards (STANDARDS.md §7), approximate centroids. */
+/** The 51 wards (docs/standards.md §8), approximate centroids. */
 export const WARDS: readonly Place[] = [
   p('Hoàn Kiếm', 'Hoàn Kiếm', 21.0285, 105.8522), p('Cửa Nam', 'Hoàn Kiếm', 21.0245, 105.843),
   p('Ba Đình', 'Ba Đình', 21.0365, 105.835), p('Ngọc Hà', 'Ba Đình', 21.039, 105.822),

@@ -1,5 +1,5 @@
 // Surface-water limits of QCVN 08:2023/BTNMT (rivers, streams, canals; classes A best … D worst).
-// Cells marked `unsure` could not be read cleanly (STANDARDS.md §3): callers pass overrides.
+// Cells marked `unsure` could not be read cleanly (docs/standards.md §5): callers pass overrides.
 
 export const WATER_CLASSES = ['A', 'B', 'C', 'D'] as const;
 export type WaterClass = (typeof WATER_CLASSES)[number];

@@ -21,6 +21,15 @@ export type UsAqiTable = (typeof US_AQI_TABLES)[number];
  */
 export const US_AQI_2024_FROM_MS = Date.parse('2024-05-06T00:00:00+07:00');
 
+/** PM10 up to AQI 300: the same in both tables (2024 merged the two top segments into one). */
+const PM10_UP_TO_300: readonly UsAqiSegment[] = [
+  { cLo: 0, cHi: 54, iLo: 0, iHi: 50 },
+  { cLo: 55, cHi: 154, iLo: 51, iHi: 100 },
+  { cLo: 155, cHi: 254, iLo: 101, iHi: 150 },
+  { cLo: 255, cHi: 354, iLo: 151, iHi: 200 },
+  { cLo: 355, cHi: 424, iLo: 201, iHi: 300 },
+];
+
 /** Breakpoints per table and pollutant, µg/m³ (EPA-454/B-18-007 Table 5; EPA-454/B-24-002 Table 6). */
 export const US_AQI_BREAKPOINTS: Readonly<Record<UsAqiTable, { readonly pm25: readonly UsAqiSegment[]; readonly pm10: readonly UsAqiSegment[] }>> = {
   US_EPA_2012: {
@@ -33,15 +42,7 @@ export const US_AQI_BREAKPOINTS: Readonly<Record<UsAqiTable, { readonly pm25: re
       { cLo: 250.5, cHi: 350.4, iLo: 301, iHi: 400 },
       { cLo: 350.5, cHi: 500.4, iLo: 401, iHi: 500 },
     ],
-    pm10: [
-      { cLo: 0, cHi: 54, iLo: 0, iHi: 50 },
-      { cLo: 55, cHi: 154, iLo: 51, iHi: 100 },
-      { cLo: 155, cHi: 254, iLo: 101, iHi: 150 },
-      { cLo: 255, cHi: 354, iLo: 151, iHi: 200 },
-      { cLo: 355, cHi: 424, iLo: 201, iHi: 300 },
-      { cLo: 425, cHi: 504, iLo: 301, iHi: 400 },
-      { cLo: 505, cHi: 604, iLo: 401, iHi: 500 },
-    ],
+    pm10: [...PM10_UP_TO_300, { cLo: 425, cHi: 504, iLo: 301, iHi: 400 }, { cLo: 505, cHi: 604, iLo: 401, iHi: 500 }],
   },
   US_EPA_2024: {
     pm25: [
@@ -52,14 +53,7 @@ export const US_AQI_BREAKPOINTS: Readonly<Record<UsAqiTable, { readonly pm25: re
       { cLo: 125.5, cHi: 225.4, iLo: 201, iHi: 300 },
       { cLo: 225.5, cHi: 325.4, iLo: 301, iHi: 500 },
     ],
-    pm10: [
-      { cLo: 0, cHi: 54, iLo: 0, iHi: 50 },
-      { cLo: 55, cHi: 154, iLo: 51, iHi: 100 },
-      { cLo: 155, cHi: 254, iLo: 101, iHi: 150 },
-      { cLo: 255, cHi: 354, iLo: 151, iHi: 200 },
-      { cLo: 355, cHi: 424, iLo: 201, iHi: 300 },
-      { cLo: 425, cHi: 604, iLo: 301, iHi: 500 },
-    ],
+    pm10: [...PM10_UP_TO_300, { cLo: 425, cHi: 604, iLo: 301, iHi: 500 }],
   },
 };
 

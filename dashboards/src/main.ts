@@ -10,17 +10,20 @@ import { lang, onLangChange, setLang, t, type StringKey } from './i18n.ts';
 import { airView } from './views/air-view.ts';
 import { floodView } from './views/flood-view.ts';
 import { stationView } from './views/station-view.ts';
+import { reportView } from './views/report-view.ts';
 import { officerView } from './officer/officer-view.ts';
 
 const routes: { pattern: RegExp; nav: StringKey | undefined; view: View; keys: string[] }[] = [
   { pattern: /^#\/(?:air)?$/, nav: 'navAir', view: airView, keys: [] },
   { pattern: /^#\/flood$/, nav: 'navFlood', view: floodView, keys: [] },
   { pattern: /^#\/station\/([a-z0-9-]+)$/, nav: undefined, view: stationView, keys: ['id'] },
+  { pattern: /^#\/report(?:\/(station|ward|city)(?:\/(\d{4}(?:-\d{2})?)(?:\/(.+))?)?)?$/, nav: 'navReport', view: reportView, keys: ['scope', 'period', 'id'] },
   { pattern: /^#\/officer$/, nav: 'navOfficer', view: officerView, keys: [] },
 ];
 const NAV: { key: StringKey; hash: string }[] = [
   { key: 'navAir', hash: '#/air' },
   { key: 'navFlood', hash: '#/flood' },
+  { key: 'navReport', hash: '#/report' },
   { key: 'navOfficer', hash: '#/officer' },
 ];
 

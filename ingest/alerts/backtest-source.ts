@@ -1,11 +1,13 @@
-// Reads the stored readings of a past window back from InfluxDB for a backtest: one InfluxQL query
-// per station kind and day (measurement = kind; tags station/district/ward; a field per parameter),
-// turned back into Readings in time order. Quality flags (`qc`) are carried over; `seq` is kept.
-import type { Reading, QualityFlag } from '../../contracts/reading.ts';
+// Streams the stored readings of a past window back from InfluxDB for a backtest: time-bounded
+// rounds of InfluxQL (a statement per station kind; measurement = kind, tags station/district/ward,
+// a field per parameter), each turned back into Readings in time order and replayed before the next
+// is read. Quality flags (`qc`) are carried over; `seq` is kept.
+import { qualityFromRow } from '../../contracts/quality.ts';
+import type { Reading } from '../../contracts/reading.ts';
 import { PARAMETERS, STATION_KINDS, type StationKind } from '../../contracts/parameters.ts';
 import type { Registry } from '../../contracts/stations.ts';
-import { quoteIdent, quoteString, type InfluxHttp } from '../influx/influx-http.ts';
-import { backtest, type BacktestReport } from './backtest.ts';
+import { quoteIdent, quoteString, type InfluxHttp, type InfluxSeries } from '../influx/influx-http.ts';
+import { createBacktestRun, type BacktestReport } from './backtest.ts';
 import type { RulesFile } from './rules.ts';
 
 export interface BacktestWindow {
@@ -15,52 +17,65 @@ export interface BacktestWindow {
   readonly stationIds?: readonly string[] | undefined;
 }
 
-const DAY_MS = 86_400_000;
+/** Default length of one time-bounded query: an hour of the whole registry (~30,000 readings at 1-minute data). */
+export const BACKTEST_CHUNK_MS = 3_600_000;
 
-export async function readStoredReadings(influx: InfluxHttp, registry: Registry, w: BacktestWindow): Promise<Reading[]> {
-  const wanted = w.stationIds ? new Set(w.stationIds) : undefined;
-  const kinds = new Set<StationKind>();
-  for (const s of registry.stations) if (!wanted || wanted.has(s.id)) kinds.add(s.kind);
-  const stationClause = wanted ? ` AND (${[...wanted].map((id) => `"station" = ${quoteString(id)}`).join(' OR ')})` : '';
-  const out: Reading[] = [];
-  for (const kind of STATION_KINDS) {
-    if (!kinds.has(kind)) continue;
-    const params = Object.keys(PARAMETERS[kind]);
-    const fields = [...params, 'seq', 'qc'].map(quoteIdent).join(', ');
-    for (let from = w.fromMs; from < w.toMs; from += DAY_MS) {
-      const to = Math.min(w.toMs, from + DAY_MS);
-      const q = `SELECT ${fields}, "station" FROM ${quoteIdent(kind)} WHERE time >= ${from}ms AND time < ${to}ms${stationClause}`;
-      const [series = []] = await influx.query(q);
-      for (const s of series) {
-        const col = new Map(s.columns.map((c, i) => [c, i]));
-        for (const row of s.values) {
-          const stationId = row[col.get('station')!];
-          if (typeof stationId !== 'string' || !registry.get(stationId)) continue;
-          const values: Record<string, number> = {};
-          for (const p of params) {
-            const v = row[col.get(p)!];
-            if (typeof v === 'number') values[p] = v;
-          }
-          if (Object.keys(values).length === 0) continue;
-          const seq = row[col.get('seq')!];
-          const qc = row[col.get('qc')!];
-          out.push({
-            stationId,
-            kind,
-            ts: Number(row[col.get('time')!]),
-            values,
-            ...(typeof seq === 'number' ? { seq } : {}),
-            ...(typeof qc === 'string' && qc !== '' ? { quality: parseQc(qc) } : {}),
-          });
-        }
-      }
-    }
-  }
-  return out.sort((a, b) => a.ts - b.ts);
+export interface StreamOptions {
+  /** Time span of one round of queries (one statement per kind), ms. */
+  readonly chunkMs?: number;
 }
 
-function parseQc(qc: string): Record<string, QualityFlag> {
-  return Object.fromEntries(qc.split(',').map((pair) => pair.split(':') as [string, QualityFlag]));
+/**
+ * The stored readings of a window, streamed: one time-bounded round of queries (a statement per
+ * station kind, sent together) per `chunkMs`, each chunk sorted by time and yielded before the
+ * next is read, so memory holds one chunk whatever the window's length.
+ */
+export async function* streamStoredReadings(influx: InfluxHttp, registry: Registry, w: BacktestWindow, o: StreamOptions = {}): AsyncGenerator<Reading[]> {
+  const chunkMs = o.chunkMs ?? BACKTEST_CHUNK_MS;
+  const wanted = w.stationIds ? new Set(w.stationIds) : undefined;
+  const kinds = STATION_KINDS.filter((k) => registry.stations.some((s) => s.kind === k && (!wanted || wanted.has(s.id))));
+  const stationClause = wanted ? ` AND (${[...wanted].map((id) => `"station" = ${quoteString(id)}`).join(' OR ')})` : '';
+  for (let from = w.fromMs; from < w.toMs; from += chunkMs) {
+    const to = Math.min(w.toMs, from + chunkMs);
+    const statements = kinds.map((kind) => {
+      const fields = [...Object.keys(PARAMETERS[kind]), 'seq', 'qc'].map(quoteIdent).join(', ');
+      return `SELECT ${fields}, "station" FROM ${quoteIdent(kind)} WHERE time >= ${from}ms AND time < ${to}ms${stationClause}`;
+    });
+    if (statements.length === 0) return;
+    const results = await influx.query(statements.join(';\n'));
+    const chunk: Reading[] = [];
+    kinds.forEach((kind, i) => {
+      for (const s of results[i] ?? []) readingsOfSeries(s, kind, registry, chunk);
+    });
+    yield chunk.sort((a, b) => a.ts - b.ts);
+  }
+}
+
+function readingsOfSeries(s: InfluxSeries, kind: StationKind, registry: Registry, out: Reading[]): void {
+  const params = Object.keys(PARAMETERS[kind]);
+  const col = new Map(s.columns.map((c, i) => [c, i]));
+  for (const row of s.values) {
+    const stationId = row[col.get('station')!];
+    if (typeof stationId !== 'string' || !registry.get(stationId)) continue;
+    const values: Record<string, number> = {};
+    for (const p of params) {
+      const v = row[col.get(p)!];
+      if (typeof v === 'number') values[p] = v;
+    }
+    if (Object.keys(values).length === 0) continue;
+    const seq = row[col.get('seq')!];
+    const qc = row[col.get('qc')!];
+    // Unusable values (station calibrating or faulty, QC fail) are stored apart and not read here.
+    const quality = typeof qc === 'string' && qc !== '' ? qualityFromRow({ qc }, params) : {};
+    out.push({
+      stationId,
+      kind,
+      ts: Number(row[col.get('time')!]),
+      values,
+      ...(typeof seq === 'number' ? { seq } : {}),
+      ...(Object.keys(quality).length > 0 ? { quality } : {}),
+    });
+  }
 }
 
 /** The backtest report plus the window it covered. */
@@ -69,10 +84,10 @@ export interface StoredBacktestReport extends BacktestReport {
   readonly toMs: number;
 }
 
-/** Replays the stored readings of a window through `rules` (no effect on the running engine). */
-export async function backtestStored(opts: { influx: InfluxHttp; registry: Registry; rules: RulesFile } & BacktestWindow): Promise<StoredBacktestReport> {
-  const readings = await readStoredReadings(opts.influx, opts.registry, opts);
+/** Replays the stored readings of a window through `rules`, chunk by chunk (no effect on the running engine). */
+export async function backtestStored(opts: { influx: InfluxHttp; registry: Registry; rules: RulesFile } & BacktestWindow & StreamOptions): Promise<StoredBacktestReport> {
   // Silence is judged against arrival time, which the database does not keep: off in replays.
-  const report = backtest({ rules: opts.rules, registry: opts.registry, readings, silence: false });
-  return { ...report, fromMs: opts.fromMs, toMs: opts.toMs };
+  const run = createBacktestRun({ rules: opts.rules, registry: opts.registry, silence: false });
+  for await (const chunk of streamStoredReadings(opts.influx, opts.registry, opts, opts)) run.feed(chunk);
+  return { ...run.report(), fromMs: opts.fromMs, toMs: opts.toMs };
 }

@@ -23,26 +23,48 @@ export interface BacktestReport {
   readonly readings: number;
 }
 
-export function backtest(input: BacktestInput): BacktestReport {
-  const readings = [...input.readings].sort((a, b) => a.ts - b.ts);
-  let now = readings[0]?.ts ?? 0;
+/** A backtest fed in time-ordered chunks (a stored window streamed from InfluxDB): memory holds
+ * one chunk, the engine's state and the events, never the whole window. */
+export interface BacktestRun {
+  /** Readings in time order, after every reading fed before (each chunk sorted by the caller). */
+  feed(chunk: readonly Reading[]): void;
+  report(): BacktestReport;
+}
+
+export function createBacktestRun(input: Omit<BacktestInput, 'readings'>): BacktestRun {
+  let now = 0;
   const engine = createAlertEngine({
     registry: input.registry, rules: input.rules, store: createMemoryAlertStore(),
     clock: () => now, retainClearedMs: Number.MAX_SAFE_INTEGER, snapshotEveryMs: Number.POSITIVE_INFINITY,
   });
   const events: AlertEvent[] = [];
-  for (const r of readings) {
-    now = r.ts;
-    if (input.silence ?? true) events.push(...engine.tick(now));
-    events.push(...engine.onReading(r));
-  }
-  const byRule: Record<string, { opened: number; escalated: number; deescalated: number; cleared: number }> = {};
-  for (const e of events) {
-    const c = (byRule[e.alert.ruleId] ??= { opened: 0, escalated: 0, deescalated: 0, cleared: 0 });
-    if (e.type === 'opened') c.opened++;
-    else if (e.type === 'escalated') c.escalated++;
-    else if (e.type === 'cleared') c.cleared++;
-    else if (e.type === 'updated' && e.reason === 'deescalated') c.deescalated++;
-  }
-  return { events, alerts: engine.list(), byRule, readings: readings.length };
+  let count = 0;
+  return {
+    feed(chunk) {
+      for (const r of chunk) {
+        now = r.ts;
+        if (input.silence ?? true) events.push(...engine.tick(now));
+        events.push(...engine.onReading(r));
+      }
+      count += chunk.length;
+    },
+    report() {
+      const byRule: Record<string, { opened: number; escalated: number; deescalated: number; cleared: number }> = {};
+      for (const e of events) {
+        const c = (byRule[e.alert.ruleId] ??= { opened: 0, escalated: 0, deescalated: 0, cleared: 0 });
+        if (e.type === 'opened') c.opened++;
+        else if (e.type === 'escalated') c.escalated++;
+        else if (e.type === 'cleared') c.cleared++;
+        else if (e.type === 'updated' && e.reason === 'deescalated') c.deescalated++;
+      }
+      return { events, alerts: engine.list(), byRule, readings: count };
+    },
+  };
+}
+
+/** Replays readings given in any order (sorted here). */
+export function backtest(input: BacktestInput): BacktestReport {
+  const run = createBacktestRun(input);
+  run.feed([...input.readings].sort((a, b) => a.ts - b.ts));
+  return run.report();
 }

@@ -5,6 +5,7 @@
 // from a snapshot (exportState/restoreState) reaches the same alerts with the same ids.
 import type { Alert, AlertEvent, AlertFilter } from '../../contracts/alerts.ts';
 import { severityRank } from '../../contracts/alerts.ts';
+import { isUsable } from '../../contracts/quality.ts';
 import type { Reading } from '../../contracts/reading.ts';
 import type { Registry, Station } from '../../contracts/stations.ts';
 import { clearAlert, moveAlert, openAlert } from './alert-records.ts';
@@ -72,6 +73,22 @@ interface StationPlan {
   readonly signals: readonly Judged[];
   readonly specs: readonly WindowSpec[];
   readonly silence: readonly Judged[];
+}
+
+/**
+ * The part of a reading alerts judge: nothing while the station calibrates or is faulty, and no value
+ * that failed QC (flag 4). Suspect values are judged: a flag short of fail never silences an alert.
+ */
+function usableReading(r: Reading): Reading | undefined {
+  if (!isUsable(r)) return undefined;
+  let values: Record<string, number> | undefined;
+  for (const p in r.quality) {
+    if (isUsable(r, p)) continue;
+    values ??= { ...r.values };
+    delete values[p];
+  }
+  if (!values) return r;
+  return Object.keys(values).length > 0 ? { ...r, values } : undefined;
 }
 
 /** A reading has just arrived: no interval missed. */
@@ -238,12 +255,15 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
       if (!station) return [];
       const st = stationState(station.id);
       const p = plan(station);
-      observe(st, p.specs, reading);
-      dirty = true; // windows moved: the next due snapshot (tick) saves them
       const out: AlertEvent[] = [];
-      for (const j of p.signals) {
-        const m = j.signal.evaluate(station, st.windows, reading);
-        if (m !== undefined) judge(station, j, m, reading.ts, out);
+      const usable = usableReading(reading);
+      if (usable) {
+        observe(st, p.specs, usable);
+        dirty = true; // windows moved: the next due snapshot (tick) saves them
+        for (const j of p.signals) {
+          const m = j.signal.evaluate(station, st.windows, usable);
+          if (m !== undefined) judge(station, j, m, usable.ts, out);
+        }
       }
       const now = clock();
       startedAt ??= now;

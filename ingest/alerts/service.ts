@@ -27,11 +27,17 @@ export interface AlertServiceOptions {
   readonly log: Logger;
   /** Interval of engine.tick(), ms. */
   readonly tickMs: number;
-  /** Events waiting for fan-out before the oldest are dropped (and logged). */
+  /** Events waiting for fan-out before the oldest are dropped (logged and counted). */
   readonly queueMax: number;
   readonly clock?: () => number;
   /** The log is the journal (no journal of the store's own); ticks come from the log, not a timer. */
   readonly logDriven?: boolean;
+  /** Every event the engine emitted (for metrics: opened/escalated/updated/cleared by rule). */
+  readonly onEvents?: (events: readonly AlertEvent[]) => void;
+  /** Events dropped from a full fan-out queue. */
+  readonly onDropped?: (n: number) => void;
+  /** The engine failed (`onReading`, `tick`): counted; readings go on. */
+  readonly onEngineError?: (what: string) => void;
 }
 
 export interface AlertService {
@@ -58,6 +64,8 @@ export interface AlertService {
   /** Stops the timer, fans out what is queued, snapshots and closes the store. */
   stop(): void;
   readonly engine: AlertEngine;
+  /** Events waiting for fan-out. */
+  queueDepth(): number;
 }
 
 export function createAlertService(opts: AlertServiceOptions): AlertService {
@@ -91,17 +99,20 @@ export function createAlertService(opts: AlertServiceOptions): AlertService {
 
   function emit(events: readonly AlertEvent[]): void {
     if (events.length === 0) return;
+    opts.onEvents?.(events);
     queue.push(...events);
     if (queue.length > opts.queueMax) {
       const over = queue.length - opts.queueMax;
       queue.splice(0, over);
       dropped += over;
+      opts.onDropped?.(over);
       log.warn({ dropped: over, droppedTotal: dropped }, 'alert fan-out queue full: oldest events dropped (they stay in the engine and REST)');
     }
     scheduled ??= setImmediate(drain);
   }
 
   const failed = (what: string) => (err: unknown) => {
+    opts.onEngineError?.(what);
     if (engineFailures++ % 1000 === 0) log.error({ err, what, failures: engineFailures }, 'alert engine failed');
   };
 
@@ -137,6 +148,7 @@ export function createAlertService(opts: AlertServiceOptions): AlertService {
       return event;
     },
     addChannel: (c) => void channels.push(c),
+    queueDepth: () => queue.length,
     acknowledge(alertId, ack) {
       const event = engine.acknowledge(alertId, ack);
       emit([event]);

@@ -44,7 +44,15 @@ const LEGACY_JOURNAL = 'alerts-journal.ndjson';
 const JOURNAL_RE = /^alerts-journal\.(\d+)\.ndjson$/;
 const journalName = (gen: number) => `alerts-journal.${gen}.ndjson`;
 
+/**
+ * On-disk format version of the snapshot file and of each journal line (docs/on-disk-formats.md).
+ * Files of quantrac 0.1 carry none and are read as version 1 (same layout); a newer version than
+ * this code knows stops start-up rather than being misread.
+ */
+export const ALERT_STORE_FORMAT = 1;
+
 interface SnapshotFile {
+  readonly version?: number;
   readonly seq: number;
   /** The journal generation started with this snapshot (absent before generations). */
   readonly gen?: number;
@@ -159,7 +167,7 @@ export function createAlertStore(dir: string): AlertStore {
     const newGen = gen + 1;
     // Events still queued for the journal are in this snapshot (their seq is not above it); they
     // land in the new generation, where recovery skips them by seq.
-    const text = JSON.stringify({ seq, gen: newGen, engine } satisfies SnapshotFile);
+    const text = JSON.stringify({ version: ALERT_STORE_FORMAT, seq, gen: newGen, engine } satisfies SnapshotFile);
     gen = newGen;
     return { text, newGen, tmp: `${snapshotPath}.${newGen}.tmp` };
   }
@@ -173,6 +181,7 @@ export function createAlertStore(dir: string): AlertStore {
         } catch (err) {
           throw new AlertStoreError(`unreadable alert snapshot ${snapshotPath}`, { cause: err });
         }
+        if ((snap.version ?? 1) > ALERT_STORE_FORMAT) throw new AlertStoreError(`${snapshotPath} is format ${snap.version}, written by a newer quantrac`);
         if (snap.engine?.version !== 1) throw new AlertStoreError(`unknown alert snapshot version in ${snapshotPath}`);
       }
       const snapSeq = snap?.seq ?? 0;
@@ -185,12 +194,13 @@ export function createAlertStore(dir: string): AlertStore {
         let good = 0;
         for (const line of text.split('\n')) {
           if (line === '') break;
-          let entry: { seq: number; event: AlertEvent };
+          let entry: { v?: number; seq: number; event: AlertEvent };
           try {
-            entry = JSON.parse(line) as { seq: number; event: AlertEvent };
+            entry = JSON.parse(line) as { v?: number; seq: number; event: AlertEvent };
           } catch {
             break; // torn write at the end: everything after it is lost anyway
           }
+          if ((entry.v ?? 1) > ALERT_STORE_FORMAT) throw new AlertStoreError(`${path} has format ${entry.v} lines, written by a newer quantrac`);
           good += Buffer.byteLength(line) + 1;
           if (entry.seq > snapSeq) entries.push(entry);
         }
@@ -214,7 +224,7 @@ export function createAlertStore(dir: string): AlertStore {
 
     append(events) {
       if (events.length === 0) return Promise.resolve();
-      for (const event of events) pending += `${JSON.stringify({ seq: ++seq, event })}\n`;
+      for (const event of events) pending += `${JSON.stringify({ v: ALERT_STORE_FORMAT, seq: ++seq, event })}\n`;
       const done = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
       if (!committing) {
         committing = true;

@@ -4,14 +4,18 @@
 // for "now" — so a lane that replays the log from a state snapshot reaches the same readings and
 // flags as the first pass did.
 //
-//   raw publish ──▶ decode ──▶ validate ──▶ quality ──▶ accepted readings
+//   raw publish ──▶ decode ──▶ validate ──▶ quality ──▶ accepted readings (+ revisions of earlier ones)
 //                     └──────────┴──▶ rejections (reason, detail, the gateway to tell)
+//
+// A gateway's station-status report (gateways/{id}/status) goes through the log too, so that it
+// marks exactly the readings that follow it, on the first pass and on every replay.
 import type { DeadLetter, Reading, Rejection } from '../../contracts/reading.ts';
 import type { Registry } from '../../contracts/stations.ts';
-import { parseReadingTopic } from '../../contracts/topics.ts';
+import { parseGatewayStatusTopic, parseReadingTopic } from '../../contracts/topics.ts';
 import type { RawPublish } from '../log/types.ts';
+import { applyGatewayStatus } from '../quality/station-status.ts';
 import { decodePayload, type DecodeLimits } from '../stages/decode.ts';
-import { createQualityChecker, type QualityChecker, type QualityOptions } from '../stages/quality.ts';
+import { createQualityChecker, type QualityChecker, type QualityOptions, type QualityRevision } from '../stages/quality.ts';
 import { validateReading } from '../stages/validate.ts';
 
 export interface ReadingStageOptions extends DecodeLimits {
@@ -37,13 +41,18 @@ export interface StagedPublish {
    * the alert engine (a retransmission is stored again, idempotently, but not judged twice).
    */
   readonly fresh: Reading[];
+  /**
+   * Earlier readings whose flags this publish settled (a spike is judged one value later): written
+   * again as the same point with the final flags, before this publish's readings.
+   */
+  readonly revisions: QualityRevision[];
   readonly rejected: StagedRejection[];
   /** Readings counted as received, per kind. */
   readonly received: Map<string, number>;
 }
 
 export interface ReadingStage {
-  /** Undefined for a topic that carries no readings. */
+  /** Undefined for a topic that carries neither readings nor station status. */
   process(publish: RawPublish): StagedPublish | undefined;
   /** The quality state, for a lane's snapshot. */
   snapshot(): unknown;
@@ -54,6 +63,7 @@ const MAX_LETTER_PAYLOAD = 1024;
 
 export function createReadingStage(registry: Registry, options: ReadingStageOptions): ReadingStage {
   let quality: QualityChecker = createQualityChecker(options.quality);
+  const empty = (): StagedPublish => ({ accepted: [], fresh: [], revisions: [], rejected: [], received: new Map() });
 
   function rejected(publish: RawPublish, rejection: Rejection, raw: unknown, seq: unknown, batchGateway: string | undefined): StagedRejection {
     const station = rejection.stationId ? registry.get(rejection.stationId) : undefined;
@@ -79,11 +89,22 @@ export function createReadingStage(registry: Registry, options: ReadingStageOpti
   return {
     process(publish) {
       const topic = parseReadingTopic(publish.topic);
-      if (!topic) return undefined;
+      if (!topic) {
+        const statusOf = parseGatewayStatusTopic(publish.topic);
+        if (!statusOf) return undefined;
+        const out = empty();
+        applyGatewayStatus(statusOf, publish.payload, {
+          registry,
+          quality,
+          decodeLimits: options,
+          reject: (r) => out.rejected.push(rejected(publish, r, publish.payload, undefined, statusOf)),
+        });
+        return out;
+      }
       const batchGateway = topic.type === 'batch' ? topic.gatewayId : undefined;
       const received = new Map<string, number>();
       const count = (kind: string) => received.set(kind, (received.get(kind) ?? 0) + 1);
-      const out: StagedPublish = { accepted: [], fresh: [], rejected: [], received };
+      const out: StagedPublish = { accepted: [], fresh: [], revisions: [], rejected: [], received };
       const decoded = decodePayload(publish.payload, topic.type === 'batch', options);
       if (!decoded.ok) {
         count('unknown');
@@ -112,6 +133,7 @@ export function createReadingStage(registry: Registry, options: ReadingStageOpti
         else {
           out.accepted.push(checked.reading);
           out.fresh.push(checked.reading);
+          for (const rev of checked.revisions) out.revisions.push(rev);
         }
       }
       return out;

@@ -13,11 +13,14 @@ import type { LogPosition, LogReader } from '../log/types.ts';
 import type { WriterSource } from '../sink/influx-writer.ts';
 import type { LaneSnapshot, LaneStateStore } from './lane-state.ts';
 import type { ReadingStage } from './reading-stage.ts';
+import type { QualityRevision } from '../stages/quality.ts';
 
 export interface StoreLaneOptions {
   readonly reader: LogReader;
   readonly stage: ReadingStage;
   readonly encode: (reading: Reading) => string;
+  /** The point of an earlier reading written again with its settled flags (ingest/stages/quality.ts). */
+  readonly encodeRevision: (revision: QualityRevision) => string;
   readonly state: LaneStateStore;
   /** A quality snapshot is taken at most this often, ms. */
   readonly snapshotEveryMs: number;
@@ -84,7 +87,10 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
           const record = decodeRecord(entry.body);
           if (record.type === 'publish') {
             const staged = opts.stage.process(record.publish);
-            if (staged) for (const r of staged.accepted) item.readings.push(r);
+            if (staged) {
+              for (const rev of staged.revisions) item.lines.push(opts.encodeRevision(rev));
+              for (const r of staged.accepted) item.readings.push(r);
+            }
             for (const r of item.readings) item.lines.push(opts.encode(r));
           } else if (record.type === 'legacy-line') item.lines.push(record.line);
         } catch (err) {

@@ -6,6 +6,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { LogEntry, LogPosition, LogReader } from './types.ts';
 
+/** No record for this long while the log holds more: the consumer is restarted. */
+const STALL_MS = 3000;
+
 export interface JetStreamReaderOptions {
   readonly stream: string;
   /** Only these subjects (one alert partition, say); all of the stream when absent. */
@@ -40,6 +43,7 @@ export async function createJetStreamReader(nc: NatsConnection, options: JetStre
   let generation = 0;
   const waiters = new Set<() => void>();
   let drained: (() => void) | undefined;
+  let progressAt = Date.now();
 
   const wake = () => {
     for (const w of waiters) w();
@@ -53,7 +57,9 @@ export async function createJetStreamReader(nc: NatsConnection, options: JetStre
       ...(options.filterSubject ? { filter_subjects: options.filterSubject } : {}),
     });
     if (gen !== generation || closed) return;
-    const iter = await consumer.consume({ max_messages: Math.min(bufferRecords, 1024) });
+    // Short pulls (2 s; heartbeats every 1 s): after the server holding the consumer dies, missed
+    // heartbeats recreate it within seconds (the 30 s default left a reader stalled that long).
+    const iter = await consumer.consume({ max_messages: Math.min(bufferRecords, 1024), expires: 2000 });
     messages = iter;
     for await (const m of iter) {
       if (gen !== generation) break;
@@ -61,11 +67,21 @@ export async function createJetStreamReader(nc: NatsConnection, options: JetStre
       if (entry.position < windowEnd) continue; // a redelivery after the consumer was recreated
       buffer.push(entry);
       windowEnd = entry.next;
+      progressAt = Date.now();
       wake();
       while (buffer.length >= bufferRecords && gen === generation && !closed) await new Promise<void>((r) => (drained = r));
     }
   };
 
+  /** Keeps reading from where the buffer ends; when the consumer fails or ends, starts it again there. */
+  const follow = (gen: number) => {
+    const again = () => {
+      if (gen === generation && !closed) setTimeout(() => gen === generation && !closed && follow(gen), 250);
+    };
+    run(windowEnd, gen).then(again, again);
+  };
+
+  /** Reads from `from` instead: what was buffered is dropped. */
   const seek = (from: LogPosition) => {
     generation++;
     void messages?.close();
@@ -73,20 +89,34 @@ export async function createJetStreamReader(nc: NatsConnection, options: JetStre
     buffer = [];
     windowStart = windowEnd = from;
     drained?.();
-    const gen = generation;
-    void run(from, gen).catch(() => {
-      // the consumer could not be created (leader election): try again from where we are
-      if (gen === generation && !closed) setTimeout(() => gen === generation && seek(windowEnd), 500);
-    });
+    follow(generation);
   };
 
-  const refresh = setInterval(() => {
-    jsm.streams.info(options.stream).then(
-      (info) => (firstSeq = info.state.first_seq),
+  /** The last sequence this reader should see, or undefined when unknown. */
+  const lastSeq = async (): Promise<number | undefined> => {
+    if (!options.filterSubject) {
+      const info = await jsm.streams.info(options.stream);
+      firstSeq = info.state.first_seq;
+      return info.state.last_seq;
+    }
+    const m = await jsm.streams.getMessage(options.stream, { last_by_subj: options.filterSubject }).catch(() => null);
+    return m?.seq;
+  };
+  // Watchdog: a consumer whose server died may neither deliver nor end (seen after SIGKILL of the
+  // stream leader: readers stalled for 30 s and more). When the log holds records beyond the buffer
+  // and none arrived for STALL_MS, the consumer is started again where the buffer ends.
+  const watchdog = setInterval(() => {
+    if (!started || closed || buffer.length >= bufferRecords || Date.now() - progressAt < STALL_MS) return;
+    lastSeq().then(
+      (last) => {
+        if (last === undefined || last < windowEnd || Date.now() - progressAt < STALL_MS) return;
+        progressAt = Date.now();
+        void messages?.close(); // the for-await ends; follow() starts it again from windowEnd
+      },
       () => undefined,
     );
-  }, 5_000);
-  refresh.unref();
+  }, 1000);
+  watchdog.unref();
 
   let started = false;
   return {
@@ -121,7 +151,7 @@ export async function createJetStreamReader(nc: NatsConnection, options: JetStre
     async close() {
       closed = true;
       generation++;
-      clearInterval(refresh);
+      clearInterval(watchdog);
       drained?.();
       wake();
       await messages?.close();

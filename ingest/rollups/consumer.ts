@@ -24,6 +24,11 @@ export interface RollupConsumerDeps {
   readonly now?: () => number;
   /** Stations recomputed per round of queries (bounds memory and statements per request). */
   readonly stationsPerRound?: number;
+  /**
+   * Values officers marked invalid (contracts/validations.ts): left out like failed ones. Called once
+   * per round for the predicate of the marks in force.
+   */
+  readonly excluded?: (() => (stationId: string, parameter: string, tsMs: number) => boolean) | undefined;
 }
 
 export interface FlushStats {
@@ -51,6 +56,19 @@ export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
   const now = deps.now ?? Date.now;
   const perRound = deps.stationsPerRound ?? 25;
   let queries = 0;
+
+  /** Rows with the officer-excluded values removed (the row's other values still count). */
+  function withoutExcluded(station: Station, rows: RawRow[]): RawRow[] {
+    const exclude = deps.excluded?.();
+    if (!exclude) return rows;
+    return rows.map((r) => {
+      let out: Record<string, unknown> | undefined;
+      for (const p of Object.keys(r)) {
+        if (typeof r[p] === 'number' && p !== 'time' && exclude(station.id, p, r.time)) (out ??= { ...r })[p] = null;
+      }
+      return (out as RawRow | undefined) ?? r;
+    });
+  }
 
   async function queryAll(statements: string[], http: InfluxHttp): Promise<InfluxSeries[][]> {
     if (statements.length === 0) return [];
@@ -102,7 +120,7 @@ export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
     const hourLines: string[] = [];
     let hoursDone = 0;
     owners.forEach(([station, [from, to]], i) => {
-      const rows = rowsOf(results[i]?.[0]);
+      const rows = withoutExcluded(station, rowsOf(results[i]?.[0]));
       for (let h = from; h < to; h += HOUR_MS) {
         const line = rollupLine(station, '1h', hourRollup(station, h, rows));
         if (line) hourLines.push(line);

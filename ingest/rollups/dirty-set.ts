@@ -1,7 +1,8 @@
 // The (station, hour) buckets touched by stored readings and not yet recomputed, kept in a small
 // journal file so that a crash between "stored" and "recomputed" loses no bucket: the journal is
 // durable before the writer lets the spool release those readings (the consumer's checkpoint rule).
-import { mkdirSync, openSync, fsyncSync, closeSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { hourStart } from '../../contracts/rollups.ts';
 
@@ -35,19 +36,27 @@ export function createDirtySet(path?: string): DirtySet {
     }
   }
 
-  function persist(): void {
-    if (!path) return;
-    mkdirSync(dirname(path), { recursive: true });
-    const tmp = `${path}.tmp`;
-    const fd = openSync(tmp, 'w');
-    const hours = [...marks.keys()].map((k) => {
-      const tab = k.indexOf('\t');
-      return [k.slice(0, tab), Number(k.slice(tab + 1))];
+  let writing: Promise<void> = Promise.resolve();
+  /** Writes the current marks (temp file, fdatasync, rename); writes are serialised, off the event loop. */
+  function persist(): Promise<void> {
+    if (!path) return Promise.resolve();
+    writing = writing.catch(() => undefined).then(async () => {
+      mkdirSync(dirname(path), { recursive: true });
+      const tmp = `${path}.tmp`;
+      const hours = [...marks.keys()].map((k) => {
+        const tab = k.indexOf('\t');
+        return [k.slice(0, tab), Number(k.slice(tab + 1))];
+      });
+      const fh = await open(tmp, 'w');
+      try {
+        await fh.writeFile(JSON.stringify({ version: 1, hours }));
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, path);
     });
-    writeSync(fd, JSON.stringify({ version: 1, hours }));
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, path);
+    return writing;
   }
 
   return {
@@ -59,7 +68,7 @@ export function createDirtySet(path?: string): DirtySet {
         if (!marks.has(key)) added = true;
         marks.set(key, generation);
       }
-      if (added) persist();
+      if (added) await persist();
     },
     take() {
       const hours: DirtyHour[] = [];
@@ -77,7 +86,7 @@ export function createDirtySet(path?: string): DirtySet {
           removed = true;
         }
       }
-      if (removed) persist();
+      if (removed) await persist();
     },
     size: () => marks.size,
   };

@@ -7,6 +7,8 @@
 // codes 01 calibrating, 02 device fault; 00 = measuring). Suspect values (today's `stuck`/`spike`,
 // QARTOD 3) are kept: suspect is not invalid.
 
+import { QARTOD, qualityFromRow } from '../../contracts/quality.ts';
+
 /** One raw row as InfluxQL returns it: `time` plus tags and fields by column name. */
 export type RawRow = Readonly<Record<string, unknown>> & { readonly time: number };
 
@@ -33,6 +35,9 @@ export function stationNotMeasuring(row: RawRow): boolean {
 export function isValidValue(row: RawRow, param: string): boolean {
   if (typeof row[param] !== 'number' || !Number.isFinite(row[param])) return false;
   if (stationNotMeasuring(row)) return false;
-  const flag = qcFlagOf(row.qc, param) ?? row[`${param}_qc`];
-  return flag === undefined || flag === null || !FAILED_FLAGS.has(String(flag));
+  // A value stored as failed at once is not under `param` (it is `{param}_unusable`, contracts/quality.ts);
+  // a spike judged failed one reading later is, with `{param}_qc` = 4 and `qc` "param:spike=4".
+  if (qualityFromRow(row, [param])[param]?.flag === QARTOD.fail) return false;
+  const flag = qcFlagOf(row.qc, param);
+  return flag === undefined || !FAILED_FLAGS.has(String(flag));
 }

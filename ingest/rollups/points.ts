@@ -1,7 +1,6 @@
 // Rollups ↔ InfluxDB points: encoding rollups as line protocol (every field written each time, so
 // a recomputed bucket overwrites the old point whole) and decoding stored hourly rollups back.
-import type { Aqi } from '../../contracts/api.ts';
-import { aqiFields, aqiMeasurement, hoursAboveField, statField, statsMeasurement, type AqiScaleKey, type RollupPeriod } from '../../contracts/rollups.ts';
+import { aqiFields, aqiMeasurement, hoursAboveField, statField, statsMeasurement, type RollupPeriod } from '../../contracts/rollups.ts';
 import { FLOOD_LEVELS } from '../../contracts/standards/flood.ts';
 import type { Station } from '../../contracts/stations.ts';
 import { escapeTag } from '../sink/line-protocol.ts';
@@ -36,7 +35,7 @@ export function aqiLine(station: Station, period: RollupPeriod, startMs: number,
     const a = aqi[scale];
     if (!a) continue;
     const f = aqiFields(scale);
-    fields.push(`${f.value}=${num(a.value)}`, `${f.category}=${str(a.category)}`, `${f.colour}=${str(a.colour)}`, `${f.dominant}=${str(a.dominant)}`);
+    fields.push(`${f.value}=${num(a.value)}`, `${f.category}=${str(a.category)}`, `${f.colour}=${str(a.colour)}`, `${f.dominant}=${str(a.dominant)}`, `${f.detail}=${str(JSON.stringify(a))}`);
   }
   return fields.length === 0 ? undefined : `${aqiMeasurement(period)},${tagsOf(station)} ${fields.join(',')} ${startMs}`;
 }
@@ -67,18 +66,4 @@ export function rollupFromRow(station: Station, row: Readonly<Record<string, unk
   const startMs = row.time as number;
   if (station.kind !== 'flood' || station.floodType !== 'river') return { startMs, params };
   return { startMs, params, hoursAbove: { I: n(hoursAboveField('I')) ?? 0, II: n(hoursAboveField('II')) ?? 0, III: n(hoursAboveField('III')) ?? 0 } };
-}
-
-/** A stored AQI back from an `aqi_{period}` row, or null when that scale was not computable. */
-export function aqiFromRow(row: Readonly<Record<string, unknown>>, scale: AqiScaleKey): Aqi | null {
-  const f = aqiFields(scale);
-  const value = row[f.value];
-  if (typeof value !== 'number') return null;
-  return {
-    scale: scale === 'vn' ? 'VN_AQI' : 'US_AQI',
-    value,
-    category: String(row[f.category] ?? ''),
-    colour: String(row[f.colour] ?? ''),
-    dominant: String(row[f.dominant] ?? ''),
-  };
 }

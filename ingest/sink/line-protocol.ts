@@ -1,6 +1,9 @@
 // Reading → InfluxDB point (line protocol, millisecond precision). The schema, documented in the
 // README: measurement = station kind; tags station, district (former district), ward; a float
-// field per parameter; `seq` integer; `qc` string naming flagged parameters ("pm25:spike").
+// field per parameter (`{p}_unusable` when the value must not be used: station calibrating or
+// faulty, or QC fail); `{p}_qc` QARTOD flag when not 1; `status` code when not measuring; `seq`
+// integer; `qc` string naming the QC tests not passed ("pm25:spike=3").
+import { flagField, formatQcTests, isUsable, QC_FIELD, STATUS_FIELD, statusToField, unusableField, type ParameterQuality } from '../../contracts/quality.ts';
 import type { Reading } from '../../contracts/reading.ts';
 import type { Registry } from '../../contracts/stations.ts';
 
@@ -13,7 +16,12 @@ function escapeFieldString(s: string): string {
   return s.replace(/["\\]/g, (c) => `\\${c}`);
 }
 
-export function createLineEncoder(registry: Registry): (r: Reading) => string {
+export interface LineEncoder {
+  (r: Reading): string;
+  revision(r: Pick<Reading, 'stationId' | 'kind' | 'ts'> & { quality: Readonly<Record<string, ParameterQuality>> }): string;
+}
+
+export function createLineEncoder(registry: Registry): LineEncoder {
   const tagCache = new Map<string, string>();
   const tagsOf = (stationId: string): string => {
     let tags = tagCache.get(stationId);
@@ -25,18 +33,27 @@ export function createLineEncoder(registry: Registry): (r: Reading) => string {
     }
     return tags;
   };
-  return (r) => {
+  const encode = (r: Reading): string => {
     let fields = '';
-    for (const name in r.values) fields += `${fields ? ',' : ''}${name}=${r.values[name]}`;
+    for (const name in r.values) fields += `${fields ? ',' : ''}${isUsable(r, name) ? name : unusableField(name)}=${r.values[name]}`;
     if (r.seq !== undefined) fields += `,seq=${r.seq}i`;
-    if (r.quality) {
-      const qc = Object.entries(r.quality)
-        .map(([p, f]) => `${p}:${f}`)
-        .join(',');
-      fields += `,qc="${escapeFieldString(qc)}"`;
-    }
+    if (r.status) fields += `,${STATUS_FIELD}=${statusToField(r.status)}i`;
+    if (r.quality) fields += qualityFields(r.quality);
     return `${r.kind},${tagsOf(r.stationId)} ${fields} ${r.ts}`;
   };
+  /** The same point with only its flag fields: written after it, it overwrites them (a settled spike). */
+  const encodeRevision = (r: Pick<Reading, 'stationId' | 'kind' | 'ts'> & { quality: Readonly<Record<string, ParameterQuality>> }): string =>
+    `${r.kind},${tagsOf(r.stationId)} ${qualityFields(r.quality).slice(1)} ${r.ts}`;
+  return Object.assign(encode, { revision: encodeRevision });
+}
+
+/** `,{p}_qc=Ni` per parameter not passed and `,qc="…"` when a test was not passed. */
+function qualityFields(quality: Readonly<Record<string, ParameterQuality>>): string {
+  let fields = '';
+  for (const p in quality) fields += `,${flagField(p)}=${quality[p]!.flag}i`;
+  const qc = formatQcTests(quality);
+  if (qc) fields += `,${QC_FIELD}="${escapeFieldString(qc)}"`;
+  return fields;
 }
 
 /**

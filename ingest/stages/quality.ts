@@ -1,131 +1,248 @@
-// Quality stage: flags suspicious values without dropping them (stuck sensor, spike) and spots
-// duplicates. State is per (station, parameter), O(1) per value: a run counter and a ring of
-// recent values with running sums for the mean and variance.
-import type { QualityFlag, Reading } from '../../contracts/reading.ts';
+// Quality stage: QARTOD tests on every value (gross range, climatology, spike, rate of change, flat
+// line; thresholds from ingest/quality/config.ts), the station status (measuring, calibrating,
+// fault) and duplicate detection. Flags are stored, never used to drop a value.
+//
+// Pure and synchronous, with per-station state that is rebuilt by replaying the same readings and
+// status messages in the same order: no timers, no wall clock, only reading timestamps.
+//
+// The spike test judges a value against both neighbours, so a value's spike result is known one
+// reading later. A reading is stored at once with its other results (spike: 2, not evaluated, which
+// never lowers the aggregate); when the next value shows it was a spike, check() also returns a
+// `revision` of that earlier reading: the same point (measurement, tags, timestamp) written again
+// with its final flags, which overwrites the flag fields in InfluxDB.
+import { PARAMETERS } from '../../contracts/parameters.ts';
+import { QARTOD, worstFlag, type ParameterQuality, type QartodFlag, type QcTest, type StationStatus } from '../../contracts/quality.ts';
+import type { Reading } from '../../contracts/reading.ts';
+import type { Registry, Station } from '../../contracts/stations.ts';
+import { testsFor, type QcConfig, type QcTests } from '../quality/config.ts';
+import { climatology, extendFlatRun, flatLine, grossRange, rateOfChange, spike, type FlatRun } from '../quality/qartod.ts';
 
 export interface QualityOptions {
-  /** The same value this many times in a row flags `stuck` (0 = off). */
-  readonly stuckRepeats: number;
-  /** A value this many standard deviations from the recent mean flags `spike`. */
-  readonly spikeSigma: number;
-  /** Recent values kept per parameter for the spike test. */
-  readonly spikeWindow: number;
-  /** Parameters where a constant value is normal (no rain, a dry street): never `stuck`. */
-  readonly constantOk: ReadonlySet<string>;
+  readonly config: QcConfig;
+  readonly registry: Registry;
 }
 
-export const DEFAULT_QUALITY: QualityOptions = {
-  stuckRepeats: 10,
-  spikeSigma: 6,
-  spikeWindow: 30,
-  constantOk: new Set(['rain_mm', 'interval_s', 'depth_cm']),
-};
-
-interface Series {
-  last: number;
-  repeats: number;
-  ring: Float64Array;
-  next: number;
-  count: number;
-  sum: number;
-  sumSq: number;
+/** A stored reading whose flags changed after the fact (a spike judged one reading later). */
+export interface QualityRevision {
+  readonly stationId: string;
+  readonly kind: Reading['kind'];
+  readonly ts: number;
+  /** The reading's final quality, every parameter not passed (as in Reading.quality). */
+  readonly quality: Readonly<Record<string, ParameterQuality>>;
+  /** What changed: the settled spike results of 3 or 4. */
+  readonly settled: readonly { readonly parameter: string; readonly test: QcTest; readonly flag: QartodFlag }[];
 }
 
-export type QualityOutcome = { readonly duplicate: true } | { readonly duplicate: false; readonly reading: Reading };
+export type QualityOutcome =
+  | { readonly duplicate: true }
+  | { readonly duplicate: false; readonly reading: Reading; readonly revisions: readonly QualityRevision[] };
 
 export interface QualityChecker {
   check(reading: Reading): QualityOutcome;
+  /** A station status reported on the gateway's status topic; holds until changed. */
+  setStatus(stationId: string, status: StationStatus): void;
+  statusOf(stationId: string): StationStatus;
   /** The whole state as JSON-safe data (a consumer lane's snapshot); restore() takes it back exactly. */
   snapshot(): unknown;
   restore(state: unknown): void;
 }
 
-interface SeriesJson {
-  readonly last: number | null;
-  readonly repeats: number;
-  readonly ring: number[];
-  readonly next: number;
-  readonly count: number;
-  readonly sum: number;
-  readonly sumSq: number;
+/** The checker's state as JSON (a lane snapshot, ingest/consumers/lane-state.ts). */
+interface QualitySnapshot {
+  readonly v: 2;
+  readonly stations: {
+    readonly id: string;
+    readonly lastTs: number | null;
+    readonly newestTs: number | null;
+    readonly status: StationStatus;
+    /** The stored readings the parameters' `prev` point to (shared by several parameters). */
+    readonly stored: { readonly ts: number; readonly results: [string, Partial<Record<QcTest, QartodFlag>>][] }[];
+    readonly params: { readonly name: string; readonly before?: number; readonly prev?: { tsMs: number; value: number; stored: number }; readonly run?: FlatRun }[];
+  }[];
 }
-type QualitySnapshot = { readonly v: 1; readonly lastTs: [string, number][]; readonly series: [string, [string, SeriesJson][]][] };
 
-export function createQualityChecker(opts: QualityOptions = DEFAULT_QUALITY): QualityChecker {
-  /** station → parameter → series */
-  const series = new Map<string, Map<string, Series>>();
-  const lastTs = new Map<string, number>();
+const finiteOrNull = (n: number): number | null => (Number.isFinite(n) ? n : null);
 
-  function flagOf(ofStation: Map<string, Series>, name: string, value: number): QualityFlag | undefined {
-    let s = ofStation.get(name);
-    if (!s) {
-      s = { last: NaN, repeats: 0, ring: new Float64Array(opts.spikeWindow), next: 0, count: 0, sum: 0, sumSq: 0 };
-      ofStation.set(name, s);
+/** Results of one stored reading, kept until its values' spike results are known. */
+interface Stored {
+  readonly ts: number;
+  readonly results: Map<string, Partial<Record<QcTest, QartodFlag>>>;
+}
+
+interface ParamState {
+  readonly tests: QcTests;
+  /** v(n−2) and v(n−1), in time order, and the stored reading v(n−1) belongs to. */
+  before?: number;
+  prev?: { tsMs: number; value: number; stored: Stored };
+  run?: FlatRun;
+}
+
+interface StationState {
+  readonly station: Station;
+  /** Timestamp of the last reading checked (duplicates), and of the newest (time order). */
+  lastTs: number;
+  newestTs: number;
+  status: StationStatus;
+  readonly params: Map<string, ParamState>;
+}
+
+/** Aggregate and not-passed tests of one parameter's results (QARTOD precedence). */
+function summarise(results: Partial<Record<QcTest, QartodFlag>>): ParameterQuality {
+  let flag: QartodFlag = QARTOD.missing;
+  let tests: Partial<Record<QcTest, QartodFlag>> | undefined;
+  for (const t in results) {
+    const f = results[t as QcTest]!;
+    flag = worstFlag(flag, f);
+    if (f === QARTOD.suspect || f === QARTOD.fail) (tests ??= {})[t as QcTest] = f;
+  }
+  return tests ? { flag, tests } : { flag };
+}
+
+function qualityOf(stored: Stored): Record<string, ParameterQuality> | undefined {
+  let out: Record<string, ParameterQuality> | undefined;
+  for (const [p, results] of stored.results) {
+    const q = summarise(results);
+    if (q.flag !== QARTOD.pass) (out ??= {})[p] = q;
+  }
+  return out;
+}
+
+export function createQualityChecker(opts: QualityOptions): QualityChecker {
+  const { config, registry } = opts;
+  const stations = new Map<string, StationState>();
+
+  function stateOf(stationId: string): StationState | undefined {
+    let st = stations.get(stationId);
+    if (!st) {
+      const station = registry.get(stationId);
+      if (!station) return undefined;
+      st = { station, lastTs: -Infinity, newestTs: -Infinity, status: 'measuring', params: new Map() };
+      stations.set(stationId, st);
     }
-    let flag: QualityFlag | undefined;
-    s.repeats = value === s.last ? s.repeats + 1 : 1;
-    s.last = value;
-    if (opts.stuckRepeats > 0 && s.repeats >= opts.stuckRepeats && !opts.constantOk.has(name)) flag = 'stuck';
-    if (!flag && s.count >= Math.min(10, opts.spikeWindow)) {
-      const mean = s.sum / s.count;
-      const variance = Math.max(0, s.sumSq / s.count - mean * mean);
-      // A floor on the spread, so a flat signal does not turn every small change into a spike.
-      const spread = Math.max(Math.sqrt(variance), Math.abs(mean) * 0.05, 1e-6);
-      if (Math.abs(value - mean) > opts.spikeSigma * spread) flag = 'spike';
+    return st;
+  }
+
+  function paramOf(st: StationState, name: string): ParamState {
+    let ps = st.params.get(name);
+    if (!ps) st.params.set(name, (ps = { tests: testsFor(config, st.station, name) }));
+    return ps;
+  }
+
+  function snapshot(): QualitySnapshot {
+    const out: QualitySnapshot['stations'][number][] = [];
+    for (const [id, st] of stations) {
+      const storedIndex = new Map<Stored, number>();
+      const stored: QualitySnapshot['stations'][number]['stored'] = [];
+      const params: QualitySnapshot['stations'][number]['params'][number][] = [];
+      for (const [name, ps] of st.params) {
+        let prev: { tsMs: number; value: number; stored: number } | undefined;
+        if (ps.prev) {
+          let i = storedIndex.get(ps.prev.stored);
+          if (i === undefined) {
+            i = stored.length;
+            storedIndex.set(ps.prev.stored, i);
+            stored.push({ ts: ps.prev.stored.ts, results: [...ps.prev.stored.results].map(([p, r]) => [p, { ...r }]) });
+          }
+          prev = { tsMs: ps.prev.tsMs, value: ps.prev.value, stored: i };
+        }
+        params.push({ name, ...(ps.before !== undefined ? { before: ps.before } : {}), ...(prev ? { prev } : {}), ...(ps.run ? { run: { ...ps.run } } : {}) });
+      }
+      out.push({ id, lastTs: finiteOrNull(st.lastTs), newestTs: finiteOrNull(st.newestTs), status: st.status, stored, params });
     }
-    if (flag !== 'spike') {
-      // Spikes stay out of the window, so one does not widen the band for the next.
-      if (s.count === opts.spikeWindow) {
-        const old = s.ring[s.next]!;
-        s.sum -= old;
-        s.sumSq -= old * old;
-      } else s.count++;
-      s.ring[s.next] = value;
-      s.next = (s.next + 1) % opts.spikeWindow;
-      s.sum += value;
-      s.sumSq += value * value;
+    return { v: 2, stations: out };
+  }
+
+  function restore(state: unknown): void {
+    stations.clear();
+    const snap = state as QualitySnapshot | undefined;
+    // Older or missing snapshots: start empty (the tests' neighbours are rebuilt by the readings).
+    if (snap?.v !== 2) return;
+    for (const s of snap.stations) {
+      const st = stateOf(s.id);
+      if (!st) continue; // a station since removed from the registry
+      st.lastTs = s.lastTs ?? -Infinity;
+      st.newestTs = s.newestTs ?? -Infinity;
+      st.status = s.status;
+      const stored: Stored[] = s.stored.map((x) => ({ ts: x.ts, results: new Map(x.results.map(([p, r]) => [p, { ...r }])) }));
+      for (const p of s.params) {
+        const ps = paramOf(st, p.name);
+        if (p.before !== undefined) ps.before = p.before;
+        if (p.prev) ps.prev = { tsMs: p.prev.tsMs, value: p.prev.value, stored: stored[p.prev.stored]! };
+        if (p.run) ps.run = { ...p.run };
+      }
     }
-    return flag;
   }
 
   return {
-    snapshot(): QualitySnapshot {
-      return {
-        v: 1,
-        lastTs: [...lastTs],
-        series: [...series].map(([station, params]) => [
-          station,
-          [...params].map(([name, s]) => [name, { last: Number.isNaN(s.last) ? null : s.last, repeats: s.repeats, ring: [...s.ring], next: s.next, count: s.count, sum: s.sum, sumSq: s.sumSq }] as [string, SeriesJson]),
-        ]),
-      };
+    snapshot,
+    restore,
+    setStatus(stationId, status) {
+      const st = stateOf(stationId);
+      if (st) st.status = status;
     },
-    restore(state) {
-      const snap = state as QualitySnapshot | undefined;
-      lastTs.clear();
-      series.clear();
-      if (snap?.v !== 1) return;
-      for (const [id, ts] of snap.lastTs) lastTs.set(id, ts);
-      for (const [station, params] of snap.series) {
-        series.set(station, new Map(params.map(([name, s]) => {
-          const ring = new Float64Array(opts.spikeWindow);
-          ring.set(s.ring.slice(0, opts.spikeWindow));
-          return [name, { last: s.last ?? NaN, repeats: s.repeats, ring, next: s.next % opts.spikeWindow, count: Math.min(s.count, opts.spikeWindow), sum: s.sum, sumSq: s.sumSq }];
-        })));
-      }
-    },
+
+    statusOf: (stationId) => stations.get(stationId)?.status ?? 'measuring',
+
     check(reading) {
+      const st = stateOf(reading.stationId);
+      if (!st) return { duplicate: false, reading, revisions: [] };
       // Same station and timestamp as the last reading: a retransmission. It is stored (and
       // overwrites the same point with the same values) but does not move the quality state.
-      if (lastTs.get(reading.stationId) === reading.ts) return { duplicate: true };
-      lastTs.set(reading.stationId, reading.ts);
-      let ofStation = series.get(reading.stationId);
-      if (!ofStation) series.set(reading.stationId, (ofStation = new Map()));
-      let quality: Record<string, QualityFlag> | undefined;
+      if (reading.ts === st.lastTs) return { duplicate: true };
+      const status = reading.status ?? st.status;
+      st.lastTs = reading.ts;
+      const inOrder = reading.ts > st.newestTs;
+      if (inOrder) st.newestTs = reading.ts;
+      const stored: Stored = { ts: reading.ts, results: new Map() };
+      const settledBy = new Map<Stored, QualityRevision['settled'][number][]>();
+
       for (const name in reading.values) {
-        const flag = flagOf(ofStation, name, reading.values[name]!);
-        if (flag) (quality ??= {})[name] = flag;
+        const value = reading.values[name]!;
+        if (!Object.hasOwn(PARAMETERS[reading.kind], name)) continue;
+        const ps = paramOf(st, name);
+        const results: Partial<Record<QcTest, QartodFlag>> = {};
+        stored.results.set(name, results);
+        if (status !== 'measuring') {
+          // Calibration gas, a faulty sensor: the values say nothing about the sensor's signal, so
+          // no test is run (2) and they do not enter the neighbours of the tests that follow.
+          for (const t of ['gross_range', 'climatology', 'spike', 'rate_of_change', 'flat_line'] as const) results[t] = QARTOD.notEvaluated;
+          continue;
+        }
+        results.gross_range = grossRange(value, ps.tests.grossRange);
+        results.climatology = climatology(value, reading.ts, ps.tests.climatology);
+        if (!inOrder) {
+          // A late reading (a gateway's backlog after newer ones): its neighbours are unknown.
+          results.spike = results.rate_of_change = results.flat_line = QARTOD.notEvaluated;
+          continue;
+        }
+        results.spike = QARTOD.notEvaluated; // judged when the next value arrives
+        results.rate_of_change = rateOfChange(ps.prev, reading.ts, value, ps.tests.rateOfChange);
+        const flat = ps.tests.flatLine;
+        ps.run = flat ? extendFlatRun(ps.run, reading.ts, value, flat.tolerance, flat.suspectS * 1000) : undefined;
+        results.flat_line = ps.run ? flatLine(ps.run, ps.tests.flatLine) : QARTOD.notEvaluated;
+
+        if (ps.prev && ps.before !== undefined && ps.tests.spike) {
+          const flag = spike(ps.before, ps.prev.value, value, ps.tests.spike);
+          const prevResults = ps.prev.stored.results.get(name);
+          if (prevResults) prevResults.spike = flag;
+          if (flag === QARTOD.suspect || flag === QARTOD.fail) {
+            let list = settledBy.get(ps.prev.stored);
+            if (!list) settledBy.set(ps.prev.stored, (list = []));
+            list.push({ parameter: name, test: 'spike', flag });
+          }
+        }
+        ps.before = ps.prev?.value;
+        ps.prev = { tsMs: reading.ts, value, stored };
       }
-      return { duplicate: false, reading: quality ? { ...reading, quality } : reading };
+
+      const revisions: QualityRevision[] = [];
+      for (const [prevStored, settled] of settledBy) {
+        revisions.push({ stationId: reading.stationId, kind: reading.kind, ts: prevStored.ts, quality: qualityOf(prevStored) ?? {}, settled });
+      }
+      const quality = qualityOf(stored);
+      const { status: _own, ...rest } = reading;
+      const out: Reading = { ...rest, ...(quality ? { quality } : {}), ...(status !== 'measuring' ? { status } : {}) };
+      return { duplicate: false, reading: out, revisions };
     },
   };
 }

@@ -2,6 +2,7 @@
 // (STYLE.md 9: invalid input is a value, never an exception on the hot path).
 import { z } from 'zod';
 import { parameterSpec, REQUIRED_TOGETHER } from '../../contracts/parameters.ts';
+import { parseStationStatus } from '../../contracts/quality.ts';
 import { SeqSchema, WireReadingSchema, WireTimestampSchema, type Reading, type Rejection } from '../../contracts/reading.ts';
 import type { Registry, Station } from '../../contracts/stations.ts';
 
@@ -68,6 +69,11 @@ export function validateReading(candidate: unknown, ctx: ValidateContext): Valid
     seq = parsed.data;
   }
 
+  const status = wire.status === undefined ? undefined : parseStationStatus(wire.status);
+  if (wire.status !== undefined && status === undefined) {
+    return fail('bad_status', '"status" must be "00" (measuring), "01" (calibrating), "02" (device fault) or one of those names', stationId);
+  }
+
   const entries = Object.entries(wire.values);
   if (entries.length === 0) return fail('empty_values', '"values" has no parameters', stationId);
   const values: Record<string, number> = {};
@@ -87,5 +93,7 @@ export function validateReading(candidate: unknown, ctx: ValidateContext): Valid
   for (const name of REQUIRED_TOGETHER[station.kind]) {
     if (!(name in values)) return fail('missing_parameter', `${station.kind} readings must carry ${name}`, stationId, name);
   }
-  return { ok: true, reading: { stationId, kind: station.kind, ts, ...(seq === undefined ? {} : { seq }), values } };
+  // A measuring station's status is left out: absent means measuring everywhere downstream.
+  const marked = status === undefined || status === 'measuring' ? {} : { status };
+  return { ok: true, reading: { stationId, kind: station.kind, ts, ...(seq === undefined ? {} : { seq }), values, ...marked } };
 }

@@ -14,7 +14,7 @@ const MEMORY_MS = 8 * HOUR_MS;
 
 /**
  * Depth in cm at a hotspot: a linear reservoir fed by the rain the drains cannot take. Hanoi's
- * drainage copes with ~50 mm in 2 h (STANDARDS.md §5), so capacity is ~15–25 mm/h; ponded water
+ * drainage copes with ~50 mm in 2 h (docs/standards.md §7), so capacity is ~15–25 mm/h; ponded water
  * drains with a 1–2.5 h time constant, so the depth peaks after the rain and lingers.
  */
 export function streetDepthCm(ctx: SignalContext, site: StreetSite, tMs: number): number {

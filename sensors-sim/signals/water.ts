@@ -15,7 +15,7 @@ export interface WaterSite extends Place {
 
 interface Typical { ph: number; doMgL: number; bod5: number; cod: number; tss: number; nh4: number; turbidity: number; conductivity: number }
 
-/** Typical values by class (QCVN 08:2023 table, STANDARDS.md §3); D is a sewage-laden canal. */
+/** Typical values by class (QCVN 08:2023 table, docs/standards.md §5); D is a sewage-laden canal. */
 const TYPICAL: Readonly<Record<WaterClass, Typical>> = {
   A: { ph: 7.3, doMgL: 7.0, bod5: 2.8, cod: 7.5, tss: 15, nh4: 0.12, turbidity: 10, conductivity: 240 },
   B: { ph: 7.4, doMgL: 5.8, bod5: 5, cod: 12, tss: 40, nh4: 0.5, turbidity: 25, conductivity: 330 },

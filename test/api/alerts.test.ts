@@ -11,6 +11,7 @@ import { eventually } from '../support/influx.ts';
 import { startTestQuantrac, type TestQuantrac } from '../support/quantrac.ts';
 
 let t: TestQuantrac;
+const HOOK_SECRET = 'hook-url-secret-4711';
 let officer: string;
 let operator: string;
 const T0 = Date.now() - 2 * 3_600_000;
@@ -24,7 +25,15 @@ const get = (path: string, token?: string) => fetch(`${t.httpUrl}${path}`, { hea
 const list = async (query: string) => (await (await get(`/api/alerts?${query}`, officer)).json()) as { total: number; nextOffset: number | null; alerts: Alert[] };
 
 beforeAll(async () => {
-  t = await startTestQuantrac({ ALERT_TICK_MS: '200' });
+  t = await startTestQuantrac({
+    ALERT_TICK_MS: '200',
+    // A receiver that is down, at a URL carrying its secret (user info and query).
+    ALERT_WEBHOOKS: `http://hook:${HOOK_SECRET}@127.0.0.1:9/hook?key=${HOOK_SECRET}`,
+    ALERT_WEBHOOK_SECRET: 'webhook-signing-secret-0123',
+    ALERT_WEBHOOK_MAX_ATTEMPTS: '2',
+    ALERT_WEBHOOK_BACKOFF_BASE_MS: '50',
+    ALERT_WEBHOOK_BACKOFF_MAX_MS: '100',
+  });
   await setUser(join(t.dataDir, 'users.json'), 'lan', 'officer', 'officer-pw');
   await setUser(join(t.dataDir, 'users.json'), 'minh', 'operator', 'operator-pw');
   [officer, operator] = await Promise.all([login('lan', 'officer-pw'), login('minh', 'operator-pw')]);
@@ -96,12 +105,12 @@ describe('/ws/officer authentication', () => {
     });
   const closeCode = (ws: WebSocket) => new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
 
-  it('accepts the token as a query parameter, a subprotocol or the first message, and sends the active alerts', async () => {
-    const viaQuery = new WebSocket(`${wsUrl()}?token=${encodeURIComponent(officer)}`);
+  it('accepts the token as a subprotocol, a header or the first message, and sends the active alerts', async () => {
     const viaProtocol = new WebSocket(wsUrl(), [OFFICER_WS_PROTOCOL, `bearer.${officer}`]);
+    const viaHeader = new WebSocket(wsUrl(), { headers: { authorization: `Bearer ${officer}` } });
     const viaMessage = new WebSocket(wsUrl());
     viaMessage.once('open', () => viaMessage.send(JSON.stringify({ type: 'auth', token: officer })));
-    for (const ws of [viaQuery, viaProtocol, viaMessage]) {
+    for (const ws of [viaProtocol, viaHeader, viaMessage]) {
       const m = await firstMessage(ws);
       expect(m.type).toBe('snapshot');
       if (m.type === 'snapshot') expect(m.alerts.filter((a) => a.ruleId === 'flood-river-level')).toHaveLength(2);
@@ -111,11 +120,44 @@ describe('/ws/officer authentication', () => {
   });
 
   it('closes with 4401 for a bad token and 4403 for an operator', async () => {
-    expect(await closeCode(new WebSocket(`${wsUrl()}?token=garbage`))).toBe(WS_CLOSE.unauthorized);
-    expect(await closeCode(new WebSocket(`${wsUrl()}?token=${encodeURIComponent(operator)}`))).toBe(WS_CLOSE.forbidden);
+    expect(await closeCode(new WebSocket(wsUrl(), [OFFICER_WS_PROTOCOL, 'bearer.garbage']))).toBe(WS_CLOSE.unauthorized);
+    expect(await closeCode(new WebSocket(wsUrl(), [OFFICER_WS_PROTOCOL, `bearer.${operator}`]))).toBe(WS_CLOSE.forbidden);
     const ws = new WebSocket(wsUrl());
     ws.once('open', () => ws.send('{"type":"hello"}'));
     expect(await closeCode(ws)).toBe(WS_CLOSE.unauthorized);
+  });
+});
+
+describe('alert and delivery metrics, webhook URLs', () => {
+  it('counts alerts by rule and type and webhook outcomes, and never shows the URL secret', async () => {
+    const [longbien] = (await list('station=flood-longbien&rule=flood-river-level')).alerts;
+    const deliveries = await eventually(async () => {
+      const body = (await (await get(`/api/alerts/${encodeURIComponent(longbien!.id)}/deliveries`, operator)).json()) as { deliveries: { status: string; url: string }[] };
+      return body.deliveries.some((d) => d.status === 'failed') ? body.deliveries : undefined;
+    }, 15_000, 'a failed delivery');
+    expect(JSON.stringify(deliveries)).not.toContain(HOOK_SECRET);
+    expect(deliveries[0]!.url).toBe('http://***@127.0.0.1:9/hook?***');
+    const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
+    const sample = (series: string) => Number(metrics.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1] ?? NaN);
+    expect(sample('quantrac_alert_events_total{rule="flood-river-level",type="opened"}')).toBe(2);
+    expect(sample('quantrac_alert_deliveries_total{channel="webhook",outcome="retried"}')).toBeGreaterThanOrEqual(1);
+    expect(sample('quantrac_alert_deliveries_total{channel="webhook",outcome="failed"}')).toBeGreaterThanOrEqual(1);
+    expect(metrics).toMatch(/^quantrac_alert_delivery_queue\{queue="webhooks"\} \d+$/m);
+    expect(metrics).toMatch(/^# HELP quantrac_alert_engine_errors_total /m);
+  });
+});
+
+describe('tokens in URLs', () => {
+  it('are refused on REST routes and on /ws/officer, even when valid (they end up in proxy logs)', async () => {
+    const rest = await fetch(`${t.httpUrl}/api/alerts?access_token=${encodeURIComponent(officer)}`);
+    expect(rest.status).toBe(401);
+    expect(((await rest.json()) as { message: string }).message).toMatch(/tokens in URLs are refused/);
+    const ws = new WebSocket(`${t.httpUrl.replace('http', 'ws')}/ws/officer?token=${encodeURIComponent(officer)}`);
+    const got = await new Promise<string>((resolve) => {
+      ws.once('message', (d) => resolve(`message ${JSON.parse(String(d)).type}`));
+      ws.once('close', (code) => resolve(`closed ${code}`));
+    });
+    expect(got).toBe(`closed ${WS_CLOSE.unauthorized}`);
   });
 });
 

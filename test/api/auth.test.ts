@@ -95,9 +95,10 @@ describe('requireRole and verifyToken', () => {
     expect((await get('/officer')).status).toBe(401);
   });
 
-  it('accepts ?access_token= (WebSocket upgrades) and verifyToken returns the principal', async () => {
+  it('refuses ?access_token= (tokens in URLs end up in logs); verifyToken returns the principal', async () => {
     const token = auth.issueToken('lan', 'officer');
-    expect((await fetch(`${url}/officer?access_token=${encodeURIComponent(token)}`)).status).toBe(200);
+    expect((await fetch(`${url}/officer?access_token=${encodeURIComponent(token)}`)).status).toBe(401);
+    expect((await fetch(`${url}/officer?access_token=${encodeURIComponent(token)}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
     expect(auth.verifyToken(token)).toMatchObject({ user: 'lan', role: 'officer' });
   });
 

@@ -3,7 +3,8 @@
 // served snapshot; a restarted server rebuilds it from InfluxDB.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR_MS } from '../../contracts/api.ts';
-import type { StationKind } from '../../contracts/parameters.ts';
+import { PARAMETERS, type StationKind } from '../../contracts/parameters.ts';
+import { qualityFromRow, type ParameterQuality } from '../../contracts/quality.ts';
 import type { Reading } from '../../contracts/reading.ts';
 import { createNowView } from '../../api/now-view.ts';
 import { buildSnapshot } from '../../api/snapshot.ts';
@@ -45,11 +46,11 @@ function toReadings(lines: string[]): Reading[] {
     const [kind, ...tags] = head.split(',');
     const station = tags.find((t) => t.startsWith('station='))!.slice(8);
     const values: Record<string, number> = {};
-    let quality: Record<string, 'stuck' | 'spike'> | undefined;
+    let quality: Record<string, ParameterQuality> | undefined;
     let seq: number | undefined;
     for (const f of fields.split(',')) {
       const [k, v] = f.split('=') as [string, string];
-      if (k === 'qc') quality = Object.fromEntries(v.replaceAll('"', '').split(',').map((p) => p.split(':') as [string, 'stuck' | 'spike']));
+      if (k === 'qc') quality = qualityFromRow({ qc: v.replaceAll('"', '') }, Object.keys(PARAMETERS[kind as StationKind]));
       else if (k === 'seq') seq = Number(v.slice(0, -1));
       else values[k] = Number(v);
     }
@@ -100,7 +101,7 @@ describe('now-view', () => {
     expect(rain?.rainMm1h).toBeCloseTo(2.4, 9);
     expect(rain?.rainMm24h).toBeCloseTo(57.6, 9);
     expect(rebuilt.snapshot('water', 'vn', nowMs).features.find((f) => f.id === 'water-003')?.properties.latest?.values).toEqual({ ph: 7.1, do_mgl: 5.2, cod_mgl: 12 });
-    expect(rebuilt.latest('flood-sontay')).toMatchObject({ seq: 77, values: { level_m: 13.75 }, quality: { level_m: 'stuck' } });
+    expect(rebuilt.latest('flood-sontay')).toMatchObject({ seq: 77, values: { level_m: 13.75 }, quality: { level_m: { flag: 3, tests: { flat_line: 3 } } } }); // a pre-QARTOD 'stuck' reads as flat line, suspect
   });
 
   it('serves readings published over MQTT in the snapshot and /latest', async () => {

@@ -51,7 +51,7 @@ describe('topic ACL', () => {
     ['sensors/s-b/reading', { allow: false, reason: 'not_your_station' }],
     ['gateways/gw-a/readings', { allow: true, ingest: true }],
     ['gateways/gw-b/readings', { allow: false, reason: 'not_your_gateway' }],
-    ['gateways/gw-a/status', { allow: true, ingest: false }],
+    ['gateways/gw-a/status', { allow: true, ingest: true }],
     ['gateways/gw-b/status', { allow: false, reason: 'not_your_gateway' }],
     ['gateways/gw-a/deadletter', { allow: false, reason: 'topic_not_allowed' }],
     ['quantrac/alerts/s-a', { allow: false, reason: 'internal_topic' }],

@@ -7,8 +7,6 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { setGatewayPassword } from '../../broker/gateway-credentials.ts';
-import { freePort } from '../../ops/local-influxd.ts';
-import { influxUrl, uniqueDatabase } from '../support/influx.ts';
 import { mqttPacketsSent, readTrace, startTracedServer } from '../support/syscall-trace.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'quantrac-writes-'));
@@ -17,18 +15,7 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 describe('packets on the wire', () => {
   it('sends every PUBACK to a one-at-a-time publisher in a single write syscall', async () => {
     const password = await setGatewayPassword(join(dataDir, 'gateways.json'), 'gw-air-01');
-    const server = await startTracedServer(
-      {
-        INFLUX_URL: influxUrl(),
-        INFLUX_DATABASE: uniqueDatabase('writes'),
-        DATA_DIR: dataDir,
-        MQTT_HOST: '127.0.0.1',
-        MQTT_PORT: String(await freePort()),
-        HTTP_HOST: '127.0.0.1',
-        HTTP_PORT: String(await freePort()),
-      },
-      join(dataDir, 'trace.txt'),
-    );
+    const server = await startTracedServer(dataDir, join(dataDir, 'trace.txt'));
     const count = 20;
     try {
       const client = await mqtt.connectAsync(server.mqtt, { clientId: 'gw-air-01', username: 'gw-air-01', password, protocolVersion: 4, reconnectPeriod: 0 });

@@ -201,6 +201,14 @@ describe('officer console', () => {
   async function officerAcknowledges(): Promise<void> {
     await setUser(t.q.config.apiUsersPath, 'officer-test', 'officer', 'mat-khau-thu-nghiem');
     const page = await openPage('#/officer');
+    // The console's alert stream: no token in its URL (URLs reach proxy logs); it authenticates in
+    // its first message and gets the snapshot.
+    const sockets: { url: string; frames: string[] }[] = [];
+    page.on('websocket', (ws) => {
+      const s = { url: ws.url(), frames: [] as string[] };
+      sockets.push(s);
+      ws.on('framereceived', (f) => s.frames.push(String(f.payload)));
+    });
     await page.fill('#officer-user', 'officer-test');
     await page.fill('#officer-pass', 'mat-khau-thu-nghiem');
     await page.getByRole('button', { name: 'Đăng nhập' }).click();
@@ -213,6 +221,10 @@ describe('officer console', () => {
     const acked = page.locator(`.alert-card[data-alert="${id}"] [data-testid="acked"]`);
     await expect.poll(() => acked.textContent(), { timeout: 10_000 }).toContain('Đã cử đội kiểm tra đê');
     expect(await acked.textContent()).toContain('officer-test');
+    const officerSockets = sockets.filter((s) => s.url.includes('/ws/officer'));
+    expect(officerSockets.length).toBeGreaterThan(0);
+    for (const s of officerSockets) expect(s.url).not.toMatch(/token/);
+    await expect.poll(() => officerSockets.some((s) => s.frames.some((f) => f.includes('"type":"snapshot"'))), { timeout: 10_000 }).toBe(true);
     await page.screenshot({ path: `${SHOTS}/officer.png`, fullPage: true });
     await page.close();
   }

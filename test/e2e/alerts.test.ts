@@ -70,7 +70,7 @@ async function login(user: string, password: string): Promise<string> {
 /** An officer's socket: every message it received, in order. */
 async function officerSocket(token: string): Promise<{ ws: WebSocket; messages: OfficerMessage[] }> {
   const messages: OfficerMessage[] = [];
-  const ws = new WebSocket(`${t!.httpUrl.replace('http', 'ws')}/ws/officer?token=${encodeURIComponent(token)}`);
+  const ws = new WebSocket(`${t!.httpUrl.replace('http', 'ws')}/ws/officer`, { headers: { authorization: `Bearer ${token}` } });
   ws.on('message', (d) => messages.push(JSON.parse(String(d)) as OfficerMessage));
   await eventually(async () => (messages[0]?.type === 'snapshot' ? true : undefined), 10_000, 'the snapshot on connect');
   return { ws, messages };

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { addCredential } from '../../broker/credential-admin.ts';
+import { createAuditLog } from '../../server/audit-log.ts';
 import { freePort } from '../../ops/local-influxd.ts';
 import { eventually } from '../support/influx.ts';
 
@@ -47,6 +49,10 @@ describe('npm start', () => {
   it('brings the pipeline up with simulator data visible through the API, and stops cleanly', async () => {
     const httpPort = await freePort();
     const mqttPort = await freePort();
+    // A real gateway of the registry whose credential an operator issued: the simulator must leave it alone.
+    const credentialsPath = join(dataDir, 'gateways.json');
+    const operatorPassword = await addCredential({ credentialsPath, audit: createAuditLog(join(dataDir, 'audit.jsonl')), actor: 'operator' }, 'gw-air-02');
+    const operatorEntry = JSON.parse(readFileSync(credentialsPath, 'utf8')).gateways['gw-air-02'];
     const child = spawn(process.execPath, [join(root, 'ops/start.ts')], {
       cwd: root,
       env: { ...process.env, DATA_DIR: dataDir, HTTP_PORT: String(httpPort), MQTT_PORT: String(mqttPort), LOG_LEVEL: 'warn', INFLUX_URL: '' },
@@ -70,6 +76,11 @@ describe('npm start', () => {
       );
       expect(Date.parse(seen.ts)).toBeGreaterThan(Date.now() - 10 * 60_000);
       expect(existsSync(join(dataDir, 'influxdb', 'data'))).toBe(true);
+      expect(JSON.parse(readFileSync(credentialsPath, 'utf8')).gateways['gw-air-02']).toEqual(operatorEntry);
+      const simPasswords = JSON.parse(readFileSync(join(dataDir, 'sim-credentials.json'), 'utf8')) as Record<string, string>;
+      expect(simPasswords['gw-air-02']).toBeUndefined();
+      expect(Object.values(simPasswords)).not.toContain(operatorPassword);
+      expect(out).toContain('the simulator leaves out gw-air-02 (credential issued by an operator)');
     } finally {
       const family = descendants(child.pid!);
       child.kill('SIGTERM');

@@ -23,7 +23,7 @@ beforeAll(async () => {
   await setUser(join(t.dataDir, 'users.json'), 'lan', 'officer', 'officer-pw');
   const res = await fetch(`${t.httpUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'lan', password: 'officer-pw' }) });
   const { token } = (await res.json()) as { token: string };
-  ws = new WebSocket(`${t.httpUrl.replace('http', 'ws')}/ws/officer?token=${encodeURIComponent(token)}`);
+  ws = new WebSocket(`${t.httpUrl.replace('http', 'ws')}/ws/officer`, { headers: { authorization: `Bearer ${token}` } });
   ws.on('message', (d) => {
     const m = JSON.parse(String(d)) as { type: string; event?: AlertEvent };
     if (m.type === 'event' && m.event) events.push(m.event);
@@ -122,13 +122,14 @@ describe('scenarios through the pipeline', () => {
     // A spike is stored with a quality flag, not rejected.
     expect(await metricValue('quantrac_readings_flagged_total', 'flag="spike"')).toBeGreaterThan(0);
 
-    // A stuck sensor (the same values for an hour) is stored and flagged `stuck`.
+    // A stuck sensor (the same values for an hour) is stored and flagged by the flat-line test: PM2.5
+    // is suspect once flat for 30 minutes (ingest/quality/qc.default.json), so from its 31st reading.
     const stuckStation = registry.ofGateway('gw-air-04').slice(0, 1);
     const hourStart = Math.floor((Date.now() - 2 * HOUR) / HOUR) * HOUR; // the sensor sticks for whole clock hours
     const stuck = generateScenarioReadings({ scenario: 'normal', start: hourStart, durationMs: HOUR - 60_000, stations: stuckStation, faults: { kinds: ['stuck'], rate: 1 } });
     expect(new Set(stuck.map((r) => r.values.pm25)).size).toBe(1);
     const gw4 = await t.connectGateway('gw-air-04');
     await publishAll(gw4, stuck.map((r) => singleMessage(toWireItems(r, 7, undefined)[0]!)));
-    await eventually(async () => ((await metricValue('quantrac_readings_flagged_total', 'flag="stuck"')) >= stuck.length - 9 ? true : undefined), 15_000, 'stuck flags');
+    await eventually(async () => ((await metricValue('quantrac_readings_flagged_total', 'flag="flat_line"')) >= stuck.length - 30 ? true : undefined), 15_000, 'flat-line flags');
   });
 });

@@ -20,8 +20,12 @@ afterAll(async () => t?.stop());
 
 const now = () => Date.now() - 1000;
 const good = (seq: number) => ({ ts: now() - seq, seq, values: { pm25: 10 + seq } });
-/** Neighbours carry pm10 only: the test turns pm25 into a string field of this shard (below). */
-const neighbour = (seq: number) => ({ ts: now() - seq, seq, values: { pm10: 10 + seq } });
+/**
+ * Neighbours carry pm10 only: the test turns pm25 into a string field of this shard (below). Each
+ * has its own timestamp (two published within a millisecond would be one point in InfluxDB).
+ */
+const NEIGHBOURS_FROM = Date.now() - 120_000;
+const neighbour = (seq: number) => ({ ts: NEIGHBOURS_FROM + seq * 1000, seq, values: { pm10: 10 + seq } });
 
 describe('dead letters', () => {
   it('reports each reason to the gateway and keeps every valid reading', async () => {
@@ -46,6 +50,7 @@ describe('dead letters', () => {
       ['timestamp_in_future', 'sensors/air-001/reading', { ...good(13), ts: Date.now() + 3_600_000 }],
       ['timestamp_too_old', 'sensors/air-001/reading', { ...good(14), ts: Date.now() - 30 * 86_400_000 }],
       ['bad_seq', 'sensors/air-001/reading', { ...good(15), seq: 'one' }],
+      ['bad_status', 'sensors/air-001/reading', { ...good(17), status: '07' }],
       ['database_rejected', 'sensors/air-003/reading', good(16)],
     ];
     let seq = 100;

@@ -11,8 +11,6 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setGatewayPassword } from '../../broker/gateway-credentials.ts';
-import { freePort } from '../../ops/local-influxd.ts';
-import { influxUrl, uniqueDatabase } from '../support/influx.ts';
 import { mqttPacketsSent, readTrace, startTracedServer, type TraceView } from '../support/syscall-trace.ts';
 
 const COUNT = 12;
@@ -29,19 +27,7 @@ async function tracedRun(env: Record<string, string>): Promise<{ view: TraceView
   const dataDir = mkdtempSync(join(tmpdir(), 'quantrac-fsync-'));
   dirs.push(dataDir);
   const password = await setGatewayPassword(join(dataDir, 'gateways.json'), 'gw-air-01');
-  const server = await startTracedServer(
-    {
-      INFLUX_URL: influxUrl(),
-      INFLUX_DATABASE: uniqueDatabase('fsync'),
-      DATA_DIR: dataDir,
-      MQTT_HOST: '127.0.0.1',
-      MQTT_PORT: String(await freePort()),
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: String(await freePort()),
-      ...env,
-    },
-    join(tmpdir(), `quantrac-fsync-trace-${process.pid}-${Date.now()}.txt`),
-  );
+  const server = await startTracedServer(dataDir, join(tmpdir(), `quantrac-fsync-trace-${process.pid}-${Date.now()}.txt`), env);
   try {
     const client = await mqtt.connectAsync(server.mqtt, { clientId: 'gw-air-01', username: 'gw-air-01', password, protocolVersion: 4, reconnectPeriod: 0 });
     for (let seq = 0; seq < COUNT; seq++) {

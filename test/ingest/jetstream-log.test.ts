@@ -167,6 +167,20 @@ describe('JetStream log (3-node cluster, R3)', () => {
       }
     };
     const workers = Array.from({ length: 16 }, worker);
+    // A consumer reading along through the kill (its own connection): it must see the same records.
+    const liveReader = await createJetStreamReader(nc, { stream: 'LOG_FAILOVER' });
+    const live: number[] = [];
+    let liveUntil = Number.POSITIVE_INFINITY;
+    const following = (async () => {
+      let pos = 1;
+      const giveUp = Date.now() + 60_000;
+      while (pos < liveUntil && Date.now() < giveUp) {
+        const { entries, next } = await liveReader.read(pos, 500);
+        for (const e of entries) live.push(e.position);
+        pos = next;
+        if (entries.length === 0) await Promise.race([liveReader.waitBeyond(pos), new Promise((r) => setTimeout(r, 200))]);
+      }
+    })();
     await new Promise((r) => setTimeout(r, 1_000));
     killedAt = next;
     await leader!.kill();
@@ -191,6 +205,10 @@ describe('JetStream log (3-node cluster, R3)', () => {
     const twice = [...bySeq].filter(([, p]) => p.length > 1);
     expect({ missing, twice, failed }).toEqual({ missing: [], twice: [], failed: 0 });
     for (const [seq, pos] of acked) expect(bySeq.get(seq)).toEqual([pos]);
+    liveUntil = end;
+    await following;
+    await liveReader.close();
+    expect(live).toEqual(entries.map((e) => e.position)); // in order, nothing skipped or repeated
     await leader!.restart();
   });
 });

@@ -1,9 +1,8 @@
-// Decode, validate and quality stages: every rejection reason, every data-quality outcome.
+// Decode and validate stages: every rejection reason (the quality stage: quality.test.ts).
 import { describe, expect, it } from 'vitest';
 import type { Reading } from '../../contracts/reading.ts';
 import { loadRegistry } from '../../contracts/stations.ts';
 import { decodePayload, jsonDepth } from '../../ingest/stages/decode.ts';
-import { createQualityChecker, DEFAULT_QUALITY } from '../../ingest/stages/quality.ts';
 import { validateReading, type ValidateContext } from '../../ingest/stages/validate.ts';
 
 const registry = loadRegistry();
@@ -83,52 +82,5 @@ describe('validate', () => {
       expect(v.rejection.reason).toBe(reason);
       expect(v.rejection.detail.length).toBeGreaterThan(5);
     }
-  });
-});
-
-describe('quality', () => {
-  const reading = (ts: number, values: Record<string, number>, stationId = 'air-001'): Reading => ({ stationId, kind: 'air', ts, values });
-
-  it('flags a stuck sensor after N identical values, and only that parameter', () => {
-    const q = createQualityChecker({ ...DEFAULT_QUALITY, stuckRepeats: 5 });
-    const out = Array.from({ length: 6 }, (_, i) => q.check(reading(i * 60_000, { pm25: 20, pm10: 30 + i })));
-    const flags = out.map((o) => (o.duplicate ? 'dup' : o.reading.quality?.pm25));
-    expect(flags).toEqual([undefined, undefined, undefined, undefined, 'stuck', 'stuck']);
-    expect(out.every((o) => !o.duplicate && o.reading.quality?.pm10 === undefined)).toBe(true);
-  });
-
-  it('never flags rain that stays at zero as stuck', () => {
-    const q = createQualityChecker({ ...DEFAULT_QUALITY, stuckRepeats: 3 });
-    for (let i = 0; i < 10; i++) {
-      const o = q.check({ stationId: 'rain-001', kind: 'rain', ts: i * 300_000, values: { rain_mm: 0, interval_s: 300 } });
-      expect(!o.duplicate && o.reading.quality).toBeUndefined();
-    }
-  });
-
-  it('flags a spike far outside recent variability, keeps it out of the window, and stores it', () => {
-    const q = createQualityChecker(DEFAULT_QUALITY);
-    for (let i = 0; i < 20; i++) q.check(reading(i * 60_000, { pm25: 30 + (i % 5) }));
-    const spike = q.check(reading(21 * 60_000, { pm25: 400 }));
-    expect(!spike.duplicate && spike.reading.quality).toEqual({ pm25: 'spike' });
-    expect(!spike.duplicate && spike.reading.values.pm25).toBe(400);
-    const after = q.check(reading(22 * 60_000, { pm25: 33 }));
-    expect(!after.duplicate && after.reading.quality).toBeUndefined();
-  });
-
-  it('does not flag a steady rise as spikes', () => {
-    const q = createQualityChecker(DEFAULT_QUALITY);
-    for (let i = 0; i < 60; i++) {
-      const o = q.check({ stationId: 'flood-longbien', kind: 'flood', ts: i * 300_000, values: { level_m: 7 + i * 0.05 } });
-      expect(!o.duplicate && o.reading.quality).toBeUndefined();
-    }
-  });
-
-  it('recognises a duplicate (same station and timestamp) without moving the quality state', () => {
-    const q = createQualityChecker({ ...DEFAULT_QUALITY, stuckRepeats: 3 });
-    q.check(reading(1000, { pm25: 20 }));
-    expect(q.check(reading(1000, { pm25: 20 }))).toEqual({ duplicate: true });
-    expect(q.check(reading(1000, { pm25: 20 }))).toEqual({ duplicate: true });
-    const third = q.check(reading(2000, { pm25: 20 }));
-    expect(!third.duplicate && third.reading.quality).toBeUndefined();
   });
 });

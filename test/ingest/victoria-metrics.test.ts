@@ -66,7 +66,7 @@ function readings(stationId: string, count: number, flagged?: number): Reading[]
   return Array.from({ length: count }, (_, i) => ({
     stationId, kind, ts: T0 + i * 60_000, seq: i + 1,
     values: (kind === 'air' ? { pm25: 10 + i, pm10: 20 + i } : { level_m: 8 + i / 100 }) as Record<string, number>,
-    ...(i === flagged ? { quality: { pm25: 'spike' as const } } : {}),
+    ...(i === flagged ? { quality: { pm25: { flag: 3 as const, tests: { spike: 3 as const } } } } : {}),
   }));
 }
 

@@ -1,12 +1,15 @@
+// With SIM=off, npm start leaves an operator's gateway credential alone and keeps no plain password.
 // `systemctl stop` and most supervisors send SIGTERM to the whole process group, so the server gets
 // it twice: directly and forwarded by ops/start.ts. That must still be ONE graceful stop: the drain
 // to InfluxDB runs, the process exits 0, and readings acknowledged just before are stored.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
+import { addCredential } from '../../broker/credential-admin.ts';
+import { createAuditLog } from '../../server/audit-log.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../ops/local-influxd.ts';
 import { eventually, influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
@@ -15,9 +18,14 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'quantrac-signals-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-describe('npm start stopped by SIGTERM to its process group', () => {
+describe('npm start with an operator-issued gateway, stopped by SIGTERM to its process group', () => {
   it('drains gracefully once, exits 0, and the acknowledged readings are in InfluxDB', async () => {
     const database = uniqueDatabase('signals');
+    // A real gateway's credential, issued by an operator; an old simulator file holding its password.
+    const credentialsPath = join(dataDir, 'gateways.json');
+    const password = await addCredential({ credentialsPath, audit: createAuditLog(join(dataDir, 'audit.jsonl')), actor: 'operator' }, 'gw-air-01');
+    const issued = readFileSync(credentialsPath, 'utf8');
+    writeFileSync(join(dataDir, 'sim-credentials.json'), JSON.stringify({ 'gw-air-01': password }), { mode: 0o600 });
     const httpPort = await freePort();
     const mqttPort = await freePort();
     const child = spawn(process.execPath, [join(root, 'ops/start.ts')], {
@@ -26,7 +34,6 @@ describe('npm start stopped by SIGTERM to its process group', () => {
       env: {
         ...process.env,
         SIM: 'off',
-        MQTT_ALLOW_ANONYMOUS: 'true', // this test is about signals, not credentials
         DATA_DIR: dataDir,
         INFLUX_URL: influxUrl(),
         INFLUX_DATABASE: database,
@@ -47,7 +54,10 @@ describe('npm start stopped by SIGTERM to its process group', () => {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     try {
       await eventually(async () => (out.includes('quantrac is running.') ? true : undefined), 60_000, 'the start banner');
-      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: 'signals-test', protocolVersion: 4, reconnectPeriod: 0 });
+      // SIM=off: npm start created, re-issued and wrote nothing; the operator's password still works.
+      expect(readFileSync(credentialsPath, 'utf8')).toBe(issued);
+      expect(existsSync(join(dataDir, 'sim-credentials.json'))).toBe(false);
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: 'gw-air-01', username: 'gw-air-01', password, protocolVersion: 4, reconnectPeriod: 0 });
       const count = 30;
       const base = Date.now() - count * 1000;
       for (let seq = 0; seq < count; seq++) {

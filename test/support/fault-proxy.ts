@@ -13,6 +13,8 @@ export interface FaultProxy {
   /** Bodies larger than this many bytes get 413 (0 = off). */
   maxBodyBytes: number;
   readonly counts: { pass: number; faulted: number; tooLarge: number };
+  /** Each write passed to the database: when it arrived (ms, monotonic) and how many points (lines) it carried. */
+  readonly writes: { atMs: number; points: number }[];
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     mode: 'pass',
     maxBodyBytes: 0,
     counts: { pass: 0, faulted: 0, tooLarge: 0 },
+    writes: [],
     close: async () => undefined,
   };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -48,7 +51,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         res.writeHead(413, { 'content-type': 'application/json' }).end('{"error":"Request Entity Too Large"}');
         return;
       }
-      if (isWrite) proxy.counts.pass++;
+      if (isWrite) {
+        proxy.counts.pass++;
+        proxy.writes.push({ atMs: performance.now(), points: body.toString('utf8').split('\n').filter((l) => l.trim() !== '').length });
+      }
       const up = request(
         { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
         (upRes) => {

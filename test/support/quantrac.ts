@@ -21,7 +21,8 @@ export interface TestQuantrac {
   stop(): Promise<void>;
 }
 
-export async function startTestQuantrac(env: Record<string, string> = {}): Promise<TestQuantrac> {
+/** `log`: where the server logs (default: silent, or TEST_LOG_LEVEL to stdout). */
+export async function startTestQuantrac(env: Record<string, string> = {}, opts: { log?: pino.Logger } = {}): Promise<TestQuantrac> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'quantrac-test-'));
   const database = env.INFLUX_DATABASE ?? uniqueDatabase();
   const config = parseConfig({
@@ -36,7 +37,7 @@ export async function startTestQuantrac(env: Record<string, string> = {}): Promi
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const q = await startQuantrac(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  const q = await startQuantrac(config, opts.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   const { mqtt: mqttUrl, http: httpUrl } = q.urls();
   const clients: MqttClient[] = [];
   return {

@@ -13,11 +13,12 @@ export interface ServerProcess {
   readonly exited: Promise<number | string>;
 }
 
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+/** `execArgv`: Node options (e.g. `--import` of a test preload); `stdout: 'pipe'` to read the logs. */
+export async function startServerProcess(env: Record<string, string>, opts: { execArgv?: string[]; stdout?: 'inherit' | 'pipe' } = {}): Promise<ServerProcess> {
   const child = fork(ENTRY, [], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    execArgv: [],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: opts.execArgv ?? [],
+    stdio: ['ignore', opts.stdout ?? 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<number | string>((r) => child.once('exit', (code, signal) => r(signal ?? code ?? -1)));
   const ready = await Promise.race([

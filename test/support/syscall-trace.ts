@@ -5,6 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../ops/local-influxd.ts';
+import { influxUrl, uniqueDatabase } from './influx.ts';
 
 const ENTRY = fileURLToPath(new URL('../../server/main.ts', import.meta.url));
 
@@ -19,8 +21,21 @@ export interface TracedServer {
   stop(): Promise<void>;
 }
 
-/** The server with the same entry and IPC ready message as npm start, traced into `traceFile`. */
-export async function startTracedServer(env: Record<string, string>, traceFile: string): Promise<TracedServer> {
+/**
+ * The server with the same entry and IPC ready message as npm start, on `dataDir`, the test
+ * InfluxDB (a fresh database) and free loopback ports, traced into `traceFile`.
+ */
+export async function startTracedServer(dataDir: string, traceFile: string, extraEnv: Record<string, string> = {}): Promise<TracedServer> {
+  const env = {
+    INFLUX_URL: influxUrl(),
+    INFLUX_DATABASE: uniqueDatabase('traced'),
+    DATA_DIR: dataDir,
+    MQTT_HOST: '127.0.0.1',
+    MQTT_PORT: String(await freePort()),
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: String(await freePort()),
+    ...extraEnv,
+  };
   // -f: libuv's thread pool does the file I/O; -xx: every byte as hex; -s: whole small packets.
   const args = ['-f', '-qq', '-tt', '-xx', '-s', '4096', '-e', `trace=${TRACED.join(',')}`, '-o', traceFile, process.execPath, ENTRY];
   const child = spawn('strace', args, { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

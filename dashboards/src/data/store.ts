@@ -141,7 +141,7 @@ export function createStore(): Store {
     applyLive(msg) {
       const st = states.get(msg.station);
       if (!st || (st.latest && msg.ts < st.latest.ts)) return;
-      st.latest = { ts: msg.ts, values: msg.values };
+      st.latest = { ts: msg.ts, values: msg.values, ...(msg.quality ? { quality: msg.quality } : {}), ...(msg.status ? { status: msg.status } : {}) };
       const ts = Date.parse(msg.ts);
       if (isRiver(st.station) && msg.values.level_m !== undefined) {
         st.levels = [...st.levels.filter((p) => p.ts > ts - LEVEL_WINDOW_MS), { ts, v: msg.values.level_m }];

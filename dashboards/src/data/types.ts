@@ -1,5 +1,6 @@
 // Shapes the portal reads from the API: the station registry (contracts/stations.ts), latest
 // readings, and the snapshot GeoJSON properties (`GET /api/snapshot/:kind`).
+import type { ParameterQuality, StationStatus } from '../../../contracts/quality.ts';
 import type { Station } from '../../../contracts/stations.ts';
 
 export type { Station };
@@ -10,6 +11,10 @@ export interface Latest {
   /** ISO time of the measurement. */
   readonly ts: string;
   readonly values: Readonly<Record<string, number>>;
+  /** QARTOD quality of the parameters not passed (contracts/quality.ts). */
+  readonly quality?: Readonly<Record<string, ParameterQuality>>;
+  /** Station status when not measuring. */
+  readonly status?: StationStatus;
 }
 
 export interface ServerAqi {
@@ -51,6 +56,8 @@ export interface LiveMessage {
   readonly kind: Kind;
   readonly ts: string;
   readonly values: Record<string, number>;
+  readonly quality?: Readonly<Record<string, ParameterQuality>>;
+  readonly status?: StationStatus;
 }
 
 export interface Buckets {

@@ -68,7 +68,7 @@ export function depthBand(depthCm: number): (typeof DEPTH_BANDS)[number] {
   return band;
 }
 
-/** The national forecasting term for a 24-hour accumulation (STANDARDS.md §5). */
+/** The national forecasting term for a 24-hour accumulation (docs/standards.md §7). */
 export function rainTerm(mm24h: number): { key: string; label: Text } {
   const key = rainCategory(mm24h, '24h');
   return { key, label: RAIN_CATEGORY_LABELS[key] };

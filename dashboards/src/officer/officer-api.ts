@@ -63,13 +63,16 @@ export function watchAlerts(s: Session, onEvent: () => void): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let attempt = 0;
   const open = () => {
-    ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/officer?token=${encodeURIComponent(s.token)}`);
-    ws.onopen = () => {
+    // The token goes in the first message, never in the URL (URLs end up in proxy logs).
+    const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/officer`);
+    ws = socket;
+    socket.onopen = () => {
+      socket.send(JSON.stringify({ type: 'auth', token: s.token }));
       attempt = 0;
       onEvent();
     };
-    ws.onmessage = () => onEvent();
-    ws.onclose = () => {
+    socket.onmessage = () => onEvent();
+    socket.onclose = () => {
       if (closed) return;
       timer = setTimeout(open, Math.min(30_000, 1000 * 2 ** attempt++));
     };
@@ -80,4 +83,39 @@ export function watchAlerts(s: Session, onEvent: () => void): () => void {
     clearTimeout(timer);
     ws?.close();
   };
+}
+
+/** One officer's validation mark (contracts/api.ts ValidationMark). */
+export interface ValidationMark {
+  readonly id: string;
+  readonly station: string;
+  readonly parameter: string;
+  readonly from: string;
+  readonly to: string;
+  readonly status: 'invalid' | 'valid';
+  readonly reason: string;
+  readonly by: string;
+  readonly at: string;
+  readonly revokedAt?: string;
+  readonly revokedBy?: string;
+}
+
+export interface ValidationList {
+  readonly station: string;
+  readonly invalid: Readonly<Record<string, readonly { from: string; to: string }[]>>;
+  readonly marks: readonly ValidationMark[];
+}
+
+const stationPath = (station: string) => `/api/stations/${encodeURIComponent(station)}/validations`;
+
+export async function listValidations(s: Session, station: string): Promise<ValidationList> {
+  return requestJson<ValidationList>(`${stationPath(station)}?includeRevoked=true`, { headers: auth(s) });
+}
+
+export async function markRange(s: Session, station: string, mark: { parameter: string; from: string; to: string; status: 'invalid' | 'valid'; reason: string }): Promise<ValidationMark> {
+  return requestJson<ValidationMark>(stationPath(station), { method: 'POST', headers: auth(s), body: JSON.stringify(mark) });
+}
+
+export async function undoMark(s: Session, station: string, id: string, reason: string): Promise<void> {
+  await requestJson<unknown>(`${stationPath(station)}/${encodeURIComponent(id)}`, { method: 'DELETE', headers: auth(s), body: JSON.stringify(reason ? { reason } : {}) });
 }

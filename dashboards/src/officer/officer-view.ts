@@ -6,6 +6,7 @@ import { clear, h } from '../dom.ts';
 import { formatNumber, formatTime, tr } from '../i18n.ts';
 import { acknowledge, forget, listAlerts, login, savedSession, watchAlerts, type Alert, type Session } from './officer-api.ts';
 import { O } from './officer-strings.ts';
+import { validationPanel } from './validation-panel.ts';
 import { AbsentError, HttpError } from '../data/api.ts';
 
 /** Most severe first. A local list: importing contracts/alerts.ts values would bundle zod. */
@@ -94,6 +95,7 @@ export const officerView: View = (root) => {
       activeList,
       h('h2', {}, tr(O.history)),
       historyList,
+      validationPanel(session),
     );
     const refresh = async () => {
       try {

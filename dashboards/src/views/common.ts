@@ -6,26 +6,49 @@ import { formatNumber, formatTime, lang, relativeTime, t, tr } from '../i18n.ts'
 import type { Kind, Latest, Station } from '../data/types.ts';
 import { bandsOf, rgbCss, SCALE_NAME, textOn, type Scale } from '../domain/air.ts';
 
-/** "cập nhật 3 phút trước", with the exact time on hover and for screen readers. */
+/**
+ * "cập nhật 3 phút trước", with the exact time on hover and for screen readers; below it, when the
+ * latest reading came from a station under calibration or maintenance, a notice saying so.
+ */
 export function freshness(latest: Latest | null, stale: boolean): HTMLElement {
   if (!latest) return h('p', { class: 'freshness' }, t('noData'));
   const ms = Date.parse(latest.ts);
-  return h(
+  const line = h(
     'p',
     { class: `freshness${stale ? ' is-stale' : ''}`, 'data-testid': 'freshness' },
     `${t('updated')} `,
     h('time', { datetime: latest.ts, title: formatTime(ms) }, relativeTime(ms)),
     stale ? h('strong', { class: 'stale-flag' }, ` — ${t('stale')}`) : null,
   );
+  if (!latest.status) return line;
+  const notice = h('p', { class: `station-status status-${latest.status}`, role: 'status', 'data-testid': 'station-status', 'data-status': latest.status }, t(latest.status === 'calibrating' ? 'statusCalibrating' : 'statusFault'));
+  return h('div', { class: 'freshness-block' }, line, notice);
 }
 
-export function valueTable(kind: Kind, values: Readonly<Record<string, number>>): HTMLElement {
+const QC_TEXT = { 2: 'qcNotEvaluated', 3: 'qcSuspect', 4: 'qcFail' } as const;
+
+/** Every value with its unit; a value that is suspect or failed QC is shown, and marked as such. */
+export function valueTable(kind: Kind, values: Readonly<Record<string, number>>, quality?: Latest['quality']): HTMLElement {
   const specs = PARAMETERS[kind] as Record<string, { unit: string; label: { vi: string; en: string } } | undefined>;
+  let flagged = false;
   const rows = Object.entries(values).map(([k, v]) => {
     const spec = specs[k];
-    return h('tr', {}, h('th', { scope: 'row' }, spec ? tr(spec.label) : k), h('td', {}, `${formatNumber(v)} ${spec?.unit ?? ''}`));
+    const flag = quality?.[k]?.flag;
+    const mark = flag === 2 || flag === 3 || flag === 4 ? QC_TEXT[flag] : undefined;
+    if (flag === 3 || flag === 4) flagged = true;
+    return h(
+      'tr',
+      mark ? { class: `qc-${flag}`, 'data-qc': String(flag) } : {},
+      h('th', { scope: 'row' }, spec ? tr(spec.label) : k),
+      h('td', {}, `${formatNumber(v)} ${spec?.unit ?? ''}`, mark ? h('span', { class: 'qc-mark', 'data-testid': `qc-${k}` }, ` (${t(mark)})`) : null),
+    );
   });
-  return h('table', { class: 'values' }, h('caption', {}, t('allValues')), h('tbody', {}, ...rows));
+  return h(
+    'div',
+    {},
+    h('table', { class: 'values' }, h('caption', {}, t('allValues')), h('tbody', {}, ...rows)),
+    flagged ? h('p', { class: 'hint qc-note' }, t('qcNote')) : null,
+  );
 }
 
 /** Radio group VN_AQI | US AQI: one scale on the map at a time. */

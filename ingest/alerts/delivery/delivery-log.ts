@@ -1,7 +1,9 @@
 // The webhook delivery log: one JSON line per state change of a delivery under DATA_DIR/alerts/
 // deliveries.jsonl (append; no fsync — a lost last line only repeats a delivery, which receivers
 // dedupe by its id). At open the log is read, compacted to the latest line per delivery, and the
-// deliveries that were still pending are handed back to be resumed.
+// deliveries that were still pending are handed back to be resumed. A write that fails (disk full,
+// file replaced) is reported to `onWriteError` and never thrown: deliveries go on, the in-memory
+// index (GET …/deliveries) stays complete, only a restart could repeat them.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DeliveryRecord, DeliveryStatus } from '../../../contracts/alerts-api.ts';
@@ -19,7 +21,10 @@ export interface DeliveryLog {
 const FINAL: ReadonlySet<DeliveryStatus> = new Set(['delivered', 'failed', 'dropped']);
 
 /** Opens (and compacts) the log; records older than `retainMs` that are final are forgotten. */
-export function openDeliveryLog(path: string, opts: { readonly retainMs: number; readonly nowMs?: number }): DeliveryLog {
+export function openDeliveryLog(
+  path: string,
+  opts: { readonly retainMs: number; readonly nowMs?: number; readonly onWriteError?: (err: unknown) => void },
+): DeliveryLog {
   const now = opts.nowMs ?? Date.now();
   const latest = new Map<string, DeliveryRecord>();
   if (existsSync(path)) {
@@ -39,10 +44,19 @@ export function openDeliveryLog(path: string, opts: { readonly retainMs: number;
     if (FINAL.has(r.status) && r.updatedAt < now - opts.retainMs) latest.delete(id);
     else if (FINAL.has(r.status) && r.body) latest.set(id, { ...r, body: undefined });
   }
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, [...latest.values()].map((r) => `${JSON.stringify(r)}\n`).join(''));
-  renameSync(tmp, path);
+  const guarded = (write: () => void): void => {
+    try {
+      write();
+    } catch (err) {
+      opts.onWriteError?.(err);
+    }
+  };
+  guarded(() => {
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.tmp`;
+    writeFileSync(tmp, [...latest.values()].map((r) => `${JSON.stringify(r)}\n`).join(''));
+    renameSync(tmp, path);
+  });
 
   const unfinished = [...latest.values()].filter((r) => !FINAL.has(r.status));
   const byAlert = new Map<string, Map<string, DeliveryRecord>>();
@@ -57,7 +71,7 @@ export function openDeliveryLog(path: string, opts: { readonly retainMs: number;
   return {
     record(r) {
       index(r);
-      appendFileSync(path, `${JSON.stringify(r)}\n`);
+      guarded(() => appendFileSync(path, `${JSON.stringify(r)}\n`));
     },
     forAlert: (alertId) => [...(byAlert.get(alertId)?.values() ?? [])].sort((a, b) => a.createdAt - b.createdAt),
     unfinished: () => unfinished,

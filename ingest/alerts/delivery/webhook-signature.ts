@@ -10,8 +10,14 @@ export const EVENT_HEADER = 'x-quantrac-event';
 /** A receiver refuses a timestamp further than this from its own clock, seconds. */
 export const DEFAULT_TOLERANCE_S = 300;
 
-const mac = (secret: string, timestampS: number, rawBody: string | Buffer): string =>
-  createHmac('sha256', secret).update(`${timestampS}.`).update(rawBody).digest('hex');
+/** HMAC-SHA256 (RFC 2104 with SHA-256, RFC 4231 test vectors) of the parts in order, lower-case hex. */
+export function hmacSha256Hex(key: string | Buffer, ...parts: readonly (string | Buffer)[]): string {
+  const h = createHmac('sha256', key);
+  for (const p of parts) h.update(p);
+  return h.digest('hex');
+}
+
+const mac = (secret: string, timestampS: number, rawBody: string | Buffer): string => hmacSha256Hex(secret, `${timestampS}.`, rawBody);
 
 /** The two headers to send with `rawBody` (the exact bytes sent), signed at `nowMs`. */
 export function signWebhook(secret: string, rawBody: string | Buffer, nowMs = Date.now()): Record<string, string> {

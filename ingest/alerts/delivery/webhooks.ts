@@ -7,6 +7,7 @@ import { parseRetryAfter } from '../../influx/influx-http.ts';
 import { backoffDelayMs } from './backoff.ts';
 import type { DeliveryLog, DeliveryRecord } from './delivery-log.ts';
 import { DELIVERY_HEADER, EVENT_HEADER, signWebhook } from './webhook-signature.ts';
+import { redactIn, requestTarget } from './webhook-url.ts';
 
 export interface WebhookOptions {
   readonly urls: readonly string[];
@@ -17,7 +18,7 @@ export interface WebhookOptions {
   readonly maxAttempts: number;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
-  /** Deliveries waiting (not in flight) before new ones are dropped and recorded as such. */
+  /** Deliveries waiting (not in flight) before the oldest waiting one is dropped and recorded as such. */
   readonly queueMax: number;
   /** Requests in flight per URL. Default 4. */
   readonly concurrency?: number;
@@ -25,6 +26,10 @@ export interface WebhookOptions {
   readonly now?: () => number;
   /** Reports a delivery that became final (delivered, failed or dropped). */
   readonly onFinal?: (r: DeliveryRecord) => void;
+  /** Counts each attempt's outcome and each drop (for metrics). */
+  readonly onCount?: (outcome: 'sent' | 'failed' | 'retried' | 'dropped') => void;
+  /** An unexpected failure inside the delivery machinery (logged by the caller; delivery goes on). */
+  readonly onError?: (err: unknown) => void;
 }
 
 export interface WebhookDelivery {
@@ -34,6 +39,8 @@ export interface WebhookDelivery {
   idle(): Promise<void>;
   /** Stops starting attempts; waits up to `drainMs` for those in flight. Unfinished ones resume at the next start. */
   stop(drainMs: number): Promise<void>;
+  /** Deliveries waiting for a free slot (not in flight, not waiting for a retry). */
+  depth(): number;
 }
 
 /** What a receiver gets: the delivery id (also in X-Quantrac-Delivery) and the alert event. */
@@ -71,13 +78,21 @@ export function createWebhookDelivery(opts: WebhookOptions): WebhookDelivery {
     const q = queues.get(job.record.url) ?? [];
     queues.set(job.record.url, q);
     if (!active.has(job.record.url)) active.set(job.record.url, 0);
-    if (waiting >= opts.queueMax) {
-      save(job, { status: 'dropped', lastError: `delivery queue full (${opts.queueMax})` });
-      return;
-    }
+    if (waiting >= opts.queueMax) dropOldest();
     q.push(job);
     waiting++;
     pump(job.record.url);
+  }
+
+  /** The queue is full: the oldest waiting delivery (by creation) gives way to the new one. */
+  function dropOldest(): void {
+    let oldest: Job[] | undefined;
+    for (const q of queues.values()) if (q[0] && (!oldest || q[0].record.createdAt < oldest[0]!.record.createdAt)) oldest = q;
+    const job = oldest?.shift();
+    if (!job) return;
+    waiting--;
+    opts.onCount?.('dropped');
+    save(job, { status: 'dropped', lastError: `delivery queue full (${opts.queueMax}): oldest waiting delivery dropped` });
   }
 
   function pump(url: string): void {
@@ -86,12 +101,14 @@ export function createWebhookDelivery(opts: WebhookOptions): WebhookDelivery {
       const job = q.shift()!;
       waiting--;
       active.set(url, active.get(url)! + 1);
-      const p = attempt(job).finally(() => {
-        inflight.delete(p);
-        active.set(url, active.get(url)! - 1);
-        pump(url);
-        checkIdle();
-      });
+      const p = attempt(job)
+        .catch((err: unknown) => opts.onError?.(err))
+        .finally(() => {
+          inflight.delete(p);
+          active.set(url, active.get(url)! - 1);
+          pump(url);
+          checkIdle();
+        });
       inflight.add(p);
     }
   }
@@ -102,9 +119,11 @@ export function createWebhookDelivery(opts: WebhookOptions): WebhookDelivery {
     let error: string | undefined;
     let retryAfterMs: number | undefined;
     try {
-      const res = await fetch(job.record.url, {
+      const target = requestTarget(job.record.url);
+      const res = await fetch(target.url, {
         method: 'POST',
         headers: {
+          ...target.headers,
           'content-type': 'application/json',
           [DELIVERY_HEADER]: job.record.deliveryId,
           [EVENT_HEADER]: job.record.eventType,
@@ -118,19 +137,22 @@ export function createWebhookDelivery(opts: WebhookOptions): WebhookDelivery {
       retryAfterMs = parseRetryAfter(res.headers.get('retry-after') ?? undefined);
       await res.body?.cancel().catch(() => undefined);
     } catch (err) {
-      error = err instanceof Error ? (err.name === 'TimeoutError' ? `timed out after ${opts.timeoutMs} ms` : err.message) : String(err);
+      error = redactIn(err instanceof Error ? (err.name === 'TimeoutError' ? `timed out after ${opts.timeoutMs} ms` : err.message) : String(err), job.record.url);
     }
     if (statusCode !== undefined && statusCode >= 200 && statusCode < 300) {
+      opts.onCount?.('sent');
       save(job, { status: 'delivered', attempts, lastStatusCode: statusCode, lastError: undefined, nextAttemptAt: undefined });
       return;
     }
     const retryable = statusCode === undefined || statusCode === 408 || statusCode === 429 || statusCode >= 500;
     const failure = { attempts, ...(statusCode !== undefined ? { lastStatusCode: statusCode } : {}), lastError: error ?? `HTTP ${statusCode}` };
     if (!retryable || attempts >= opts.maxAttempts) {
+      opts.onCount?.('failed');
       save(job, { ...failure, status: 'failed', nextAttemptAt: undefined });
       return;
     }
     const delayMs = Math.max(retryAfterMs ?? 0, backoffDelayMs(attempts, { baseMs: opts.backoffBaseMs, maxMs: opts.backoffMaxMs, random: opts.random }));
+    opts.onCount?.('retried');
     save(job, { ...failure, status: 'retrying', nextAttemptAt: now() + Math.round(delayMs) });
     schedule(job, delayMs);
   }
@@ -138,7 +160,11 @@ export function createWebhookDelivery(opts: WebhookOptions): WebhookDelivery {
   function schedule(job: Job, delayMs: number): void {
     const t = setTimeout(() => {
       timers.delete(t);
-      if (!stopped) push(job);
+      try {
+        if (!stopped) push(job);
+      } catch (err) {
+        opts.onError?.(err); // a timer callback that throws would end the process
+      }
       checkIdle();
     }, delayMs);
     timers.add(t);
@@ -169,6 +195,7 @@ export function createWebhookDelivery(opts: WebhookOptions): WebhookDelivery {
       }
     },
     idle: () => (busy() ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
+    depth: () => waiting,
     async stop(drainMs) {
       stopped = true;
       for (const t of timers) clearTimeout(t);

@@ -117,3 +117,14 @@ describe('rain', () => {
     expect(hanoiStreetFloodBand(120)).toBe('beyond');
   });
 });
+
+describe('US daily AQI completeness (EPA: 18 of 24 hours)', () => {
+  it('rates a day with 18 hourly PM2.5 values and not one with 17', async () => {
+    const { dailyAqi } = await import('../../../api/aqi.ts');
+    const day = (n: number) => Array.from({ length: 24 }, (_, i) => (i < n ? { pm25: 40 } : undefined));
+    const at = Date.parse('2026-06-01T00:00:00+07:00');
+    expect(dailyAqi(day(18), [], 'us', at)).toMatchObject({ value: 112, table: 'US_EPA_2024' }); // 35.5–55.4 → 101–150
+    expect(dailyAqi(day(17), [], 'us', at)).toBeNull();
+    expect(dailyAqi(day(17), [], 'vn', at)?.value).toBe(80); // the decision sets no such rule
+  });
+});

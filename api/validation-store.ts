@@ -1,0 +1,118 @@
+// Durable store of officers' validation marks: `DATA_DIR/validations.json`, versioned
+// (`{"version":1,"marks":[…]}`), written atomically (temp file, fsync, rename, fsync of the folder),
+// re-read when another process or thread changed it. Small on purpose: load/save plus add/revoke,
+// so a worker thread can open the same file with its own store.
+import { randomUUID } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { ValidationMarkSchema, type ValidationMark, type ValidationStatus } from '../contracts/api.ts';
+import { exclusionIndex, type ExclusionIndex } from '../contracts/validations.ts';
+
+export const VALIDATIONS_FILE_VERSION = 1;
+const FileSchema = z.object({ version: z.literal(VALIDATIONS_FILE_VERSION), marks: z.array(ValidationMarkSchema) });
+export type ValidationsFile = z.infer<typeof FileSchema>;
+
+/** Reads the file; a missing file is an empty store, a damaged one an error naming the file. */
+export function loadValidations(path: string): ValidationsFile {
+  if (!existsSync(path)) return { version: VALIDATIONS_FILE_VERSION, marks: [] };
+  const parsed = FileSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success) throw new Error(`${path}: not a validations file (version ${VALIDATIONS_FILE_VERSION}): ${parsed.error.issues[0]?.message ?? ''}`);
+  return parsed.data;
+}
+
+/** Writes the whole file atomically: a reader sees the old or the new file, never half of one. */
+export function saveValidations(path: string, file: ValidationsFile): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  const fd = openSync(tmp, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+export interface NewMark {
+  readonly station: string;
+  readonly parameter: string;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly status: ValidationStatus;
+  readonly reason: string;
+  readonly by: string;
+}
+
+export interface ValidationStore {
+  /** Every mark, oldest first (revoked ones included). */
+  marks(): readonly ValidationMark[];
+  /** The excluded ranges of the active marks. */
+  index(): ExclusionIndex;
+  /** Changes with every add/revoke (also another process's): part of cache keys. */
+  revision(): string;
+  add(mark: NewMark, nowMs?: number): ValidationMark;
+  /** Undoes a mark; undefined when there is no such active mark. */
+  revoke(id: string, by: string, reason: string | undefined, nowMs?: number): ValidationMark | undefined;
+}
+
+export function createValidationStore(path: string): ValidationStore {
+  let file = loadValidations(path);
+  let idx = exclusionIndex(file.marks);
+  let stamp = stampOf(path);
+
+  function stampOf(p: string): string {
+    if (!existsSync(p)) return 'none';
+    const st = statSync(p);
+    return `${st.mtimeMs}:${st.size}:${st.ino}`;
+  }
+  function fresh(): void {
+    const now = stampOf(path);
+    if (now === stamp) return;
+    file = loadValidations(path);
+    idx = exclusionIndex(file.marks);
+    stamp = now;
+  }
+  function commit(next: ValidationsFile): void {
+    saveValidations(path, next);
+    file = next;
+    idx = exclusionIndex(next.marks);
+    stamp = stampOf(path);
+  }
+
+  return {
+    marks: () => (fresh(), file.marks),
+    index: () => (fresh(), idx),
+    revision: () => (fresh(), `${file.marks.length}:${stamp}`),
+    add(m, nowMs = Date.now()) {
+      fresh();
+      const mark: ValidationMark = {
+        id: randomUUID(),
+        station: m.station,
+        parameter: m.parameter,
+        from: new Date(m.fromMs).toISOString(),
+        to: new Date(m.toMs).toISOString(),
+        status: m.status,
+        reason: m.reason,
+        by: m.by,
+        at: new Date(nowMs).toISOString(),
+      };
+      commit({ version: VALIDATIONS_FILE_VERSION, marks: [...file.marks, mark] });
+      return mark;
+    },
+    revoke(id, by, reason, nowMs = Date.now()) {
+      fresh();
+      const old = file.marks.find((x) => x.id === id && x.revokedAt === undefined);
+      if (!old) return undefined;
+      const done: ValidationMark = { ...old, revokedAt: new Date(nowMs).toISOString(), revokedBy: by, ...(reason ? { revokeReason: reason } : {}) };
+      commit({ version: VALIDATIONS_FILE_VERSION, marks: file.marks.map((x) => (x.id === id ? done : x)) });
+      return done;
+    },
+  };
+}

@@ -1,0 +1,54 @@
+// Runs a stored backtest in a worker thread with a bounded heap: the window is streamed in chunks
+// there (backtest-source.ts), and only the report comes back. A failure is an error here, never a
+// crash of the server.
+import { Worker } from 'node:worker_threads';
+import type { Registry, RegistryFile } from '../../contracts/stations.ts';
+import type { InfluxTarget } from '../influx/influx-http.ts';
+import type { BacktestWindow, StoredBacktestReport } from './backtest-source.ts';
+import type { RulesFile } from './rules.ts';
+
+export interface BacktestJob extends BacktestWindow {
+  readonly target: InfluxTarget;
+  readonly registry: RegistryFile;
+  readonly rules: RulesFile;
+  readonly chunkMs?: number | undefined;
+}
+
+export class BacktestFailedError extends Error {
+  override readonly name = 'BacktestFailedError';
+}
+
+/** Heap ceiling of a backtest worker: streaming keeps it far below; a runaway fails alone. */
+export const BACKTEST_WORKER_HEAP_MB = 512;
+
+export function runBacktestOffThread(o: { target: InfluxTarget; registry: Registry; rules: RulesFile; chunkMs?: number } & BacktestWindow): Promise<StoredBacktestReport> {
+  const job: BacktestJob = {
+    target: o.target,
+    registry: { version: o.registry.version, updated: '1970-01-01', stations: [...o.registry.stations] },
+    rules: o.rules,
+    fromMs: o.fromMs,
+    toMs: o.toMs,
+    stationIds: o.stationIds,
+    chunkMs: o.chunkMs,
+  };
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./backtest-worker.ts', import.meta.url), {
+      workerData: job,
+      resourceLimits: { maxOldGenerationSizeMb: BACKTEST_WORKER_HEAP_MB },
+    });
+    let settled = false;
+    worker.once('message', (m: { ok: true; report: StoredBacktestReport } | { ok: false; message: string }) => {
+      settled = true;
+      if (m.ok) resolve(m.report);
+      else reject(new BacktestFailedError(m.message));
+      void worker.terminate();
+    });
+    worker.once('error', (err) => {
+      settled = true;
+      reject(new BacktestFailedError(err.message, { cause: err }));
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new BacktestFailedError(`backtest worker exited with code ${code}`));
+    });
+  });
+}

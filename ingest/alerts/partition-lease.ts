@@ -1,0 +1,114 @@
+// Exactly one active alert evaluator per partition of stations, through leases in a replicated
+// JetStream KV bucket. A lease is a key `p{n}` holding {owner, renewedAt}; every write is a
+// compare-and-set on the key's revision, so two evaluators can never both take the same lease.
+// Expiry is judged on the standby's own clock: it takes over a lease whose revision has not moved
+// for `ttlMs` since it last saw it change — no clock comparison between machines.
+//
+//   owner: renew every ttl/3 (CAS on its last revision) ── fails ──▶ lost: stop evaluating at once
+//   standby: watch revisions ── unchanged for ttl ──▶ CAS take over ──▶ rebuild from the log
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Kvm, type KV } from '@nats-io/kv';
+
+export const LEASE_BUCKET = 'quantrac_alert_leases';
+
+export interface LeaseOptions {
+  /** This evaluator's name (unique in the cluster; shown in `npm run cluster -- status`). */
+  readonly owner: string;
+  readonly partitions: number;
+  /** How long an owner may be silent before a standby takes its partitions, ms. */
+  readonly ttlMs: number;
+  /** At most this many partitions held at once (spread work over several evaluators); default all. */
+  readonly maxOwned?: number;
+  readonly onAcquired: (partition: number) => void;
+  /** The lease is gone (a renewal lost the race, or stop()): stop acting for the partition now. */
+  readonly onLost: (partition: number) => void;
+  readonly now?: () => number;
+}
+
+export interface PartitionLeases {
+  owned(): number[];
+  stop(): Promise<void>;
+}
+
+export async function openLeaseBucket(nc: NatsConnection, replicas = 3): Promise<KV> {
+  return new Kvm(nc).create(LEASE_BUCKET, { replicas, history: 1 });
+}
+
+interface Seen {
+  revision: number;
+  /** Local time at which this revision was first seen. */
+  sinceMs: number;
+  owner: string | undefined;
+}
+
+export async function startPartitionLeases(kv: KV, o: LeaseOptions): Promise<PartitionLeases> {
+  const now = o.now ?? Date.now;
+  const seen = new Map<number, Seen>();
+  const owned = new Map<number, number>(); // partition → our revision
+  const key = (p: number) => `p${p}`;
+  const value = () => JSON.stringify({ owner: o.owner, renewedAt: new Date(now()).toISOString() });
+  let stopped = false;
+
+  const lose = (p: number) => {
+    if (owned.delete(p)) o.onLost(p);
+  };
+
+  const round = async () => {
+    for (let p = 0; p < o.partitions && !stopped; p++) {
+      const mine = owned.get(p);
+      try {
+        if (mine !== undefined) {
+          owned.set(p, await kv.update(key(p), value(), mine));
+          continue;
+        }
+        if (owned.size >= (o.maxOwned ?? o.partitions)) continue;
+        const e = await kv.get(key(p));
+        if (!e || e.operation !== 'PUT') {
+          const revision = e ? await kv.update(key(p), value(), e.revision) : await kv.create(key(p), value());
+          owned.set(p, revision);
+          o.onAcquired(p);
+          continue;
+        }
+        const last = seen.get(p);
+        if (!last || last.revision !== e.revision) {
+          const holder = (JSON.parse(Buffer.from(e.value).toString('utf8')) as { owner?: string }).owner;
+          seen.set(p, { revision: e.revision, sinceMs: now(), owner: holder });
+          continue;
+        }
+        if (now() - last.sinceMs < o.ttlMs) continue;
+        owned.set(p, await kv.update(key(p), value(), e.revision)); // the holder went silent
+        o.onAcquired(p);
+      } catch {
+        // Another evaluator won the compare-and-set, or the cluster is electing: if it was our
+        // lease, it is not ours any more.
+        if (mine !== undefined) lose(p);
+      }
+    }
+  };
+
+  let running = round();
+  const soon = () => {
+    if (!stopped) running = running.then(round);
+  };
+  const timer = setInterval(soon, Math.max(50, Math.floor(o.ttlMs / 3)));
+  // A lease given up on purpose (an owner's stop) is taken at once, not at the next round.
+  const watch = await kv.watch();
+  void (async () => {
+    for await (const e of watch) if (e.operation !== 'PUT') soon();
+  })();
+
+  return {
+    owned: () => [...owned.keys()].sort((a, b) => a - b),
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      watch.stop();
+      await running;
+      // Hand the partitions over at once instead of after the ttl: delete our leases (CAS).
+      for (const [p, revision] of owned) {
+        await kv.delete(key(p), { previousSeq: revision }).catch(() => undefined);
+        lose(p);
+      }
+    },
+  };
+}

@@ -1,0 +1,40 @@
+// Wiring of officers' validation marks: the durable store under DATA_DIR, the audit trail of its
+// changes, and the rollups, which leave marked values out and recompute the hours a change touches.
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { isExcluded } from '../contracts/validations.ts';
+import { createValidationStore, type ValidationStore } from '../api/validation-store.ts';
+import { createAuditLog, type AuditEvent } from './audit-log.ts';
+
+const HOUR_MS = 3_600_000;
+
+export interface Validations {
+  readonly store: ValidationStore;
+  readonly audit: (event: AuditEvent) => void;
+  /** Rollups' exclusion: the marks in force now, as a predicate (true = an officer marked it invalid). */
+  readonly excluded: () => (stationId: string, parameter: string, tsMs: number) => boolean;
+  /** After a change: mark the touched hours for the rollups to recompute (set by connectRollups). */
+  onChange?: (change: { station: string; fromMs: number; toMs: number }) => void;
+}
+
+export function createValidations(opts: { dataDir: string; auditLogPath: string; log: Logger }): Validations {
+  const store = createValidationStore(join(opts.dataDir, 'validations.json'));
+  const auditLog = createAuditLog(opts.auditLogPath);
+  return {
+    store,
+    audit: (event) => void auditLog.append(event).catch((err: unknown) => opts.log.error({ err, event }, 'audit log write failed')),
+    excluded: () => {
+      const index = store.index();
+      return (stationId, parameter, tsMs) => isExcluded(index, stationId, parameter, tsMs);
+    },
+  };
+}
+
+/** Recomputes the rollups of every hour a change touches (they are marked dirty like new readings). */
+export function connectRollups(v: Validations, rollups: { onReadings(r: Iterable<{ stationId: string; ts: number }>): Promise<void> }, log: Logger): void {
+  v.onChange = ({ station, fromMs, toMs }) => {
+    const hours: { stationId: string; ts: number }[] = [];
+    for (let h = Math.floor(fromMs / HOUR_MS) * HOUR_MS; h < toMs; h += HOUR_MS) hours.push({ stationId: station, ts: h });
+    rollups.onReadings(hours).catch((err: unknown) => log.error({ err, station }, 'could not mark rollups for recomputation after a validation change'));
+  };
+}
