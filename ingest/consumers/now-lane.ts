@@ -164,8 +164,10 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
         caughtUpWaiters = caughtUpWaiters.filter((w) => w.at > readAt);
         for (const w of done) w.resolve();
       }
-      await persist(false, soon).catch(() => undefined);
+      // Cleared before the await: a snapshotSoon() arriving while this one is saved is kept.
+      const snapshotNow = soon;
       soon = false;
+      await persist(false, snapshotNow).catch(() => undefined);
       // Yield to the event loop between batches: the API and WebSockets share this thread.
       if (entries.length >= (opts.readRecords ?? 512)) await new Promise((r) => setImmediate(r));
     }

@@ -39,7 +39,9 @@ describe('WRITE_MAX_POINTS_PER_S', () => {
     const perStation = Math.ceil(READINGS / stations.length);
     const base = Date.now() - 3_600_000;
     const readings = stations.flatMap((station) => Array.from({ length: perStation }, (_, i) => ({ station, ts: base + i * 1000, seq: i, values: { pm25: 10 + (i % 40) } })));
-    for (let i = 0; i < readings.length; i += 200) await gw.publishAsync('gateways/gw-air-01/readings', JSON.stringify(readings.slice(i, i + 200)), { qos: 1 });
+    // Publishes of 25 readings: a write holds whole publishes (a log record is written whole), so
+    // WRITE_BATCH_LINES bounds a write only where publishes are smaller than it.
+    for (let i = 0; i < readings.length; i += 25) await gw.publishAsync('gateways/gw-air-01/readings', JSON.stringify(readings.slice(i, i + 25)), { qos: 1 });
     proxy.mode = 'pass'; // InfluxDB is back: the backlog drains
 
     const total = readings.length;
