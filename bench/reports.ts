@@ -1,7 +1,7 @@
 // Report benchmark (issue #13): a station's monthly report p50/p95 read from hourly rollups beside
-// the same report computed from 1-minute raw readings with InfluxQL GROUP BY time(1h), in the same
+// the same report computed from raw readings with InfluxQL GROUP BY time(1h), in the same
 // run, and a yearly report from rollups. Data: N stations (default 500) with a year of hourly
-// rollups and the report month's 1-minute raw readings, hourly-constant so both paths agree; the
+// rollups and the report month's raw readings at each station's interval, hourly-constant so both paths agree; the
 // two reports are checked equal before timing. Called by bench/run.ts (--only=reports).
 import { createRegistry, type Station } from '../contracts/stations.ts';
 import { generateRegistry } from '../contracts/registry/generate-stations.ts';
@@ -80,7 +80,7 @@ export async function benchReports(o: BenchReportsOptions) {
     const yearFrom = parsePeriod(YEAR_FROM).fromMs;
     let rawPoints = 0;
     let rollupPoints = 0;
-    log(`reports bench: ${stations.length} stations, a year of hourly rollups and ${MONTH} of 1-minute raw readings`);
+    log(`reports bench: ${stations.length} stations, a year of hourly rollups and ${MONTH} of raw readings at each station's interval`);
     for (const s of stations) {
       const rollups: string[] = [];
       for (let h = yearFrom; h < month.toMs; h += HOUR) {

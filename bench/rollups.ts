@@ -2,7 +2,9 @@
 // stored (--quick: 50 stations, 30 days, the last 2 at 1 minute); p50/p95 of a 1-year daily series served from the daily rollups beside the same series
 // computed from raw readings (source=raw), both over HTTP in the same run; then a 31-day backtest of
 // the whole registry through POST /api/alerts/backtest: peak heap and RSS while it runs, and the
-// PUBACK latency of a steady QoS 1 publisher during it beside the same publisher without it.
+// PUBACK latency of a steady QoS 1 publisher during it beside the same publisher without it; and a
+// station's monthly report (the last whole month) from the hourly rollups beside the same report
+// computed from the raw readings, on the same data, in process (api/reports/build-report.ts).
 // Called by bench/run.ts (`npm run bench -- --only=rollups [--quick]`).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,10 @@ import { DAY_MS, HOUR_MS, hourStart } from '../contracts/rollups.ts';
 import type { Station } from '../contracts/stations.ts';
 import { stationReadingTopic } from '../contracts/topics.ts';
 import { rebuildRollups } from '../ingest/rollups/rebuild.ts';
+import { BACKTEST_WORKER_HEAP_MB, observeBacktestWorkers } from '../ingest/alerts/backtest-off-thread.ts';
+import { buildReport } from '../api/reports/build-report.ts';
+import { createHourlySource } from '../api/reports/hourly-source.ts';
+import { hanoiMonthLabel, parsePeriod } from '../api/reports/period.ts';
 import { parseConfig } from '../server/config.ts';
 import { startQuantrac } from '../server/create-quantrac.ts';
 
@@ -104,6 +110,25 @@ export async function benchRollups(o: RollupBenchOptions): Promise<{ result: obj
     const fromRollups = await series('');
     const fromRaw = await series('&source=raw');
 
+    // A station's monthly report of the last whole Hanoi month, from the hourly rollups and from raw readings.
+    const month = hanoiMonthLabel(parsePeriod(hanoiMonthLabel(nowMs)).fromMs - 1);
+    const reportFrom = { rollups: createHourlySource({ influx: q.influx, rollups: q.rollupInflux }), raw: createHourlySource({ influx: q.influx, useRollups: false }) };
+    const report = (source: keyof typeof reportFrom, id: string) => buildReport(q.registry, reportFrom[source], 'station', id, month, nowMs);
+    const sameFigures: string[] = [];
+    for (const s of stations.slice(0, 8)) {
+      const [a, b] = [await report('rollups', s.id), await report('raw', s.id)];
+      if (a.stations[0]?.source !== 'rollups' || b.stations[0]?.source !== 'raw') throw new Error(`monthly report of ${s.id}: read ${a.stations[0]?.source} and ${b.stations[0]?.source}, not rollups and raw`);
+      const figures = (r: typeof a) => JSON.stringify(r.stations.map(({ source: _s, ...rest }) => rest));
+      if (figures(a) === figures(b)) sameFigures.push(s.id);
+    }
+    o.log(`rollups: monthly report (${month}) from the rollups, then from raw readings…`);
+    const reportTimed = (source: keyof typeof reportFrom) => {
+      let k = 0;
+      return measure(requests, 10, async () => void (await report(source, stations[(k++ * 7) % stations.length]!.id)));
+    };
+    const monthlyRollups = await reportTimed('rollups');
+    const monthlyRaw = await reportTimed('raw');
+
     // PUBACK latency of a steady QoS 1 publisher, without and then during a 31-day backtest.
     const client = await mqtt.connectAsync(q.urls().mqtt, { clientId: gateway, username: gateway, password: gwPassword, protocolVersion: 4, reconnectPeriod: 0 });
     const station = stations.find((s) => s.gatewayId === gateway)!;
@@ -127,6 +152,8 @@ export async function benchRollups(o: RollupBenchOptions): Promise<{ result: obj
     let done = false;
     let peakHeapMb = 0;
     let peakRssMb = 0;
+    let workerPeakHeapMb: number | undefined;
+    const unobserve = observeBacktestWorkers((h) => void (workerPeakHeapMb = Math.max(workerPeakHeapMb ?? 0, h.usedHeapBytes / 2 ** 20)));
     const heapBefore = process.memoryUsage();
     const sampler = setInterval(() => {
       const m = process.memoryUsage();
@@ -148,15 +175,18 @@ export async function benchRollups(o: RollupBenchOptions): Promise<{ result: obj
     const replayed = await backtest;
     const backtestS = (performance.now() - btT0) / 1000;
     clearInterval(sampler);
+    unobserve();
     await client.endAsync();
 
     const result = {
       stations: stations.length, hourlyDays, minuteDays, pointsStored: points,
       rollupBuild: { seconds: +buildS.toFixed(1), stationHours: built.hours, points: built.points, queries: built.queries },
       series1yDaily: { fromRollups, fromRaw, p50Ratio: +(fromRollups.p50Ms / fromRaw.p50Ms).toFixed(3) },
+      monthlyReport: { month, fromRollups: monthlyRollups, fromRaw: monthlyRaw, p50Ratio: +(monthlyRollups.p50Ms / monthlyRaw.p50Ms).toFixed(3), sameFiguresChecked: 8, sameFigures: sameFigures.length },
       backtest31d: {
         readings: replayed, seconds: +backtestS.toFixed(1),
         mainHeapBeforeMb: +(heapBefore.heapUsed / 2 ** 20).toFixed(0), mainHeapPeakMb: +peakHeapMb.toFixed(0), rssPeakMb: +peakRssMb.toFixed(0),
+        workerPeakHeapMb: workerPeakHeapMb === undefined ? null : +workerPeakHeapMb.toFixed(0),
         pubackQuiet: quiet, pubackDuring: during, p99Ratio: +(during.p99Ms / quiet.p99Ms).toFixed(2),
       },
     };
@@ -176,7 +206,16 @@ export async function benchRollups(o: RollupBenchOptions): Promise<{ result: obj
       '',
       `Rollups p50 ÷ raw p50: **${result.series1yDaily.p50Ratio}**.`,
       '',
-      `31-day backtest of the whole registry (POST /api/alerts/backtest, worker thread): ${replayed.toLocaleString('en-US')} readings replayed in ${backtestS.toFixed(1)} s. Server process: main-thread heap ${result.backtest31d.mainHeapBeforeMb} MB before, peak ${result.backtest31d.mainHeapPeakMb} MB during; peak RSS (all threads) ${result.backtest31d.rssPeakMb} MB.`,
+      `Monthly report (${month}) of a station, built in process (api/reports/build-report.ts), 10 in flight (${requests} reports each); the first 8 stations' reports from both sources have the same figures: ${sameFigures.length} of 8.`,
+      '',
+      '| source | p50 ms | p95 ms |',
+      '|---|---|---|',
+      `| hourly rollups (default) | ${g(monthlyRollups)} |`,
+      `| raw readings, GROUP BY time(1h) (reference) | ${g(monthlyRaw)} |`,
+      '',
+      `Rollups p50 ÷ raw p50: **${result.monthlyReport.p50Ratio}**.`,
+      '',
+      `31-day backtest of the whole registry (POST /api/alerts/backtest, worker thread): ${replayed.toLocaleString('en-US')} readings replayed in ${backtestS.toFixed(1)} s. Server process: main-thread heap ${result.backtest31d.mainHeapBeforeMb} MB before, peak ${result.backtest31d.mainHeapPeakMb} MB during; peak RSS (all threads) ${result.backtest31d.rssPeakMb} MB; backtest worker's heap: ${result.backtest31d.workerPeakHeapMb === null ? 'not measured (no sample of the worker reached this thread)' : `peak ${result.backtest31d.workerPeakHeapMb} MB`} (ceiling ${BACKTEST_WORKER_HEAP_MB} MB).`,
       '',
       '| QoS 1 publisher, one reading per 20 ms | PUBACK p50 ms | p95 ms | p99 ms |',
       '|---|---|---|---|',

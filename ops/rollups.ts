@@ -1,5 +1,6 @@
 // CLI: rebuilds the hourly and daily rollups of a range from the raw readings in InfluxDB (after an
-// upgrade, or after changing what the rollups leave out). Uses the server's INFLUX_* settings.
+// upgrade, or after changing what the rollups leave out). Uses the server's INFLUX_* settings, and
+// leaves out what officers marked invalid (DATA_DIR/validations.json), as the running server does.
 //   npm run rollups -- --from 2026-01-01T00:00:00+07:00 --to 2026-12-01T00:00:00+07:00 [--stations a,b]
 import { parseArgs } from 'node:util';
 import { loadRegistry } from '../contracts/stations.ts';
@@ -8,6 +9,9 @@ import { rebuildRollups } from '../ingest/rollups/rebuild.ts';
 import { parseConfig } from '../server/config.ts';
 import { runCli } from './run-cli.ts';
 import { influxTargets } from '../server/influx-targets.ts';
+import { join } from 'node:path';
+import { createValidationStore } from '../api/validation-store.ts';
+import { exclusionPredicate } from '../server/create-validations.ts';
 
 const USAGE = 'usage: npm run rollups -- --from ISO --to ISO [--stations id,id,...]';
 
@@ -26,6 +30,7 @@ async function main(): Promise<number> {
   const stationIds = values.stations?.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
   const total = await rebuildRollups({
     registry: loadRegistry(config.REGISTRY_PATH), raw, rollups: createInfluxHttp(targets.rollups), fromMs, toMs, stationIds,
+    excluded: exclusionPredicate(createValidationStore(join(config.dataDir, 'validations.json'))),
     onDay: (day, s) => process.stderr.write(`${new Date(day).toISOString()}  ${s.hours} hours, ${s.points} points\n`),
   });
   process.stdout.write(`rebuilt ${total.hours} station-hours and ${total.days} station-days: ${total.points} rollup points written\n`);

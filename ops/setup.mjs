@@ -3,7 +3,8 @@
 // Plain JavaScript with no dependencies: it runs before node_modules exists.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -43,13 +44,46 @@ function checkProjectNode() {
   }
 }
 
-/** npm ci when node_modules is missing or older than the lock file. */
+/** True when this Node satisfies the lowest `engines.node` our dependencies declare (>= 22.18). */
+function runningNodeIsSupported() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 18);
+}
+
+/**
+ * The Node 24 binary of the `node` package the lock file pins, fetched from the npm registry into
+ * npm's own cache (`npm exec`, as `npx -y node@24` does), or null if that failed. Used to run the
+ * first `npm ci` on Node 24 when the machine's Node is older: npm checks each package's `engines`
+ * against the Node it runs on, so `npm ci` on Node 20 warns EBADENGINE for dependencies that
+ * need Node >= 22 (content-disposition 3, cookie 2) although quantrac itself never runs on it.
+ */
+function fetchProjectNode() {
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
+  const version = lock.packages?.['node_modules/node']?.version;
+  if (!version) return null;
+  log(`fetching Node ${version} from the npm registry to run npm ci on it (npm exec node@${version})...`);
+  const r = spawnSync('npm', ['exec', '--yes', `--package=node@${version}`, '--', 'node', '-p', 'process.execPath'], {
+    cwd: tmpdir(),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const bin = (r.stdout ?? '').trim().split('\n').pop();
+  return r.status === 0 && bin && existsSync(bin) ? bin : null;
+}
+
+/** npm ci when node_modules is missing or older than the lock file, run on Node 24 (see above). */
 function ensureNodeModules() {
   const lock = join(root, 'package-lock.json');
   const marker = join(root, 'node_modules', '.package-lock.json');
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  let env = process.env;
+  if (!runningNodeIsSupported()) {
+    const node24 = fetchProjectNode();
+    if (node24) env = { ...process.env, PATH: `${dirname(node24)}${delimiter}${process.env.PATH ?? ''}` };
+    else log(`could not fetch Node 24 first: npm ci runs on Node ${process.versions.node} and may warn EBADENGINE (harmless: quantrac runs on the Node 24 it installs)`);
+  }
   log('installing npm packages (npm ci)...');
-  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit', env });
   if (r.status !== 0) fail('`npm ci` failed; run it yourself in the project folder to see why.');
 }
 
@@ -102,7 +136,8 @@ function ensurePortalBuilt() {
 checkNode();
 ensureNodeModules();
 checkProjectNode();
-const needInflux = !process.env.INFLUX_URL || purpose === 'test' || purpose === 'bench';
+// `install` (ops/install.sh): npm packages and the portal only; install.sh sees to Debian's packages.
+const needInflux = purpose !== 'install' && (!process.env.INFLUX_URL || purpose === 'test' || purpose === 'bench');
 const packages = [];
 if (needInflux) packages.push('influxdb');
 if (purpose === 'test') packages.push('chromium', 'mosquitto-clients', 'poppler-utils', 'strace', 'victoria-metrics', 'systemd');

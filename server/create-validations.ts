@@ -23,10 +23,15 @@ export function createValidations(opts: { dataDir: string; auditLogPath: string;
   return {
     store,
     audit: (event) => void auditLog.append(event).catch((err: unknown) => opts.log.error({ err, event }, 'audit log write failed')),
-    excluded: () => {
-      const index = store.index();
-      return (stationId, parameter, tsMs) => isExcluded(index, stationId, parameter, tsMs);
-    },
+    excluded: exclusionPredicate(store),
+  };
+}
+
+/** The rollups' exclusion of a store: each call takes the marks in force then, as a predicate. */
+export function exclusionPredicate(store: Pick<ValidationStore, 'index'>): Validations['excluded'] {
+  return () => {
+    const index = store.index();
+    return (stationId, parameter, tsMs) => isExcluded(index, stationId, parameter, tsMs);
   };
 }
 

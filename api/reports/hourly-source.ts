@@ -9,6 +9,7 @@ import type { InfluxHttp, InfluxSeries } from '../../ingest/influx/influx-http.t
 import { quoteIdent, quoteString } from '../../ingest/influx/influx-http.ts';
 import { exclusionsFor, isExcluded, type ExclusionIndex } from '../../contracts/validations.ts';
 import { isValidValue, type RawRow } from '../../ingest/rollups/exclusion.ts';
+import { hourRollup } from '../../ingest/rollups/compute.ts';
 import { seriesRows } from '../snapshot.ts';
 import type { HourlySeries, HourStat } from './hourly.ts';
 
@@ -41,6 +42,7 @@ const PARAMS: Readonly<Record<StationKind, readonly string[]>> = {
   flood: ['level_m', 'depth_cm'],
 };
 const STATIONS_PER_QUERY = 20;
+const RIVER_ROWS_SPAN_MS = 7 * 24 * HOUR_MS;
 const FAILED_ROW = `("qc" =~ /:(fail|4)(,|$)/ OR "status" =~ /^(calibrating|faulty|fault|maintenance|0?1|0?2)$/)`;
 
 const stationFilter = (stations: readonly Station[]) =>
@@ -169,23 +171,39 @@ export function createHourlySource(o: HourlySourceOptions): HourlySource {
     else series.delete(hour);
   }
 
-  /** River gauges: time at each level (readings at or above it × the interval, per hour); every gauge: the exact time of the highest reading. */
+  /**
+   * A river gauge's time at or above each level, hour by hour, by the rollups' own rule (each valid
+   * reading stands for the time to the next, at most the interval: ingest/rollups/compute.ts), so
+   * both sources agree; read a week of rows at a time.
+   */
+  async function riverHoursAbove(s: Station, series: Mutable, fromMs: number, toMs: number): Promise<void> {
+    const index = o.exclusions?.();
+    const marked = (r: RawRow): RawRow => (index && typeof r.level_m === 'number' && isExcluded(index, s.id, 'level_m', r.time) ? { ...r, level_m: Number.NaN } : r);
+    for (let from = fromMs; from < toMs; from += RIVER_ROWS_SPAN_MS) {
+      const to = Math.min(toMs, from + RIVER_ROWS_SPAN_MS);
+      const [res] = await o.influx.query(`SELECT * FROM "flood" WHERE "station" = ${quoteString(s.id)} AND time >= ${from}ms AND time < ${to}ms`);
+      const byHour = new Map<number, RawRow[]>();
+      for (const r of res?.[0] ? (seriesRows(res[0]) as RawRow[]) : []) {
+        const h = hourStart(r.time);
+        const rows = byHour.get(h);
+        if (rows) rows.push(marked(r));
+        else byHour.set(h, [marked(r)]);
+      }
+      for (const [h, rows] of byHour) {
+        const stat = series.get(h)?.level_m;
+        const above = hourRollup(s, h, rows).hoursAbove;
+        if (stat && above) series.get(h)!.level_m = { ...stat, hoursAbove: above };
+      }
+    }
+  }
+
+  /** River gauges: time at each level (riverHoursAbove); every gauge: the exact time of the highest reading. */
   async function floodDetails(stations: readonly Station[], out: Map<string, Mutable>, fromMs: number, toMs: number): Promise<void> {
     for (const s of stations) {
       const series = out.get(s.id);
       if (!series || s.kind !== 'flood') continue;
       const param = s.floodType === 'river' ? 'level_m' : 'depth_cm';
-      const where = `"station" = ${quoteString(s.id)} AND time >= ${fromMs}ms AND time < ${toMs}ms`;
-      if (s.floodType === 'river') {
-        const levels = ['I', 'II', 'III'] as const;
-        const res = await o.influx.query(levels.map((l) => `SELECT count("level_m") AS n FROM "flood" WHERE ${where} AND "level_m" >= ${s.levelsM[l]} GROUP BY time(1h) fill(none)`).join('; '));
-        levels.forEach((l, i) => {
-          for (const row of res[i]?.[0] ? seriesRows(res[i]![0]!) : []) {
-            const h = series.get(row.time as number)?.level_m;
-            if (h) series.get(row.time as number)!.level_m = { ...h, hoursAbove: { ...h.hoursAbove, [l]: Math.min(1, ((row.n as number) * s.intervalS) / 3600) } };
-          }
-        });
-      }
+      if (s.floodType === 'river') await riverHoursAbove(s, series, fromMs, toMs);
       let peakHour: number | undefined;
       for (const [t, h] of series) if (h[param] && (peakHour === undefined || h[param].max > series.get(peakHour)![param]!.max)) peakHour = t;
       if (peakHour === undefined) continue;

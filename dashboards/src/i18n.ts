@@ -33,6 +33,8 @@ const STRINGS = {
   noData: { vi: 'Chưa có dữ liệu', en: 'No data yet' },
   statusCalibrating: { vi: 'Trạm đang hiệu chuẩn: số liệu lúc này không dùng để tính AQI và cảnh báo.', en: 'Station under calibration: its values now are not used for the AQI or alerts.' },
   statusFault: { vi: 'Trạm đang bảo trì (lỗi thiết bị): số liệu lúc này không dùng để tính AQI và cảnh báo.', en: 'Station under maintenance (device fault): its values now are not used for the AQI or alerts.' },
+  statusCalibratingShort: { vi: 'đang hiệu chuẩn', en: 'under calibration' },
+  statusFaultShort: { vi: 'đang bảo trì', en: 'under maintenance' },
   qcSuspect: { vi: 'nghi vấn', en: 'suspect' },
   qcFail: { vi: 'không đạt kiểm tra', en: 'failed QC' },
   qcNotEvaluated: { vi: 'chưa kiểm tra', en: 'not checked' },

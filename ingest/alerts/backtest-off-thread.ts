@@ -21,6 +21,19 @@ export class BacktestFailedError extends Error {
 /** Heap ceiling of a backtest worker: streaming keeps it far below; a runaway fails alone. */
 export const BACKTEST_WORKER_HEAP_MB = 512;
 
+/** Heap of a running backtest worker, sampled every `HEAP_SAMPLE_MS` (diagnostics: the bench's peak heap). */
+export interface BacktestHeapSample {
+  readonly usedHeapBytes: number;
+}
+const HEAP_SAMPLE_MS = 100;
+const heapObservers = new Set<(sample: BacktestHeapSample) => void>();
+
+/** Calls `observer` with each heap sample of the backtest workers this thread starts; returns the unsubscribe. */
+export function observeBacktestWorkers(observer: (sample: BacktestHeapSample) => void): () => void {
+  heapObservers.add(observer);
+  return () => void heapObservers.delete(observer);
+}
+
 export function runBacktestOffThread(o: { target: InfluxTarget; registry: Registry; rules: RulesFile; chunkMs?: number } & BacktestWindow): Promise<StoredBacktestReport> {
   const job: BacktestJob = {
     target: o.target,
@@ -37,6 +50,10 @@ export function runBacktestOffThread(o: { target: InfluxTarget; registry: Regist
       resourceLimits: { maxOldGenerationSizeMb: BACKTEST_WORKER_HEAP_MB },
     });
     let settled = false;
+    const sampler = heapObservers.size === 0 ? undefined : setInterval(() => {
+      worker.getHeapStatistics().then((h) => heapObservers.forEach((o) => o({ usedHeapBytes: h.used_heap_size })), () => undefined);
+    }, HEAP_SAMPLE_MS);
+    worker.once('exit', () => clearInterval(sampler));
     worker.once('message', (m: { ok: true; report: StoredBacktestReport } | { ok: false; message: string }) => {
       settled = true;
       if (m.ok) resolve(m.report);

@@ -57,14 +57,18 @@ export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
   const perRound = deps.stationsPerRound ?? 25;
   let queries = 0;
 
-  /** Rows with the officer-excluded values removed (the row's other values still count). */
+  /**
+   * Rows with the officer-excluded values made invalid (the row's other values still count). NaN, not
+   * null: the value was stored, so an hour whose every value is excluded still writes count 0 and
+   * overwrites the figures an earlier flush stored for it (null reads as "no such field").
+   */
   function withoutExcluded(station: Station, rows: RawRow[]): RawRow[] {
     const exclude = deps.excluded?.();
     if (!exclude) return rows;
     return rows.map((r) => {
       let out: Record<string, unknown> | undefined;
       for (const p of Object.keys(r)) {
-        if (typeof r[p] === 'number' && p !== 'time' && exclude(station.id, p, r.time)) (out ??= { ...r })[p] = null;
+        if (typeof r[p] === 'number' && p !== 'time' && exclude(station.id, p, r.time)) (out ??= { ...r })[p] = Number.NaN;
       }
       return (out as RawRow | undefined) ?? r;
     });

@@ -4,7 +4,7 @@
 import { DAY_MS, HOUR_MS, hanoiDayStart } from '../../contracts/rollups.ts';
 import type { Registry } from '../../contracts/stations.ts';
 import type { InfluxHttp } from '../influx/influx-http.ts';
-import { createRollupConsumer, type FlushStats } from './consumer.ts';
+import { createRollupConsumer, type FlushStats, type RollupConsumerDeps } from './consumer.ts';
 
 export interface RebuildOptions {
   readonly registry: Registry;
@@ -13,11 +13,13 @@ export interface RebuildOptions {
   readonly fromMs: number;
   readonly toMs: number;
   readonly stationIds?: readonly string[] | undefined;
+  /** Officers' validation marks (as the running server's consumer has them): a rebuild must leave out what they exclude too. */
+  readonly excluded?: RollupConsumerDeps['excluded'];
   readonly onDay?: (dayStartMs: number, stats: FlushStats) => void;
 }
 
 export async function rebuildRollups(o: RebuildOptions): Promise<FlushStats> {
-  const consumer = createRollupConsumer({ registry: o.registry, raw: o.raw, rollups: o.rollups });
+  const consumer = createRollupConsumer({ registry: o.registry, raw: o.raw, rollups: o.rollups, excluded: o.excluded });
   const stations = o.stationIds ? o.stationIds.filter((id) => o.registry.get(id)) : o.registry.stations.map((s) => s.id);
   const total = { hours: 0, days: 0, points: 0, queries: 0 };
   for (let day = hanoiDayStart(o.fromMs); day < o.toMs; day += DAY_MS) {

@@ -182,6 +182,49 @@ describe('rollups', () => {
     expect(rain.rain_mm_max_1h).toBe(24);
   });
 
+  it('a mark made after its hour was rolled up: the recomputed hour and day drop the marked values, no old figures left', async () => {
+    const { db, raw, rollups } = await fresh();
+    let marked = false;
+    const excluded = () => (stationId: string, parameter: string, ts: number) => marked && stationId === 'air-001' && parameter === 'pm25' && ts >= DAY0 + 3 * HOUR_MS && ts < DAY0 + 4 * HOUR_MS;
+    const consumer = createRollupConsumer({ registry, raw, rollups, excluded });
+    const lines: string[] = [];
+    const marks: { stationId: string; ts: number }[] = [];
+    for (let t = DAY0 + 2 * HOUR_MS; t < DAY0 + 4 * HOUR_MS; t += 5 * 60_000) {
+      lines.push(`air,station=air-001,district=x,ward=y pm25=${t < DAY0 + 3 * HOUR_MS ? 40 : 400},pm10=60 ${t}`);
+      marks.push({ stationId: 'air-001', ts: t });
+    }
+    await raw.write(lines.join('\n'));
+    await consumer.onReadings(marks);
+    await consumer.flush();
+    expect((await rollupRows(db, 'air_1h', 'air-001')).find((r) => r.time === DAY0 + 3 * HOUR_MS)).toMatchObject({ pm25_count: 12, pm25_mean: 400 });
+    const aqiAt3 = async () => (await rollupRows(db, 'aqi_1h', 'air-001')).find((r) => r.time === DAY0 + 3 * HOUR_MS)?.vn_dominant;
+    expect(await aqiAt3()).toBe('pm25');
+
+    marked = true; // as server/create-validations.ts does on a new mark: the touched hour is marked dirty
+    await consumer.onReadings([{ stationId: 'air-001', ts: DAY0 + 3 * HOUR_MS }]);
+    await consumer.flush();
+    const hour3 = (await rollupRows(db, 'air_1h', 'air-001')).find((r) => r.time === DAY0 + 3 * HOUR_MS)!;
+    expect(hour3).toMatchObject({ pm25_count: 0, pm25_coverage: 0, pm10_count: 12, pm10_mean: 60 });
+    const day = (await rollupRows(db, 'air_1d', 'air-001'))[0]!;
+    expect(day).toMatchObject({ pm25_count: 12, pm25_max: 40, pm25_mean: 40, pm10_count: 24 });
+    expect(await aqiAt3()).toBe('pm10'); // PM2.5's NowCast needs 2 of its last 3 hours: only hour 2 is left
+  });
+
+  it('a rebuild leaves out what officers marked invalid, as the running consumer does', async () => {
+    const { db, raw, rollups } = await fresh();
+    const lines: string[] = [];
+    for (let t = DAY0 + 2 * HOUR_MS; t < DAY0 + 4 * HOUR_MS; t += 5 * 60_000) lines.push(`air,station=air-001,district=x,ward=y pm25=${t < DAY0 + 3 * HOUR_MS ? 40 : 400},pm10=60 ${t}`);
+    await raw.write(lines.join('\n'));
+    // PM2.5 of hour 3 marked invalid (the 400s); PM10 of that hour stays.
+    const excluded = () => (stationId: string, parameter: string, ts: number) => stationId === 'air-001' && parameter === 'pm25' && ts >= DAY0 + 3 * HOUR_MS && ts < DAY0 + 4 * HOUR_MS;
+    await rebuildRollups({ registry, raw, rollups, fromMs: DAY0, toMs: DAY0 + DAY_MS, excluded });
+    const hours = new Map((await rollupRows(db, 'air_1h', 'air-001')).map((r) => [r.time as number, r]));
+    expect(hours.get(DAY0 + 2 * HOUR_MS)).toMatchObject({ pm25_count: 12, pm25_mean: 40 });
+    expect(hours.get(DAY0 + 3 * HOUR_MS)).toMatchObject({ pm25_count: 0, pm10_count: 12, pm10_mean: 60 });
+    const day = (await rollupRows(db, 'air_1d', 'air-001'))[0]!;
+    expect(day).toMatchObject({ pm25_count: 12, pm25_max: 40, pm10_count: 24 });
+  });
+
   it('keeps pending buckets across a restart until a flush has recomputed them', async () => {
     const path = join(dataDir, 'pending.json');
     const first = createDirtySet(path);

@@ -80,11 +80,25 @@ export function fromServer(scale: Scale, aqi: ServerAqi | null | undefined): Air
 
 export function airIndex(scale: Scale, latest: Latest | null, server: ServerAqi | null | undefined, serverForTs: string | undefined): AirIndex | undefined {
   if (!latest) return undefined;
+  // A reading taken while the station calibrates or is faulty changes no index (the server leaves
+  // it out too): the server's index from the usable readings stands, whatever reading it was for.
+  if (latest.status !== undefined && latest.status !== 'measuring') return fromServer(scale, server);
   if (serverForTs === latest.ts) {
     const s = fromServer(scale, server);
     if (s) return s;
   }
-  return computeIndex(scale, latest.values);
+  return computeIndex(scale, usableValues(latest));
+}
+
+/**
+ * The values an index may use: not those that failed QC (flag 4). The rule of isUsable() in
+ * contracts/quality.ts, restated here so the portal bundle does not load that module's zod schemas.
+ */
+function usableValues(latest: Latest): Readonly<Record<string, number>> {
+  if (!latest.quality) return latest.values;
+  const out: Record<string, number> = {};
+  for (const [p, v] of Object.entries(latest.values)) if (latest.quality[p]?.flag !== 4) out[p] = v;
+  return out;
 }
 
 /** Health advice (VN_AQI only: the decision's advice table is tied to its own categories). */

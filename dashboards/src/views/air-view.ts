@@ -30,7 +30,10 @@ function paintPin(el: HTMLElement, st: StationState, scale: Scale): void {
   // A station without data is a small grey dot: it must not hide the ones that have data.
   pin.classList.toggle('pin-empty', !idx);
   pin.innerHTML = idx ? `<b class="pin-value">${idx.value}</b><span class="pin-label">${esc(tr(idx.band.label))}</span>` : '';
-  const label = `${st.station.name}: ${idx ? `${tr(SCALE_NAME[scale])} ${idx.value}, ${tr(idx.band.label)}` : t('noData')}${stale ? `, ${t('stale')}` : ''}`;
+  const status = st.latest?.status;
+  pin.dataset.status = status ?? 'measuring';
+  const statusText = status === 'calibrating' ? `, ${t('statusCalibratingShort')}` : status === 'fault' ? `, ${t('statusFaultShort')}` : '';
+  const label = `${st.station.name}: ${idx ? `${tr(SCALE_NAME[scale])} ${idx.value}, ${tr(idx.band.label)}` : t('noData')}${stale ? `, ${t('stale')}` : ''}${statusText}`;
   el.setAttribute('aria-label', label);
   el.setAttribute('role', 'button');
   el.title = label;
