@@ -124,12 +124,12 @@ export async function rollupBuckets(raw: InfluxHttp, rollups: InfluxHttp, statio
 export async function rollupAqi(http: InfluxHttp, station: Station, period: 'hourly' | 'daily', scale: AqiScaleKey, fromMs: number, toMs: number): Promise<Map<number, Aqi>> {
   const f = aqiFields(scale);
   const [series] = await http.query(
-    `SELECT ${[f.value, f.category, f.colour, f.dominant, f.detail].map(quoteIdent).join(', ')} FROM ${quoteIdent(aqiMeasurement(period === 'hourly' ? '1h' : '1d'))} ` +
+    `SELECT ${[f.value, f.category, f.colour, f.dominant, f.detail, f.none].map(quoteIdent).join(', ')} FROM ${quoteIdent(aqiMeasurement(period === 'hourly' ? '1h' : '1d'))} ` +
       `WHERE "station" = ${quoteString(station.id)} AND time >= ${fromMs}ms AND time < ${toMs}ms`,
   );
   const out = new Map<number, Aqi>();
   for (const row of series?.[0] ? seriesRows(series[0]) : []) {
-    if (typeof row[f.value] !== 'number') continue;
+    if (typeof row[f.value] !== 'number' || row[f.none] === true) continue;
     if (typeof row[f.detail] === 'string') {
       out.set(row.time as number, JSON.parse(row[f.detail] as string) as Aqi);
       continue;

@@ -3,7 +3,7 @@
 // (one frozen subscriber must not stall everyone), sessions ended when their credential is revoked.
 import type { Socket } from 'node:net';
 import type { Server } from 'node:net';
-import { Aedes, type Client } from 'aedes';
+import { Aedes, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { identityOf } from './client-identity.ts';
 import type { CredentialStore } from './gateway-credentials.ts';
@@ -47,6 +47,14 @@ export interface BrokerOptions {
   readonly proxyProtocol?: boolean;
 }
 
+/**
+ * A graceful close waits at most this long for the publishes already read to be answered (a full
+ * spool holds them); a gateway resends whatever was not acknowledged, so nothing is lost past it.
+ */
+const CLOSE_ANSWER_WAIT_MS = 3_000;
+/** ...and this long for each client to close its side after the broker's FIN. */
+const CLOSE_FIN_WAIT_MS = 500;
+
 /** A balancer sends its PROXY header at once; a connection without one in this time is closed. */
 const PROXY_HEADER_TIMEOUT_MS = 5_000;
 
@@ -85,6 +93,7 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
       log[level]({ clientId: client?.id ?? undefined, address, reason, topic }, `MQTT ${what} refused`);
     };
   let inflightPeak = 0;
+  const unanswered = createUnansweredCount();
   const authorizePublish = createAuthorizePublish({ sink, stationGateway: opts.stationGateway, denyAction: opts.denyAction, aclMode: opts.aclMode, onRefused: refused('publish') });
   if (opts.aclMode === 'open') {
     log.warn(
@@ -95,7 +104,7 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
     drainTimeout: opts.drainTimeoutMs,
     preConnect,
     authenticate: createAuthenticate({ credentials: opts.credentials, allowAnonymous: opts.allowAnonymous, onRefused: refused('connect') }),
-    authorizePublish: limitInflight(opts.maxInflight, authorizePublish, {
+    authorizePublish: unanswered.wrap(limitInflight(opts.maxInflight, authorizePublish, {
       onHeld: (client) => {
         events.onInflightHeld?.();
         log.debug({ clientId: client.id, maxInflight: opts.maxInflight }, 'MQTT client at its in-flight bound: reading paused');
@@ -103,7 +112,7 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
       onInflight: (n) => {
         if (n > inflightPeak) events.onInflightPeak?.((inflightPeak = n));
       },
-    }),
+    })),
     authorizeSubscribe: createAuthorizeSubscribe(refused('subscribe'), opts.aclMode),
   });
   const connected = new Set<Client>();
@@ -125,7 +134,12 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
   const refuseConnect = refused('connect');
   const refusePacket = refused('packet');
   /** Admission before any MQTT byte is parsed; `wrap` adds TLS when the listener is the TLS one. */
+  let closing = false;
   const onSocket = (socket: Socket, stream: Socket = socket, address = socket.remoteAddress ?? 'unknown') => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
     const refusal = limiter.admit(address);
     if (refusal) {
       refuseConnect(refusal, null, undefined, address);
@@ -194,10 +208,47 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
     async close() {
       clearInterval(watcher);
       clearInterval(sweeper);
-      // Refuse new connections first; server.close() completes once Aedes has closed the clients.
+      // Refuse new connections, stop reading every client and answer the publishes already read,
+      // then end the connections: a gateway whose PUBACK was lost would send the reading again
+      // after the restart. Only then close the listeners (which destroy the sockets left) and Aedes.
+      closing = true;
+      const conns = [...connected].map((c) => c.conn).filter((c): c is GuardedConnection => c instanceof GuardedConnection);
+      for (const conn of conns) conn.stopReading();
+      await unanswered.settled(CLOSE_ANSWER_WAIT_MS);
+      await Promise.all(conns.map((conn) => conn.finish(CLOSE_FIN_WAIT_MS)));
       const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await closed;
+    },
+  };
+}
+
+type AuthorizePublish = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) => void;
+
+/** Publishes handed to the pipeline and not yet answered, across all clients. */
+function createUnansweredCount() {
+  let count = 0;
+  return {
+    wrap: (hook: AuthorizePublish): AuthorizePublish => (client, packet, callback) => {
+      count++;
+      hook(client, packet, (err) => {
+        count--;
+        callback(err);
+      });
+    },
+    /**
+     * Resolves once no publish is unanswered and none arrived in a short quiet spell (Aedes may
+     * still parse packets it read before reading stopped), or after `maxMs`.
+     */
+    async settled(maxMs: number): Promise<void> {
+      const deadline = Date.now() + maxMs;
+      let quietSince = count === 0 ? Date.now() : 0;
+      while (Date.now() < deadline) {
+        if (count > 0) quietSince = 0;
+        else if (quietSince === 0) quietSince = Date.now();
+        else if (Date.now() - quietSince >= 50) return;
+        await new Promise((r) => setTimeout(r, 10));
+      }
     },
   };
 }

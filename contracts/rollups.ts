@@ -25,11 +25,15 @@ export const STAT_FIELDS = ['mean', 'min', 'max', 'count', 'coverage'] as const;
 export type StatField = (typeof STAT_FIELDS)[number];
 export const statField = (param: string, stat: StatField | 'hours' | 'sum' | 'max_1h' | 'max_at'): string => `${param}_${stat}`;
 
-/** AQI fields per scale: value (float), category, colour, dominant, detail (strings; detail = the API's Aqi object as JSON). */
+/**
+ * AQI fields per scale: value (float), category, colour, dominant, detail (strings; detail = the API's
+ * Aqi object as JSON), none (boolean: true when a recomputation found the index not computable —
+ * InfluxDB cannot remove a point's older fields, so they stay and must not be served; absent = false).
+ */
 export const AQI_SCALES = ['vn', 'us'] as const;
 export type AqiScaleKey = (typeof AQI_SCALES)[number];
 export const aqiFields = (scale: AqiScaleKey) =>
-  ({ value: scale, category: `${scale}_category`, colour: `${scale}_colour`, dominant: `${scale}_dominant`, detail: `${scale}_detail` }) as const;
+  ({ value: scale, category: `${scale}_category`, colour: `${scale}_colour`, dominant: `${scale}_dominant`, detail: `${scale}_detail`, none: `${scale}_none` }) as const;
 
 /** Fields of a river gauge's hours at or above each flood level, per bucket. */
 export const hoursAboveField = (level: 'I' | 'II' | 'III'): string => `hours_above_${level}`;

@@ -71,6 +71,8 @@ QUID=$(awk -F: '$1 == "quantrac" { print $3 }' "$ROOT/etc/passwd")
 QGID=$(awk -F: '$1 == "quantrac" { print $3 }' "$ROOT/etc/group")
 [ -n "$QUID" ] && [ -n "$QGID" ] || die "the user quantrac was not created in $ROOT/etc/passwd"
 install -d -m 0750 -o "$QUID" -g "$QGID" "$STATE"
+# Where `quantrac backup --out` writes (it runs as the service user, who may not write elsewhere).
+install -d -m 0750 -o "$QUID" -g "$QGID" "$ROOT/var/backups/quantrac"
 
 say "code in $PREFIX (npm ci installs Node 24 into node_modules/.bin; the portal is built once)"
 rm -rf "$PREFIX.new"

@@ -35,6 +35,8 @@ export async function reportRoutes(app: FastifyInstance, deps: ReportRoutesDeps)
     const { scope } = parseOr400(ReportScopeParamsSchema, req.params);
     const q = parseOr400(ReportQuerySchema, req.query);
     const entry = await deps.cache.get(`report:${scope}:${q.id ?? ''}:${q.period}:${deps.validations?.revision() ?? ''}`, () => compute(scope, q.id, q.period));
+    // Open data: any web page may read the reports (no credentials involved), whatever API_CORS_ORIGINS allows elsewhere.
+    void reply.header('access-control-allow-origin', '*');
     if (q.format === 'json') return sendCached(req, reply, entry, maxAgeS);
     const report = JSON.parse(entry.body) as Report;
     const name = `quantrac-report-${scope}-${(q.id ?? 'hanoi').replace(/[^A-Za-z0-9-]+/g, '_')}-${q.period}.csv`;

@@ -56,6 +56,7 @@ export class GuardedConnection extends Duplex {
   readonly remoteAddress: string | undefined;
   readonly #socket: Socket;
   #held = false;
+  #stopped = false;
 
   /** `remoteAddress`: the client's own address when a load balancer named it (PROXY protocol). */
   constructor(socket: Socket, maxPacketBytes: number, onViolation: (v: PacketViolation) => void, remoteAddress = socket.remoteAddress) {
@@ -70,6 +71,7 @@ export class GuardedConnection extends Duplex {
         this.destroy(new Error(`MQTT ${violation.replace('_', ' ')}`));
         return;
       }
+      if (this.#stopped) return; // closing: dropped unanswered, the gateway sends it again
       if (!this.push(chunk) || this.#held) socket.pause();
     });
     socket.on('end', () => this.push(null));
@@ -99,6 +101,29 @@ export class GuardedConnection extends Duplex {
     this.#held = false;
     // If Aedes' buffer is still full, the next push returns false and pauses the socket again.
     this.#socket.resume();
+  }
+
+  /**
+   * A graceful close, first step: what the peer sends from now on is read and dropped (nothing new
+   * reaches Aedes, and no unread bytes turn the close into a reset that would discard the answers
+   * still on their way to the peer); writes still pass.
+   */
+  stopReading(): void {
+    this.#stopped = true;
+    this.#socket.resume();
+  }
+
+  /** Second step: sends FIN after the answers written so far; resolves when the peer has closed too, or after `maxMs`. */
+  finish(maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#socket.destroyed) return resolve();
+      const timer = setTimeout(resolve, maxMs);
+      this.#socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.end(); // after what Aedes has written (corked pieces included), then _final ends the socket
+    });
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {

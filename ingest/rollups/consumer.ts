@@ -8,7 +8,7 @@
 import { DAY_MS, HOUR_MS, hanoiDayStart, hourStart, statsMeasurement } from '../../contracts/rollups.ts';
 import type { Registry, Station } from '../../contracts/stations.ts';
 import { quoteIdent, quoteString, type InfluxHttp, type InfluxSeries } from '../influx/influx-http.ts';
-import { dailyAqiAt, dayRollup, hourlyAqiAt, hourMeans, hourRollup, type BucketRollup } from './compute.ts';
+import { dailyAqiAt, dayRollup, hourlyAqiAt, hourRollup, type BucketRollup } from './compute.ts';
 import { createDirtySet, type DirtySet } from './dirty-set.ts';
 import type { RawRow } from './exclusion.ts';
 import { aqiLine, rollupFromRow, rollupLine } from './points.ts';
@@ -152,14 +152,11 @@ export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
       const day = rollupLine(station, '1d', dayRollup(station, d, inDay));
       if (day) dayLines.push(day);
       if (station.kind !== 'air') return;
-      if (inDay.some((h) => hourMeans(h))) {
-        const line = aqiLine(station, '1d', d, dailyAqiAt(d, stored));
-        if (line) dayLines.push(line);
-      }
+      // Written even when not computable (`none`): an index stored before must not outlive its data.
+      dayLines.push(aqiLine(station, '1d', d, dailyAqiAt(d, stored)));
       for (const a of aqiHours) {
-        if (a < d || a >= d + DAY_MS || !hourMeans(stored.get(a))) continue;
-        const line = aqiLine(station, '1h', a, hourlyAqiAt(a, stored));
-        if (line) dayLines.push(line);
+        if (a < d || a >= d + DAY_MS || !stored.has(a)) continue;
+        dayLines.push(aqiLine(station, '1h', a, hourlyAqiAt(a, stored)));
       }
     });
     await writeAll(dayLines);

@@ -29,15 +29,19 @@ export function rollupLine(station: Station, period: RollupPeriod, b: BucketRoll
   return `${statsMeasurement(station.kind, period)},${tagsOf(station)} ${fields.join(',')} ${b.startMs}`;
 }
 
-export function aqiLine(station: Station, period: RollupPeriod, startMs: number, aqi: AqiPair): string | undefined {
+/** The bucket's index on both scales; a scale not computable is written `none`, so it overwrites an index stored before. */
+export function aqiLine(station: Station, period: RollupPeriod, startMs: number, aqi: AqiPair): string {
   const fields: string[] = [];
   for (const scale of ['vn', 'us'] as const) {
     const a = aqi[scale];
-    if (!a) continue;
     const f = aqiFields(scale);
-    fields.push(`${f.value}=${num(a.value)}`, `${f.category}=${str(a.category)}`, `${f.colour}=${str(a.colour)}`, `${f.dominant}=${str(a.dominant)}`, `${f.detail}=${str(JSON.stringify(a))}`);
+    if (!a) {
+      fields.push(`${f.none}=true`);
+      continue;
+    }
+    fields.push(`${f.value}=${num(a.value)}`, `${f.category}=${str(a.category)}`, `${f.colour}=${str(a.colour)}`, `${f.dominant}=${str(a.dominant)}`, `${f.detail}=${str(JSON.stringify(a))}`, `${f.none}=false`);
   }
-  return fields.length === 0 ? undefined : `${aqiMeasurement(period)},${tagsOf(station)} ${fields.join(',')} ${startMs}`;
+  return `${aqiMeasurement(period)},${tagsOf(station)} ${fields.join(',')} ${startMs}`;
 }
 
 /** An hourly or daily rollup back from a stored row (`SELECT *` of a `{kind}_{period}` measurement). */

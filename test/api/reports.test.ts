@@ -111,6 +111,14 @@ describe('area reports and formats', () => {
     expect(rows).toContain('station,air-001,2026-11,air-001,air,annual_mean,limit_25_incomplete,pm25,27.8,µg/m³');
   });
 
+  it('is open data: served without login to a page of any origin, JSON and CSV', async () => {
+    for (const format of ['json', 'csv']) {
+      const res = await fetch(`${t.httpUrl}/api/reports/city?period=2026-11&format=${format}`, { headers: { origin: 'https://data.example.org' } });
+      expect(res.status, format).toBe(200);
+      expect(res.headers.get('access-control-allow-origin'), format).toBe('*');
+    }
+  });
+
   it('is documented in OpenAPI with its query and both formats', async () => {
     const doc = (await (await fetch(`${t.httpUrl}/openapi.json`)).json()) as { paths: Record<string, { get: { parameters: { name: string }[]; responses: { 200: { content: object } } } }> };
     const op = doc.paths['/api/reports/{scope}']!.get;

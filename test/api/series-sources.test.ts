@@ -97,6 +97,24 @@ describe('series sources', () => {
     expect(rows.length - 1).toBe(60 * 24);
   });
 
+  it('stores the hourly and daily AQI on both scales as computed from raw readings', async () => {
+    const aqi = async (query: string) => {
+      const res = await fetch(`${t.httpUrl}/api/stations/air-002/aqi?${query}`);
+      expect(res.status, `${query}: ${await res.clone().text()}`).toBe(200);
+      return StationAqiResponseSchema.parse(await res.json());
+    };
+    const settledDay = hanoiDayStart(lastHour); // whole Hanoi days only: today's index is still open
+    for (const scale of ['vn', 'us'] as const) {
+      for (const [period, from, to] of [['hourly', lastHour - 2 * DAY_MS, lastHour], ['daily', settledDay - 20 * DAY_MS, settledDay]] as const) {
+        const fromRaw = await aqi(`period=${period}&scale=${scale}&from=${from}&to=${to}&source=raw`);
+        const fromRollups = await aqi(`period=${period}&scale=${scale}&from=${from}&to=${to}&source=rollups`);
+        expect([fromRaw.source, fromRollups.source]).toEqual(['raw', 'rollups']);
+        expect(fromRollups.points.filter((p) => p.aqi !== null).length, `${scale} ${period}`).toBeGreaterThanOrEqual(period === 'hourly' ? 40 : 20);
+        expect(fromRollups.points, `${scale} ${period}`).toEqual(fromRaw.points);
+      }
+    }
+  });
+
   it('keeps answering rollup-backed spans once the raw readings are gone', async () => {
     const settled = lastHour - 2 * HOUR_MS; // before the fresh edge, which is read from raw readings
     const before = await series(`/api/stations/air-002/readings?from=${yearAgo}&to=${settled}&every=7d`);

@@ -12,6 +12,7 @@ import { createInfluxHttp, type InfluxHttp } from '../../ingest/influx/influx-ht
 import { createRollupConsumer } from '../../ingest/rollups/consumer.ts';
 import { createDirtySet } from '../../ingest/rollups/dirty-set.ts';
 import { rebuildRollups } from '../../ingest/rollups/rebuild.ts';
+import { rollupAqi } from '../../api/rollup-queries.ts';
 import { influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
 
 const registry = loadRegistry();
@@ -208,6 +209,35 @@ describe('rollups', () => {
     const day = (await rollupRows(db, 'air_1d', 'air-001'))[0]!;
     expect(day).toMatchObject({ pm25_count: 12, pm25_max: 40, pm25_mean: 40, pm10_count: 24 });
     expect(await aqiAt3()).toBe('pm10'); // PM2.5's NowCast needs 2 of its last 3 hours: only hour 2 is left
+  });
+
+  it('an index that can no longer be computed is not served from the rollups (no stale AQI)', async () => {
+    const { raw, rollups } = await fresh();
+    let marked = false;
+    // Every PM value of the day marked invalid once the index was stored: no hourly or daily AQI is left.
+    const excluded = () => (_s: string, parameter: string) => marked && (parameter === 'pm25' || parameter === 'pm10');
+    const consumer = createRollupConsumer({ registry, raw, rollups, excluded });
+    const lines: string[] = [];
+    const marks: { stationId: string; ts: number }[] = [];
+    for (let t = DAY0; t < DAY0 + DAY_MS; t += 5 * 60_000) {
+      lines.push(`air,station=air-001,district=x,ward=y pm25=60,pm10=80,no2=40 ${t}`);
+      marks.push({ stationId: 'air-001', ts: t });
+    }
+    await raw.write(lines.join('\n'));
+    await consumer.onReadings(marks);
+    await consumer.flush();
+    const air = registry.get('air-001')!;
+    const served = async (period: 'hourly' | 'daily', scale: 'vn' | 'us') => rollupAqi(rollups, air, period, scale, DAY0, DAY0 + DAY_MS);
+    expect((await served('hourly', 'vn')).get(DAY0 + 5 * HOUR_MS)?.dominant).toBe('pm25');
+    expect((await served('daily', 'us')).get(DAY0)?.value).toBeGreaterThan(100);
+
+    marked = true;
+    await consumer.onReadings(marks);
+    await consumer.flush();
+    for (const scale of ['vn', 'us'] as const) {
+      expect([...(await served('hourly', scale)).keys()], scale).toEqual([]);
+      expect([...(await served('daily', scale)).keys()], scale).toEqual([]);
+    }
   });
 
   it('a rebuild leaves out what officers marked invalid, as the running consumer does', async () => {

@@ -58,6 +58,8 @@ describe.skipIf(!isRoot)('ops/install.sh --root (as root, like on a server)', ()
 
     const state = statSync(at('var/lib/quantrac'));
     expect([state.uid, state.gid, state.mode & 0o777]).toEqual([uid, gid, 0o750]);
+    const backups = statSync(at('var/backups/quantrac')); // `quantrac backup` runs as the service user
+    expect([backups.uid, backups.gid, backups.mode & 0o777]).toEqual([uid, gid, 0o750]);
     const env = statSync(at('etc/quantrac/quantrac.env'));
     expect([env.uid, env.gid, env.mode & 0o777]).toEqual([0, gid, 0o640]);
     const code = statSync(at('opt/quantrac/server/main.ts'));

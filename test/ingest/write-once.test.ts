@@ -1,0 +1,139 @@
+// "Nothing twice", counted at the database boundary: the fault proxy in front of the real influxd
+// records every point InfluxDB confirmed, per (station, seq), across outages, retries and restarts.
+// What InfluxDB stores cannot show a reading written twice (it keeps one point per measurement +
+// tags + timestamp); this count can. The promise it checks: a reading reaches InfluxDB once,
+// except a batch whose answer was lost (the writer cannot know InfluxDB stored it) or that was
+// confirmed after the last checkpoint before a crash; that batch is sent again byte for byte, so
+// InfluxDB still stores one point per reading.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { setGatewayPassword } from '../../broker/gateway-credentials.ts';
+import { freePort } from '../../ops/local-influxd.ts';
+import { countAtBoundary, type BoundaryCount } from '../support/boundary-count.ts';
+import { startFaultProxy, type FaultMode, type FaultProxy } from '../support/fault-proxy.ts';
+import { eventually, influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
+import { startPublisher, storedCounts, type Publisher, type PublisherGateway } from '../support/publisher.ts';
+import { startTestQuantrac } from '../support/quantrac.ts';
+import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
+
+const GATEWAYS: Record<string, string[]> = {
+  'gw-air-01': ['air-001', 'air-002', 'air-003'],
+  'gw-air-02': ['air-011', 'air-012', 'air-013'],
+};
+const STATIONS = Object.values(GATEWAYS).flat();
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+async function gateways(credentialsPath: string): Promise<PublisherGateway[]> {
+  return Promise.all(
+    Object.entries(GATEWAYS).map(async ([gatewayId, ids]) => ({
+      gatewayId,
+      password: await setGatewayPassword(credentialsPath, gatewayId),
+      stations: ids.map((id) => ({ id, values: (seq: number) => ({ pm25: 20 + (seq % 50), pm10: 40 + (seq % 70) }) })),
+    })),
+  );
+}
+
+async function proxyInFrontOfInflux(): Promise<FaultProxy> {
+  const proxy = await startFaultProxy(influxUrl());
+  cleanups.push(() => proxy.close());
+  return proxy;
+}
+
+/** Runs `mode` until the proxy has faulted `writes` more write requests. */
+async function fault(proxy: FaultProxy, mode: FaultMode, writes: number): Promise<void> {
+  const before = proxy.counts.faulted;
+  proxy.mode = mode;
+  await eventually(async () => (proxy.counts.faulted >= before + writes ? true : undefined), 30_000, `${writes} writes faulted with ${mode}`);
+  proxy.mode = 'pass';
+}
+
+/**
+ * Waits until every acknowledged reading has reached InfluxDB through the proxy and is stored, and
+ * checks what is stored: one row per acknowledged reading, none missing. Returns the count at the
+ * database boundary.
+ */
+async function boundaryOnceStored(pub: Publisher, proxy: FaultProxy, database: string): Promise<Map<string, BoundaryCount>> {
+  const counts = await eventually(
+    async () => {
+      const c = countAtBoundary(proxy.stored);
+      return [...pub.acked].every((k) => c.has(k)) ? c : undefined;
+    },
+    60_000,
+    'every acknowledged reading through the proxy',
+  );
+  const stored = await storedCounts((q) => influxRows(database, q), 'air', STATIONS);
+  expect([...pub.acked].filter((k) => stored.get(k) !== 1)).toEqual([]);
+  // Resent lines are the first ones byte for byte: same measurement, tags, timestamp and fields.
+  expect([...counts].filter(([, c]) => c.lines.size !== 1).map(([k, c]) => [k, [...c.lines]])).toEqual([]);
+  return counts;
+}
+
+describe('nothing twice, counted at the database boundary', () => {
+  it('InfluxDB refusing, hanging, and storing writes whose answer is lost: only the batches whose answer was lost are sent again', async () => {
+    const proxy = await proxyInFrontOfInflux();
+    const t = await startTestQuantrac({ INFLUX_URL: proxy.url, INFLUX_TIMEOUT_MS: '500', WRITE_BACKOFF_BASE_MS: '50', WRITE_BACKOFF_MAX_MS: '300' });
+    cleanups.push(() => t.stop());
+    const pub = startPublisher({ url: t.mqttUrl, gateways: await gateways(t.q.config.credentialsPath), countPerStation: 300, baseMs: Date.now() - 3_600_000, inflight: 20 });
+    cleanups.push(() => pub.stop());
+
+    await eventually(async () => (pub.acked.size >= 300 ? true : undefined), 30_000, 'first acks');
+    await fault(proxy, '503', 3); // refused before the database: nothing stored, sent again
+    await fault(proxy, 'hang', 2); // held before the database: nothing stored, timed out, sent again
+    await fault(proxy, 'stored-hang', 2); // stored, answer held: timed out, sent again
+    await fault(proxy, 'stored-reset', 2); // stored, connection reset: sent again
+    await pub.done;
+    expect(pub.acked.size).toBe(300 * STATIONS.length);
+    const counts = await boundaryOnceStored(pub, proxy, t.database);
+
+    // A reading reached InfluxDB more than once only as many times as a write carrying it lost its answer.
+    const unexplained = [...counts].filter(([, c]) => c.delivered - 1 > c.answerLost).map(([k, c]) => `${k}: ${c.delivered} writes, ${c.answerLost} answers lost`);
+    expect(unexplained).toEqual([]);
+    // And the writer does send such a batch again (it cannot know InfluxDB stored it): said, not hidden.
+    const lost = proxy.stored.filter((w) => !w.answered);
+    expect(lost.length).toBeGreaterThanOrEqual(4);
+    const lostKeys = [...counts].filter(([, c]) => c.answerLost > 0);
+    expect(lostKeys.length).toBeGreaterThan(0);
+    for (const [k, c] of lostKeys) expect(c.delivered, k).toBe(c.answerLost + 1);
+  });
+
+  it('a graceful stop (SIGTERM) mid-stream and a restart: every acknowledged reading reaches InfluxDB exactly once', async () => {
+    const proxy = await proxyInFrontOfInflux();
+    const dataDir = mkdtempSync(join(tmpdir(), 'quantrac-write-once-'));
+    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const database = uniqueDatabase('once');
+    const env = {
+      INFLUX_URL: proxy.url,
+      INFLUX_DATABASE: database,
+      DATA_DIR: dataDir,
+      MQTT_HOST: '127.0.0.1',
+      MQTT_PORT: String(await freePort()),
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(await freePort()),
+    };
+    const gws = await gateways(join(dataDir, 'gateways.json'));
+    let server: ServerProcess = await startServerProcess(env);
+    cleanups.push(async () => server.child.kill('SIGKILL'));
+    const pub = startPublisher({ url: server.mqtt, gateways: gws, countPerStation: 400, baseMs: Date.now() - 3_600_000, inflight: 20 });
+    cleanups.push(() => pub.stop());
+
+    await eventually(async () => (pub.acked.size >= 900 ? true : undefined), 30_000, '900 acks');
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    const storedBeforeRestart = proxy.stored.length;
+    server = await startServerProcess(env);
+    await pub.done;
+    expect(pub.acked.size).toBe(400 * STATIONS.length);
+    const counts = await boundaryOnceStored(pub, proxy, database);
+
+    expect(storedBeforeRestart).toBeGreaterThan(0);
+    expect(proxy.stored.every((w) => w.answered)).toBe(true);
+    const twice = [...counts].filter(([, c]) => c.delivered !== 1).map(([k, c]) => `${k}: ${c.delivered} writes`);
+    expect(twice).toEqual([]);
+  });
+});
