@@ -72,7 +72,11 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
   let saving: Promise<void> = Promise.resolve();
   let soon = false;
 
-  async function fill(maxLines: number, maxBytes: number): Promise<void> {
+  /** One fill at a time (each moves readAt); a read waits for the prefetch in flight. */
+  let filling: Promise<void> = Promise.resolve();
+  const fill = (maxLines: number, maxBytes: number): Promise<void> => (filling = filling.catch(() => undefined).then(() => fillNow(maxLines, maxBytes)));
+
+  async function fillNow(maxLines: number, maxBytes: number): Promise<void> {
     let lines = 0;
     let bytes = 0;
     for (const p of pending) {
@@ -171,6 +175,9 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
         bytes += p.bytes;
         next = p.next;
       }
+      // Prepare the next batch while InfluxDB writes this one: decoding, validation and line
+      // encoding overlap the database's answer instead of waiting for it.
+      if (records.length > 0) fill(2 * maxRecords, 2 * maxBytes).catch(() => undefined);
       return { records, next };
     },
     async release(upTo) {
