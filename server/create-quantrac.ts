@@ -93,6 +93,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
   const send = (m: ToServices) => services.postMessage(m);
   let broker: Broker | undefined;
   let servicesExited = false;
+  let brokerClosed = false;
   let nowViewReady = false;
   let nextId = 1;
   const waiting = new Map<number, () => void>();
@@ -108,7 +109,9 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
         case 'start-failed':
           return reject(m.problems ? new ConfigError(m.problems) : new Error(`the services thread failed to start: ${m.message}`));
         case 'publish':
-          return broker?.publish(m.topic, m.payload, m.qos);
+          // After the broker closed (shutdown) there is nobody to tell: dead letters and alert
+          // messages of the last records are dropped without a warning per message.
+          return brokerClosed ? undefined : broker?.publish(m.topic, m.payload, m.qos);
         case 'release':
           metrics.logReleasedPosition.set(m.position);
           return void durableLog.release(m.position).catch((err: unknown) => log.error({ err }, 'log segments not released'));
@@ -248,6 +251,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     stop() {
       stopping ??= (async () => {
         await broker?.close(); // no new connections or publishes
+        brokerClosed = true;
         await ingest.idle(); // publishes already in the hook reach the log
         clearInterval(ticker);
         if (!servicesExited) {
