@@ -147,7 +147,7 @@ describe('nothing twice, counted at the database boundary', () => {
     expect(twice).toEqual([]);
   });
 
-  it('a crash (SIGKILL) mid-stream and a restart: a reading reaches InfluxDB again only as a replay past the checkpoint or a gateway's resend of an unacknowledged publish, and is stored once', async () => {
+  it('a crash (SIGKILL) mid-stream and a restart: a reading reaches InfluxDB again only as a replay past the checkpoint or its gateway resending an unacknowledged publish, and is stored once', async () => {
     const proxy = await proxyInFrontOfInflux();
     const { dataDir, database, env } = await processSetup(proxy);
     const gws = await gateways(join(dataDir, 'gateways.json'));
