@@ -157,6 +157,8 @@ export const EnvSchema = z.object({
    * JetStream log), `writer` (readings → InfluxDB), `alerts` (alert evaluation per partition) or `api`.
    */
   QUANTRAC_ROLE: z.enum(['all', 'edge', 'writer', 'alerts', 'api']).default('all'),
+  /** Cluster mode: this process's name in leases and `npm run cluster -- status` (unique in the cluster); default `{role}-{pid}`. */
+  QUANTRAC_NAME: z.string().regex(/^[-_a-zA-Z0-9]+$/).optional(),
   /** Cluster mode: a writer or alert evaluator silent this long loses its log partitions to another, ms. */
   CLUSTER_LEASE_TTL_MS: int(3000, 300),
   /** Cluster mode: log partitions one writer takes while they are free (0 = all); a silent writer's are taken regardless. */

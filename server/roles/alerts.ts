@@ -40,7 +40,7 @@ const noStore: AlertStore = {
 };
 
 export async function startAlertsRole(config: Readonly<Config>, log: Logger): Promise<RoleProcess> {
-  const owner = `alerts-${process.env.QUANTRAC_NAME ?? process.pid}`;
+  const owner = config.QUANTRAC_NAME ?? `alerts-${process.pid}`;
   const nc = await connect({ servers: [...config.natsServers], name: `quantrac-${owner}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   const logOptions = await ensureJetStreamLog(nc);
   await ensureAlertStream(nc);

@@ -35,7 +35,7 @@ export const storeLaneName = (p: number) => `store-p${p}`;
 export const nowLaneName = (p: number) => `now-p${p}`;
 
 export async function startWriter(config: Readonly<Config>, log: Logger): Promise<RoleProcess> {
-  const owner = `writer-${process.env.QUANTRAC_NAME ?? process.pid}`;
+  const owner = config.QUANTRAC_NAME ?? `writer-${process.pid}`;
   const nc = await connect({ servers: [...config.natsServers], name: `quantrac-${owner}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   const logOptions = await ensureJetStreamLog(nc);
   const stateKv = await openLaneStateBucket(nc);
