@@ -1,12 +1,9 @@
 // `npm run cluster`: a complete local cluster on one machine — 3 nats-server (JetStream, R3),
-// HAProxy on MQTT_PORT, 2 MQTT edges (QUANTRAC_ROLE=edge), the private influxd (or INFLUX_URL)
-// and the simulator through HAProxy unless SIM=off — prints where to look, writes
+// HAProxy on MQTT_PORT, 2 MQTT edges, 2 writers, 2 alert evaluators (one active, one standby),
+// 1 API on HTTP_PORT (each a QUANTRAC_ROLE of server/main.ts), the private influxd (or
+// INFLUX_URL) and the simulator through HAProxy unless SIM=off — prints where to look, writes
 // DATA_DIR/cluster.json, and stops everything on Ctrl-C/SIGTERM. `npm run cluster -- status`
 // prints each member's role, pid, health and alert partitions as JSON (ops/cluster-status.ts).
-//
-// Not yet here (issue 12, in progress): the readings/writer, alerts and api roles, which reuse
-// the embedded server's log consumers once they run off a LogReader; until then readings are
-// acknowledged and stored on a quorum of the JetStream cluster but not written to InfluxDB.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -27,6 +24,8 @@ const dataDir = resolve(process.env.DATA_DIR ?? join(root, '.data'));
 const clusterDir = join(dataDir, 'cluster');
 const clusterFile = join(dataDir, 'cluster.json');
 const EDGES = 2;
+const WRITERS = 2;
+const EVALUATORS = 2;
 
 const children: { name: string; child: ChildProcess }[] = [];
 let nats: LocalNatsCluster | undefined;
@@ -60,9 +59,10 @@ function watch(name: string, child: ChildProcess): void {
   });
 }
 
-async function startEdge(name: string, port: number, env: NodeJS.ProcessEnv): Promise<{ mqtt: string; http: string; pid: number }> {
+/** One quantrac process in a role: health on a free local port unless `own` says otherwise. */
+async function startMember(name: string, role: string, env: NodeJS.ProcessEnv, own: NodeJS.ProcessEnv = {}): Promise<{ mqtt: string; http: string; pid: number }> {
   const child = fork(join(root, 'server/main.ts'), [], {
-    env: { ...env, QUANTRAC_ROLE: 'edge', MQTT_HOST: '127.0.0.1', MQTT_PORT: String(port), HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', MQTT_PROXY_PROTOCOL: 'true' },
+    env: { ...env, HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', ...own, QUANTRAC_ROLE: role, QUANTRAC_NAME: name },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   watch(name, child);
@@ -114,10 +114,24 @@ async function main(): Promise<void> {
   for (let i = 1; i <= EDGES; i++) {
     const name = `edge-${i}`;
     const port = await freePort();
-    const edge = await startEdge(name, port, env);
+    const edge = await startMember(name, 'edge', env, { MQTT_HOST: '127.0.0.1', MQTT_PORT: String(port), MQTT_PROXY_PROTOCOL: 'true' });
     edges.push({ name, host: '127.0.0.1', port });
     members.push({ name, role: 'edge', pid: edge.pid, url: edge.mqtt, health: `${edge.http}/healthz` });
   }
+  // Writers share the partitions (a silent writer's are taken by the other); the first alert
+  // evaluator takes every partition, the second stands by.
+  for (let i = 1; i <= WRITERS; i++) {
+    const w = await startMember(`writer-${i}`, 'writer', env, { WRITER_MAX_PARTITIONS: process.env.WRITER_MAX_PARTITIONS ?? String(Math.ceil(16 / WRITERS)) });
+    members.push({ name: `writer-${i}`, role: 'writer', pid: w.pid, health: `${w.http}/healthz` });
+  }
+  for (let i = 1; i <= EVALUATORS; i++) {
+    const a = await startMember(`alerts-${i}`, 'alerts', env);
+    members.push({ name: `alerts-${i}`, role: 'alerts', pid: a.pid, health: `${a.http}/healthz` });
+  }
+  const httpPort = Number(process.env.HTTP_PORT ?? 8080);
+  const api = await startMember('api-1', 'api', env, { HTTP_HOST: process.env.HTTP_HOST ?? '0.0.0.0', HTTP_PORT: String(httpPort) });
+  members.push({ name: 'api-1', role: 'api', pid: api.pid, url: api.http, health: `${api.http}/healthz` });
+
   const bindHost = process.env.MQTT_HOST ?? '0.0.0.0';
   const mqttPort = Number(process.env.MQTT_PORT ?? 1883);
   haproxy = await startLocalHaproxy({ dir: clusterDir, bindHost, port: mqttPort, edges });
@@ -137,13 +151,13 @@ async function main(): Promise<void> {
 quantrac cluster is running.
   MQTT (HAProxy, sticky by client id)  ${mqttUrl}   → ${edges.map((e) => `${e.name} :${e.port}`).join(', ')}
   JetStream (3 servers, R3 log)        ${natsUrl}
+  API and portal                       ${api.http}
   InfluxDB                             ${influxUrl}
   Simulator                            ${simOn ? `on: ${simStations.length} stations through HAProxy` : 'off (SIM=off)'}
   Members (roles, pids, ports)         ${clusterFile}
   Status                               npm run cluster -- status
   Gateways                             NATS_URL=${natsUrl} npm run gateways -- add <id>
-Not yet in cluster mode: the writer, alerts and API roles (readings are stored on the JetStream
-quorum, not yet written to InfluxDB). Press Ctrl-C to stop.
+Press Ctrl-C to stop.
 `);
 }
 

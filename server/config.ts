@@ -152,8 +152,17 @@ export const EnvSchema = z.object({
   SHUTDOWN_DRAIN_MS: int(5000),
   /** Cluster mode: comma-separated nats:// URLs of the JetStream cluster (shared credentials, the replicated log); unset = embedded. */
   NATS_URL: z.string().optional(),
-  /** What this process runs: `all` (the embedded server) or, in cluster mode, `edge` (MQTT → the JetStream log). */
-  QUANTRAC_ROLE: z.enum(['all', 'edge']).default('all'),
+  /**
+   * What this process runs: `all` (the embedded server) or, in cluster mode, `edge` (MQTT → the
+   * JetStream log), `writer` (readings → InfluxDB), `alerts` (alert evaluation per partition) or `api`.
+   */
+  QUANTRAC_ROLE: z.enum(['all', 'edge', 'writer', 'alerts', 'api']).default('all'),
+  /** Cluster mode: this process's name in leases and `npm run cluster -- status` (unique in the cluster); default `{role}-{pid}`. */
+  QUANTRAC_NAME: z.string().regex(/^[-_a-zA-Z0-9]+$/).optional(),
+  /** Cluster mode: a writer or alert evaluator silent this long loses its log partitions to another, ms. */
+  CLUSTER_LEASE_TTL_MS: int(3000, 300),
+  /** Cluster mode: log partitions one writer takes while they are free (0 = all); a silent writer's are taken regardless. */
+  WRITER_MAX_PARTITIONS: int(0),
   /** The MQTT listener expects a PROXY protocol v1/v2 header from the load balancer (cluster edges behind HAProxy). */
   MQTT_PROXY_PROTOCOL: bool(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

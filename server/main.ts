@@ -3,7 +3,10 @@ import pino from 'pino';
 import { parseConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { startQuantrac } from './create-quantrac.ts';
+import { startAlertsRole } from './roles/alerts.ts';
+import { startApiRole } from './roles/api.ts';
 import { startEdge } from './roles/edge.ts';
+import { startWriter } from './roles/writer.ts';
 
 const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
 
@@ -25,7 +28,8 @@ process.on('unhandledRejection', crash('unhandledRejection'));
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
-  const q = config.QUANTRAC_ROLE === 'edge' ? await startEdge(config, log) : await startQuantrac(config, log);
+  const roles = { all: startQuantrac, edge: startEdge, writer: startWriter, alerts: startAlertsRole, api: startApiRole } as const;
+  const q = await roles[config.QUANTRAC_ROLE](config, log);
   const { mqtt, http } = q.urls();
   log.info({ mqtt, http }, 'quantrac is running');
   // A service manager signals the whole process group, and npm start (ops/start.ts) forwards the

@@ -41,8 +41,9 @@ interface CsvShape {
 function csvShape(station: Station, source: SeriesSource): CsvShape {
   const params = Object.keys(PARAMETERS[station.kind]);
   if (source === 'raw') {
-    // Per parameter its value (usable or not) and its QARTOD flag (1 pass … 4 fail; docs/qartod.md);
-    // `status` is the station's (measuring, calibrating, fault); `qc` names the tests not passed.
+    // Per parameter its value (usable or not) and its QARTOD flag (1 pass … 4 fail, 9 missing: the
+    // reading did not carry it; docs/qartod.md); `status` is the station's (measuring, calibrating,
+    // fault); `qc` names the tests not passed.
     return {
       measurement: station.kind,
       columns: ['status', ...params.flatMap((p) => [p, `${p}_qc`]), 'qc'],
@@ -50,7 +51,7 @@ function csvShape(station: Station, source: SeriesSource): CsvShape {
         const quality = qualityFromRow(r, params);
         const values = params.flatMap((p): (string | number)[] => {
           const v = valueFromRow(r, p);
-          return v === undefined ? ['', ''] : [v, quality[p]?.flag ?? QARTOD.pass];
+          return v === undefined ? ['', QARTOD.missing] : [v, quality[p]?.flag ?? QARTOD.pass];
         });
         return [statusFromRow(r), ...values, r.qc];
       },

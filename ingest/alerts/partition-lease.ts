@@ -17,7 +17,11 @@ export interface LeaseOptions {
   readonly partitions: number;
   /** How long an owner may be silent before a standby takes its partitions, ms. */
   readonly ttlMs: number;
-  /** At most this many partitions held at once (spread work over several evaluators); default all. */
+  /**
+   * At most this many free partitions taken (spreads work over several evaluators); default all.
+   * A partition handed over or left by a holder this evaluator saw is taken regardless: failover
+   * has no cap.
+   */
   readonly maxOwned?: number;
   readonly onAcquired: (partition: number) => void;
   /** The lease is gone (a renewal lost the race, or stop()): stop acting for the partition now. */
@@ -61,9 +65,10 @@ export async function startPartitionLeases(kv: KV, o: LeaseOptions): Promise<Par
           owned.set(p, await kv.update(key(p), value(), mine));
           continue;
         }
-        if (owned.size >= (o.maxOwned ?? o.partitions)) continue;
         const e = await kv.get(key(p));
         if (!e || e.operation !== 'PUT') {
+          // Free since before we looked: spread. Handed over by a holder we saw: take it (failover).
+          if (owned.size >= (o.maxOwned ?? o.partitions) && seen.get(p)?.owner === undefined) continue;
           const revision = e ? await kv.update(key(p), value(), e.revision) : await kv.create(key(p), value());
           owned.set(p, revision);
           o.onAcquired(p);
@@ -94,7 +99,16 @@ export async function startPartitionLeases(kv: KV, o: LeaseOptions): Promise<Par
   // A lease given up on purpose (an owner's stop) is taken at once, not at the next round.
   const watch = await kv.watch();
   void (async () => {
-    for await (const e of watch) if (e.operation !== 'PUT') soon();
+    for await (const e of watch) {
+      if (e.operation !== 'PUT') {
+        soon();
+        continue;
+      }
+      // Every holder seen, even one that held a partition for less than a round (maxOwned).
+      const p = Number(e.key.slice(1));
+      const holder = (JSON.parse(Buffer.from(e.value).toString('utf8')) as { owner?: string }).owner;
+      if (holder !== o.owner && seen.get(p)?.revision !== e.revision) seen.set(p, { revision: e.revision, sinceMs: now(), owner: holder });
+    }
   })();
 
   return {

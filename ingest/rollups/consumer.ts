@@ -154,8 +154,10 @@ export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
       if (station.kind !== 'air') return;
       // Written even when not computable (`none`): an index stored before must not outlive its data.
       dayLines.push(aqiLine(station, '1d', d, dailyAqiAt(d, stored)));
+      // Also an hour without readings of its own: the NowCast needs only 2 of the 3 latest hours (EPA,
+      // Decision 1459), as the API's raw path computes it. Hours no index can reach are skipped.
       for (const a of aqiHours) {
-        if (a < d || a >= d + DAY_MS || !stored.has(a)) continue;
+        if (a < d || a >= d + DAY_MS || ![0, 1, 2].some((i) => stored.has(a - i * HOUR_MS))) continue;
         dayLines.push(aqiLine(station, '1h', a, hourlyAqiAt(a, stored)));
       }
     });

@@ -171,8 +171,9 @@ describe('export, alerts, docs', () => {
     expect(res.headers.get('x-row-cap')).toBe('50');
     const lines = (await res.text()).trim().split('\n');
     expect(lines[0]).toBe('time,station,status,pm25,pm25_qc,pm10,pm10_qc,no2,no2_qc,so2,so2_qc,o3,o3_qc,co,co_qc,temp_c,temp_c_qc,rh_pct,rh_pct_qc,qc,validation');
-    // A fixture row written without QC fields reads as measuring, each value passed (1).
-    expect(lines[1]).toMatch(/^[^,]+,air-001,measuring,41,1,60,1,60,1,,,43,1,,,,,,,,$/);
+    // A fixture row written without QC fields reads as measuring, each value passed (1), each
+    // parameter the reading did not carry missing (9, QARTOD's placeholder).
+    expect(lines[1]).toMatch(/^[^,]+,air-001,measuring,41,1,60,1,60,1,,9,43,1,,9,,9,,9,,$/);
     expect(lines).toHaveLength(52);
     expect(lines.at(-1)).toMatch(/^# truncated at 50 rows/);
     const small = await (await get(`/api/export.csv?station=street-001&from=${nowMs - HOUR}&to=${nowMs}`)).text();

@@ -1,6 +1,7 @@
 // The operator's command-line tools run as an operator runs them (child processes of
 // `node ops/….ts`): `gateways` against a running broker (add, list, rotate, revoke; refusals and
-// usage errors with their exit codes), and `backtest` against the real InfluxDB.
+// usage errors with their exit codes), `backtest` against the real InfluxDB, and `rollups` (a rebuild
+// that leaves out what officers marked invalid, as the server does).
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +9,8 @@ import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writePoints } from '../api/fixtures.ts';
-import { influxUrl } from '../support/influx.ts';
+import { influxRows, influxUrl } from '../support/influx.ts';
+import { createValidationStore } from '../../api/validation-store.ts';
 import { startTestQuantrac, type TestQuantrac } from '../support/quantrac.ts';
 
 const run = promisify(execFile);
@@ -82,5 +84,28 @@ describe('npm run backtest', () => {
     await expect(tool('backtest.ts', ['--from', iso(T0 + 3_600_000), '--to', iso(T0)], env())).rejects.toMatchObject({ code: 2 });
     const bad = join(root, 'package.json'); // JSON, but not a rules file
     await expect(tool('backtest.ts', ['--from', iso(T0 - 3_600_000), '--to', iso(T0 + 3_600_000), '--rules', bad], env())).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/ALERT_RULES_PATH/) });
+  });
+});
+
+describe('npm run rollups', () => {
+  const H = 3_600_000;
+  const T0 = Math.floor(Date.now() / H) * H - 5 * H; // recent: inside any retention policy
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const env = () => ({ INFLUX_URL: influxUrl(), INFLUX_DATABASE: t.database });
+
+  it('rebuilds the hours of a range from raw readings, leaving out values marked invalid in DATA_DIR/validations.json', async () => {
+    await t.q.influx.ensureDatabase();
+    // air-002: PM2.5 30 in the first hour, 300 in the second (the second marked invalid by an officer).
+    const lines = Array.from({ length: 24 }, (_, i) => `air,station=air-002 pm25=${i < 12 ? 30 : 300},pm10=50 ${T0 + i * 5 * 60_000}`);
+    await writePoints(t.database, lines);
+    createValidationStore(join(t.dataDir, 'validations.json')).add({ station: 'air-002', parameter: 'pm25', fromMs: T0 + H, toMs: T0 + 2 * H, status: 'invalid', reason: 'inlet blocked', by: 'lan' });
+    const out = await tool('rollups.ts', ['--from', iso(T0), '--to', iso(T0 + 2 * H), '--stations', 'air-002'], env());
+    expect(out.stdout).toMatch(/^rebuilt 2 station-hours/);
+    const hours = await influxRows(t.database, `SELECT pm25_count, pm25_mean, pm10_count FROM "rollups"."air_1h" WHERE "station" = 'air-002' ORDER BY time`);
+    expect(hours).toEqual([
+      { time: T0, pm25_count: 12, pm25_mean: 30, pm10_count: 12 },
+      { time: T0 + H, pm25_count: 0, pm25_mean: null, pm10_count: 12 },
+    ]);
+    await expect(tool('rollups.ts', ['--from', 'yesterday'], env())).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^usage:/) });
   });
 });

@@ -92,3 +92,16 @@ it('maxOwned spreads the partitions over evaluators', async () => {
   await x.leases.stop();
   await y.leases.stop();
 });
+
+it('maxOwned does not hold back failover: a survivor takes the partitions of a silent evaluator and of one that stopped', async () => {
+  const opts = { partitions: 4, ttlMs: 1000, maxOwned: 2 };
+  const x = await evaluator('eval-x2', opts, 0);
+  await waitFor(() => x.leases.owned().length === 2, 5000, 'x owns its share');
+  const y = await evaluator('eval-y2', opts, 1);
+  await waitFor(() => y.leases.owned().length === 2, 5000, 'y owns the rest');
+  await y.leases.stop(); // handed over
+  await waitFor(() => x.leases.owned().length === 4, 5000, 'x takes the partitions y handed over').catch((err: Error) => {
+    throw new Error(`${err.message}: x ${x.events.join(' ')}`);
+  });
+  await x.leases.stop();
+});

@@ -1,0 +1,121 @@
+// The cluster's alerts role (QUANTRAC_ROLE=alerts): for each log partition whose lease it holds
+// (bucket quantrac_alert_leases), the embedded server's now lane — reading stage, then the alert
+// engine fed the partition's readings, clock ticks and officers' commands in log order — on a
+// JetStream reader of that partition, its snapshot and checkpoint in the replicated KV bucket.
+// Exactly one owner per partition: the others stand by and take over a lease not renewed within
+// CLUSTER_LEASE_TTL_MS, rebuilding the engine from the last snapshot and the records after it.
+//
+// No missed transition: the lane's checkpoint is saved only once every event emitted for the
+// records before it is stored in QUANTRAC_ALERTS. No duplicate: a new owner re-emits the
+// transitions of the records after that checkpoint, and the stream keeps each once (Nats-Msg-Id
+// names the transition). No stuck alert: ticks are in the log, so silence and clearing carry on.
+//
+//   quantrac.log.p.{n} ─▶ now lane (stage ─▶ engine) ─ events ─▶ QUANTRAC_ALERTS ─▶ api (views, /ws/officer)
+//                              └─ snapshot + checkpoint (after the events' PubAck) ─▶ KV now-p{n}
+import { connect } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { loadRegistry } from '../../contracts/stations.ts';
+import { createAlertEventPublisher, ensureAlertStream } from '../../ingest/alerts/event-stream.ts';
+import { LEASE_BUCKET } from '../../ingest/alerts/partition-lease.ts';
+import { createAlertService } from '../../ingest/alerts/service.ts';
+import type { AlertStore } from '../../ingest/alerts/store.ts';
+import { createNowLane } from '../../ingest/consumers/now-lane.ts';
+import { createReadingStage } from '../../ingest/consumers/reading-stage.ts';
+import { ensureJetStreamLog } from '../../ingest/log/jetstream-log.ts';
+import { createJetStreamReader } from '../../ingest/log/jetstream-reader.ts';
+import { LaneFencedError, createKvLaneState, openLaneStateBucket } from '../../ingest/log/kv-lane-state.ts';
+import type { Config } from '../config.ts';
+import { loadAlertRules } from '../create-alerts.ts';
+import { readingStageOptions } from '../create-services.ts';
+import { startPartitionRunner, type PartitionConsumer } from './partition-runner.ts';
+import { startRoleHealth } from './role-health.ts';
+import { nowLaneName, type RoleProcess } from './writer.ts';
+
+/** The engine's own store stays empty: its durable state is the lane's snapshot in KV. */
+const noStore: AlertStore = {
+  load: () => ({ snapshot: undefined, alerts: [] }),
+  append: async () => undefined,
+  saveSnapshot: async () => undefined,
+  close: () => undefined,
+};
+
+export async function startAlertsRole(config: Readonly<Config>, log: Logger): Promise<RoleProcess> {
+  const owner = config.QUANTRAC_NAME ?? `alerts-${process.pid}`;
+  const nc = await connect({ servers: [...config.natsServers], name: `quantrac-${owner}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const logOptions = await ensureJetStreamLog(nc);
+  await ensureAlertStream(nc);
+  const stateKv = await openLaneStateBucket(nc);
+  const registry = loadRegistry(config.REGISTRY_PATH);
+  const rules = loadAlertRules(config.ALERT_RULES_PATH);
+  const stageOptions = readingStageOptions(config, registry);
+  let events = 0;
+
+  const startPartition = async (p: number): Promise<PartitionConsumer> => {
+    const inner = createKvLaneState(stateKv, nowLaneName(p));
+    await inner.claim();
+    const publisher = createAlertEventPublisher(nc, p, (err) => log.warn({ err: err.message, partition: p }, 'alert event not stored yet; retrying'));
+    // The service fans events out on the next turn (setImmediate): wait for that turn, then for
+    // the stream's acknowledgements, before a checkpoint says the events were delivered.
+    const delivered = async () => {
+      await new Promise((r) => setImmediate(r));
+      await publisher.flushed();
+    };
+    let handedOver = false;
+    const state = {
+      ...inner,
+      saveCheckpoint: async (at: number) => {
+        await delivered();
+        // Events abandoned at a hand-over are not in the stream: never checkpoint past them.
+        if (handedOver) throw new LaneFencedError(`partition ${p} handed over`);
+        await inner.saveCheckpoint(at);
+      },
+    };
+    let clock = 0;
+    const service = createAlertService({ registry, rules, store: noStore, log, tickMs: config.ALERT_TICK_MS, queueMax: config.ALERT_DELIVERY_QUEUE_MAX, logDriven: true, clock: () => clock });
+    service.addChannel({
+      name: 'alert-stream',
+      deliver: (batch) => {
+        events += batch.length;
+        publisher.publish(batch);
+      },
+    });
+    const reader = await createJetStreamReader(nc, { stream: logOptions.stream, filterSubject: `${logOptions.subjectPrefix}.p.${p}` });
+    const lane = createNowLane({
+      reader,
+      stage: createReadingStage(registry, stageOptions),
+      alerts: service,
+      state,
+      setClock: (ms) => void (clock = ms),
+      snapshotEveryMs: config.LOG_SNAPSHOT_EVERY_MS,
+      checkpointEveryMs: 1000,
+      onStaged: () => undefined, // counters and dead letters: the edges and writers count theirs
+      onLive: () => undefined, // the live stream: api processes follow the log themselves
+      onRecordError: (err, position) => log.error({ err, position, partition: p }, 'a log record could not be processed: skipped by the alert engine'),
+    });
+    await lane.start();
+    return {
+      async stop(lost) {
+        if (lost) {
+          handedOver = true;
+          publisher.abandon(); // the new owner re-emits from its checkpoint
+        }
+        await lane.stop().catch((err: unknown) => log.warn({ err, partition: p }, lost ? 'lane stopped after losing its lease (its saves are fenced)' : 'lane state not saved at stop'));
+        service.stop();
+        await reader.close();
+      },
+    };
+  };
+
+  const runner = await startPartitionRunner(nc, { bucket: LEASE_BUCKET, owner, partitions: logOptions.partitions, ttlMs: config.CLUSTER_LEASE_TTL_MS, start: startPartition }, log);
+  const health = await startRoleHealth(config.HTTP_HOST, config.HTTP_PORT, () => ({ healthy: !nc.isClosed(), role: 'alerts', owner, partitions: runner.running(), events }));
+  log.info({ owner, http: health.url }, 'alert evaluator ready');
+
+  return {
+    urls: () => ({ mqtt: '', http: health.url }),
+    async stop() {
+      await runner.stop();
+      await health.close();
+      await nc.drain();
+    },
+  };
+}

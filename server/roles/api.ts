@@ -1,0 +1,145 @@
+// The cluster's API role (QUANTRAC_ROLE=api): the same Fastify app as the embedded server, stateless
+// (any number behind a load balancer). Data from InfluxDB; the live stream (/ws/live) and the
+// "now" view from a follower of the replicated log starting at its end (its own reading stage);
+// the alert views and /ws/officer from the replicated alert history (alert-view.ts).
+//
+//   QUANTRAC_LOG (from its end) ─▶ reading stage ─▶ /ws/live, now-view
+//   QUANTRAC_ALERTS (whole)     ─▶ alert view   ─▶ /api/alerts*, /ws/officer;  ack ─▶ command into the log
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import { loadRegistry } from '../../contracts/stations.ts';
+import { buildApp } from '../../api/app.ts';
+import { createAuth, loadOrCreateSecret } from '../../api/auth.ts';
+import { createLiveHub, type LiveHub } from '../../api/live-hub.ts';
+import { createNowView, type NowView } from '../../api/now-view.ts';
+import { ensureAlertStream } from '../../ingest/alerts/event-stream.ts';
+import { createReadingStage, type ReadingStageOptions } from '../../ingest/consumers/reading-stage.ts';
+import { createInfluxHttp } from '../../ingest/influx/influx-http.ts';
+import { createJetStreamAppender, ensureJetStreamLog } from '../../ingest/log/jetstream-log.ts';
+import { createJetStreamReader } from '../../ingest/log/jetstream-reader.ts';
+import { decodeRecord } from '../../ingest/log/records.ts';
+import { createMetrics } from '../../ingest/metrics.ts';
+import type { Registry } from '../../contracts/stations.ts';
+import type { Config } from '../config.ts';
+import { loadAlertRules } from '../create-alerts.ts';
+import { readingStageOptions } from '../create-services.ts';
+import { influxTargets } from '../influx-targets.ts';
+import { startClusterAlertView } from './alert-view.ts';
+import type { RoleProcess } from './writer.ts';
+
+/** Follows the log from its end into the live hub and the now-view; stop() ends it. */
+async function followLive(nc: NatsConnection, stream: string, registry: Registry, stageOptions: ReadingStageOptions, sinks: { live: LiveHub; nowView: NowView }): Promise<{ stop(): Promise<void> }> {
+  const reader = await createJetStreamReader(nc, { stream });
+  const stage = createReadingStage(registry, stageOptions);
+  let position = (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq + 1;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await reader.waitBeyond(position);
+      const { entries, next } = await reader.read(position, 512);
+      position = next;
+      for (const e of entries) {
+        const record = decodeRecord(e.body);
+        if (record.type !== 'publish') continue;
+        const staged = stage.process(record.publish);
+        if (!staged || staged.accepted.length === 0) continue;
+        sinks.nowView.onReadings(staged.accepted);
+        sinks.live.broadcast(staged.accepted);
+      }
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await reader.close();
+      await loop.catch(() => undefined);
+    },
+  };
+}
+
+export async function startApiRole(config: Readonly<Config>, log: Logger): Promise<RoleProcess> {
+  const nc = await connect({ servers: [...config.natsServers], name: `quantrac-api-${process.pid}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const logOptions = await ensureJetStreamLog(nc);
+  await ensureAlertStream(nc);
+  const registry = loadRegistry(config.REGISTRY_PATH);
+  const metrics = createMetrics({ processMetrics: true });
+  const targets = influxTargets(config);
+  const influx = createInfluxHttp(targets.raw);
+  const rollupInflux = createInfluxHttp(targets.rollups);
+  const auth = createAuth({
+    usersPath: config.apiUsersPath,
+    secret: loadOrCreateSecret(config.API_TOKEN_SECRET, config.apiTokenSecretPath),
+    tokenTtlS: config.API_TOKEN_TTL_S,
+    onBadRead: (problem: string) => log.error({ file: 'users.json', problem }, 'file not usable: serving its last good version'),
+    hashConcurrency: config.API_LOGIN_HASH_CONCURRENCY,
+  });
+  const appender = createJetStreamAppender(nc, logOptions);
+  const alertView = await startClusterAlertView({
+    nc,
+    appender,
+    registry,
+    rules: loadAlertRules(config.ALERT_RULES_PATH),
+    influx,
+    verifyToken: (token) => auth.verifyToken(token),
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+  });
+  const live = createLiveHub({
+    registry,
+    coalesceBytes: config.WS_COALESCE_BYTES,
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    maxStallMs: config.WS_MAX_STALL_MS,
+    heartbeatMs: config.WS_HEARTBEAT_MS,
+    onCount: (n) => metrics.wsClients.set(n),
+  });
+  const nowView = createNowView({ registry });
+  const follower = await followLive(nc, logOptions.stream, registry, readingStageOptions(config, registry), { live, nowView });
+  nowView.rebuild(influx).catch((err: Error) => log.warn({ err: err.message }, 'now-view not rebuilt from InfluxDB; the API reads InfluxDB meanwhile'));
+
+  const app = await buildApp({
+    alerts: alertView.api,
+    alertApi: alertView.api,
+    nowView,
+    log,
+    registry,
+    auth,
+    api: {
+      rateLimitPerMin: config.API_RATE_LIMIT_PER_MIN,
+      corsOrigins: config.API_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+      cacheTtlMs: config.API_CACHE_TTL_MS,
+      maxRangeMs: config.API_MAX_RANGE_DAYS * 86_400_000,
+      maxPoints: config.API_MAX_POINTS,
+      exportMaxRows: config.API_EXPORT_MAX_ROWS,
+      tileUrl: config.API_TILE_URL,
+      wsMaxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
+      metricsToken: config.METRICS_TOKEN,
+      trustProxy: config.trustProxy,
+      login: { maxFailuresPerAccount: config.API_LOGIN_MAX_FAILURES, maxFailuresPerAddress: config.API_LOGIN_MAX_FAILURES_PER_ADDRESS, lockoutMs: config.API_LOGIN_LOCKOUT_MS, lockoutMaxMs: config.API_LOGIN_LOCKOUT_MAX_MS },
+    },
+    influx,
+    rollupInflux,
+    live,
+    metrics: metrics.registry,
+    readiness: [
+      { name: 'influxdb', check: async () => ((await influx.ping()) ? undefined : 'InfluxDB does not answer its ping') },
+      { name: 'nats', check: async () => (nc.isClosed() ? 'the NATS connection is closed' : undefined) },
+      { name: 'users-file', degradesOnly: true, check: async () => auth.usersFileProblem() },
+    ],
+  });
+  await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  const address = app.server.address();
+  const httpPort = typeof address === 'object' && address ? address.port : config.HTTP_PORT;
+  log.info({ httpPort }, 'api ready');
+
+  return {
+    urls: () => ({ mqtt: '', http: `http://127.0.0.1:${httpPort}` }),
+    async stop() {
+      await follower.stop();
+      live.close();
+      await app.close();
+      await alertView.stop();
+      await appender.close();
+      await nc.drain();
+    },
+  };
+}

@@ -1,0 +1,134 @@
+// The cluster's readings + writer role (QUANTRAC_ROLE=writer): for each log partition whose lease
+// it holds (bucket quantrac_writer_leases), the embedded server's store lane (reading stage → line
+// protocol → InfluxDB writer) on a JetStream reader of that partition, with its checkpoint and
+// quality snapshot in the replicated KV bucket (kv-lane-state.ts). The checkpoint moves only after
+// InfluxDB answered 2xx; a writer that dies leaves its partitions to another after the lease ttl,
+// which resumes from the checkpoint (InfluxDB keeps a re-written point once: same series and time).
+//
+//   JetStream quantrac.log.p.{n} ─▶ store lane (decode, validate, quality) ─▶ writer ─2xx─▶ KV checkpoint store-p{n}
+import { connect } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { loadRegistry } from '../../contracts/stations.ts';
+import { createReadingStage } from '../../ingest/consumers/reading-stage.ts';
+import { createStoreLane } from '../../ingest/consumers/store-lane.ts';
+import { createInfluxHttp } from '../../ingest/influx/influx-http.ts';
+import { ensureJetStreamLog } from '../../ingest/log/jetstream-log.ts';
+import { createJetStreamReader } from '../../ingest/log/jetstream-reader.ts';
+import { createKvLaneState, openLaneStateBucket, releaseSnapshotted } from '../../ingest/log/kv-lane-state.ts';
+import { createLineEncoder } from '../../ingest/sink/line-protocol.ts';
+import { createInfluxWriter } from '../../ingest/sink/influx-writer.ts';
+import type { Config } from '../config.ts';
+import { readingStageOptions } from '../create-services.ts';
+import { influxTargets } from '../influx-targets.ts';
+import { startPartitionRunner, type PartitionConsumer } from './partition-runner.ts';
+import { startRoleHealth } from './role-health.ts';
+
+export const WRITER_LEASE_BUCKET = 'quantrac_writer_leases';
+
+export interface RoleProcess {
+  urls(): { mqtt: string; http: string };
+  stop(): Promise<void>;
+}
+
+/** Lane names in the checkpoint bucket, per partition (the release rule reads them all). */
+export const storeLaneName = (p: number) => `store-p${p}`;
+export const nowLaneName = (p: number) => `now-p${p}`;
+
+export async function startWriter(config: Readonly<Config>, log: Logger): Promise<RoleProcess> {
+  const owner = config.QUANTRAC_NAME ?? `writer-${process.pid}`;
+  const nc = await connect({ servers: [...config.natsServers], name: `quantrac-${owner}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const logOptions = await ensureJetStreamLog(nc);
+  const stateKv = await openLaneStateBucket(nc);
+  const registry = loadRegistry(config.REGISTRY_PATH);
+  const stageOptions = readingStageOptions(config, registry);
+  const influx = createInfluxHttp(influxTargets(config).raw);
+  await influx.ensureDatabase().catch((err: Error) => log.warn({ err: err.message }, 'InfluxDB not ready at start; readings stay in the log'));
+  const encode = createLineEncoder(registry);
+  let written = 0;
+
+  const startPartition = async (p: number): Promise<PartitionConsumer> => {
+    const state = createKvLaneState(stateKv, storeLaneName(p));
+    await state.claim();
+    const reader = await createJetStreamReader(nc, { stream: logOptions.stream, filterSubject: `${logOptions.subjectPrefix}.p.${p}` });
+    const lane = createStoreLane({
+      reader,
+      stage: createReadingStage(registry, stageOptions),
+      encode,
+      encodeRevision: (rev) => encode.revision(rev),
+      state,
+      snapshotEveryMs: config.LOG_SNAPSHOT_EVERY_MS,
+      checkpointEveryMs: 200,
+      onRecordError: (err, position) => log.error({ err, position, partition: p }, 'a log record could not be processed: skipped by the writer'),
+    });
+    await lane.open();
+    const writer = createInfluxWriter(
+      lane,
+      influx,
+      {
+        batchLines: config.WRITE_BATCH_LINES,
+        batchBytes: 8 * 1024 * 1024,
+        flushIntervalMs: config.WRITE_FLUSH_INTERVAL_MS,
+        backoffBaseMs: config.WRITE_BACKOFF_BASE_MS,
+        backoffMaxMs: config.WRITE_BACKOFF_MAX_MS,
+        maxPointsPerS: config.WRITE_MAX_POINTS_PER_S,
+      },
+      {
+        onWritten: (n) => void (written += n),
+        onRetry: (err, delayMs) => log.warn({ err: err.message, delayMs: Math.round(delayMs), partition: p }, 'InfluxDB write failed; retrying'),
+        onRejectedLine: (line, reason) => log.error({ line: line.slice(0, 300), reason, partition: p }, 'InfluxDB refused a point; dropped'),
+        onError: (err) => log.error({ err, partition: p }, 'InfluxDB writer loop failed; continuing'),
+      },
+    );
+    writer.start();
+    // Wake the writer as soon as the partition grows (it also polls every second).
+    let stopped = false;
+    void (async () => {
+      await reader.waitBeyond(lane.holds()); // starts the reader where the lane replays from
+      while (!stopped) {
+        lane.notify();
+        await reader.waitBeyond(reader.end());
+      }
+    })();
+    return {
+      async stop(handedOver) {
+        stopped = true;
+        await writer.stop(handedOver ? 0 : config.SHUTDOWN_DRAIN_MS);
+        if (!handedOver) await lane.close().catch((err: unknown) => log.warn({ err, partition: p }, 'checkpoint not saved at stop'));
+        await reader.close();
+      },
+    };
+  };
+
+  const runner = await startPartitionRunner(
+    nc,
+    { bucket: WRITER_LEASE_BUCKET, owner, partitions: logOptions.partitions, ttlMs: config.CLUSTER_LEASE_TTL_MS, maxOwned: config.WRITER_MAX_PARTITIONS || undefined, start: startPartition },
+    log,
+  );
+
+  // The release rule: the stream is purged below the oldest snapshot any lane (writer or alerts)
+  // may replay from. Every writer runs it; purging twice is harmless.
+  const lanes = Array.from({ length: logOptions.partitions }, (_, p) => [storeLaneName(p), nowLaneName(p)]).flat();
+  const releaser = setInterval(() => {
+    releaseSnapshotted(nc, stateKv, logOptions.stream, lanes).catch((err: Error) => log.warn({ err: err.message }, 'log release failed; retrying'));
+  }, 30_000);
+  releaser.unref();
+
+  const health = await startRoleHealth(config.HTTP_HOST, config.HTTP_PORT, () => ({
+    healthy: !nc.isClosed(),
+    role: 'writer',
+    owner,
+    partitions: runner.running(),
+    pointsWritten: written,
+  }));
+  log.info({ owner, http: health.url }, 'writer ready');
+
+  return {
+    urls: () => ({ mqtt: '', http: health.url }),
+    async stop() {
+      clearInterval(releaser);
+      await runner.stop();
+      await health.close();
+      await nc.drain();
+    },
+  };
+}

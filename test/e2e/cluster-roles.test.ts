@@ -1,0 +1,209 @@
+// Set tests of the whole cluster against the real engine (issue 12): a gateway publishes sequenced
+// QoS 1 readings through HAProxy to an edge; a writer stores them in InfluxDB; two alert
+// evaluators share the partitions' leases (one active, one standby). The tests (c) SIGKILL the
+// active evaluator (the standby takes over within the lease) and (d) take InfluxDB away for 30 s
+// (a proxy in front of the real server refuses every connection). After each: every acknowledged
+// (station, seq) is in InfluxDB exactly once, and the alert history the cluster stored
+// (QUANTRAC_ALERTS) equals a single-process run of the same alert engine over the same readings
+// (the backtest replay of what InfluxDB holds): no transition missed, repeated or stuck.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { AlertEvent } from '../../contracts/alerts.ts';
+import { loadRegistry } from '../../contracts/stations.ts';
+import { addCredential } from '../../broker/credential-admin.ts';
+import { kvCredentialUpdater, openCredentialsBucket } from '../../broker/kv-credentials.ts';
+import { backtestStored } from '../../ingest/alerts/backtest-source.ts';
+import { ensureAlertStream, followAlertEvents } from '../../ingest/alerts/event-stream.ts';
+import { parseRules } from '../../ingest/alerts/rules.ts';
+import { createInfluxHttp } from '../../ingest/influx/influx-http.ts';
+import { freePort } from '../../ops/local-influxd.ts';
+import { startLocalHaproxy, type LocalHaproxy } from '../../ops/local-haproxy.ts';
+import { createAuditLog } from '../../server/audit-log.ts';
+import { parseConfig } from '../../server/config.ts';
+import { influxTargets } from '../../server/influx-targets.ts';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
+import { eventually, influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
+import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
+import { startPublisher, storedCounts } from '../support/publisher.ts';
+import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
+
+const TTL_MS = 1500;
+const STATIONS = ['air-001', 'air-002'];
+// One rule that opens above 60 µg/m³ and clears below 40: the readings below cross both often.
+const RULES = {
+  version: 1,
+  rules: [{ id: 'pm25-test', signal: 'threshold', kind: 'air', parameter: 'pm25', updateEveryS: 300, levels: [{ key: 'high', label: { vi: 'Cao', en: 'High' }, severity: 'moderate', set: 60, clear: 40 }] }],
+};
+const pm25 = (seq: number) => 20 + ((seq * 7) % 70); // 20…89, crossing 40 and 60 every ten readings or so
+
+let cluster: TestNatsCluster;
+let nc: NatsConnection;
+let dir: string;
+let db: string;
+let haproxy: LocalHaproxy;
+let influxProxy: FaultProxy;
+let password: string;
+let env: Record<string, string>;
+const procs: ServerProcess[] = [];
+const evaluators: ServerProcess[] = [];
+const history: AlertEvent[] = [];
+let stopHistory: (() => Promise<void>) | undefined;
+/** The engine's state carries over from one phase to the next: histories compare from the first. */
+let firstBaseMs = Number.POSITIVE_INFINITY;
+
+beforeAll(async () => {
+  cluster = await startTestNatsCluster();
+  dir = mkdtempSync(join(tmpdir(), 'quantrac-cluster-roles-'));
+  db = uniqueDatabase('cluster');
+  influxProxy = await startFaultProxy(influxUrl());
+  writeFileSync(join(dir, 'rules.json'), JSON.stringify(RULES));
+  nc = await connect({ servers: [...cluster.urls], maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  const kv = await openCredentialsBucket(nc);
+  password = await addCredential({ credentialsPath: join(dir, 'unused.json'), audit: createAuditLog(join(dir, 'audit.jsonl')), actor: 'test', update: kvCredentialUpdater(kv) }, 'gw-air-01');
+  env = {
+    NATS_URL: cluster.urls.join(','),
+    INFLUX_URL: influxProxy.url,
+    INFLUX_DATABASE: db,
+    INFLUX_TIMEOUT_MS: '1000',
+    WRITE_BACKOFF_MAX_MS: '500',
+    ALERT_RULES_PATH: join(dir, 'rules.json'),
+    ALERT_TICK_MS: '1000',
+    CLUSTER_LEASE_TTL_MS: String(TTL_MS),
+    LOG_SNAPSHOT_EVERY_MS: '1000',
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: '0',
+    DATA_DIR: dir,
+    LOG_LEVEL: 'warn',
+  };
+  const edgePort = await freePort();
+  procs.push(await startServerProcess({ ...env, QUANTRAC_ROLE: 'edge', MQTT_HOST: '127.0.0.1', MQTT_PORT: String(edgePort), MQTT_PROXY_PROTOCOL: 'true' }));
+  procs.push(await startServerProcess({ ...env, QUANTRAC_ROLE: 'writer', QUANTRAC_NAME: 'writer-1' }));
+  for (const name of ['alerts-1', 'alerts-2']) {
+    const p = await startServerProcess({ ...env, QUANTRAC_ROLE: 'alerts', QUANTRAC_NAME: name });
+    procs.push(p);
+    evaluators.push(p);
+  }
+  haproxy = await startLocalHaproxy({ dir, bindHost: '127.0.0.1', port: await freePort(), edges: [{ name: 'e1', host: '127.0.0.1', port: edgePort }] });
+  await ensureAlertStream(nc);
+  const follower = await followAlertEvents(nc, (e) => void history.push(e));
+  stopHistory = () => follower.stop();
+}, 90_000);
+
+afterAll(async () => {
+  await stopHistory?.();
+  await haproxy?.stop();
+  for (const p of procs) {
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+    await p.exited;
+  }
+  await nc?.close();
+  await cluster?.close();
+  await influxProxy?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function partitionsOf(p: ServerProcess): Promise<number[] | undefined> {
+  try {
+    const res = await fetch(`${p.http}/healthz`, { signal: AbortSignal.timeout(1000) });
+    return ((await res.json()) as { partitions: number[] }).partitions;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Publishes `count` readings per station, running `fault` once a third of them are acknowledged. */
+async function publishThrough(baseMs: number, count: number, fault: () => Promise<void>): Promise<Set<string>> {
+  const publisher = startPublisher({
+    url: `mqtt://127.0.0.1:${haproxy.port}`,
+    gateways: [{ gatewayId: 'gw-air-01', password, stations: STATIONS.map((id) => ({ id, values: (seq) => ({ pm25: pm25(seq) }) })) }],
+    countPerStation: count,
+    inflight: 2,
+    baseMs,
+    stepMs: 60_000,
+  });
+  try {
+    await eventually(async () => (publisher.acked.size >= (count * STATIONS.length) / 3 ? true : undefined), 60_000, 'a third acknowledged');
+    await fault();
+    await Promise.race([publisher.done, new Promise((r) => setTimeout(r, 120_000))]);
+  } finally {
+    await publisher.stop();
+  }
+  return publisher.acked;
+}
+
+/** Every acknowledged reading is in InfluxDB exactly once (waits for the writer to catch up). */
+async function expectStoredOnce(acked: Set<string>, fromMs: number, toMs: number): Promise<void> {
+  // This phase's time range only (each phase publishes the same seqs at other times).
+  const query = (q: string) => influxRows(db, q.replace(/WHERE (.*)$/, `WHERE ($1) AND time >= ${fromMs}ms AND time <= ${toMs}ms`));
+  const counts = await eventually(
+    async () => {
+      const c = await storedCounts(query, 'air', STATIONS);
+      return [...acked].every((k) => c.has(k)) ? c : undefined;
+    },
+    60_000,
+    'every acknowledged reading in InfluxDB',
+  ).catch(async () => storedCounts(query, 'air', STATIONS));
+  const missing = [...acked].filter((k) => !counts.has(k));
+  const twice = [...counts].filter(([, n]) => n > 1).map(([k]) => k);
+  expect(acked.size).toBeGreaterThan(1000);
+  expect({ missing: missing.slice(0, 10), missingCount: missing.length, twice: twice.slice(0, 10) }).toEqual({ missing: [], missingCount: 0, twice: [] });
+}
+
+/** The cluster's stored history equals the engine's single-process run over what InfluxDB holds. */
+async function expectSameHistory(fromMs: number, toMs: number): Promise<void> {
+  const config = parseConfig({ INFLUX_URL: influxUrl(), INFLUX_DATABASE: db, DATA_DIR: dir });
+  const registry = loadRegistry(config.REGISTRY_PATH);
+  const report = await backtestStored({ influx: createInfluxHttp(influxTargets(config).raw), registry, rules: parseRules(RULES, 'test'), fromMs, toMs, stationIds: STATIONS });
+  const key = (e: AlertEvent) => `${e.alert.id} ${e.type} ${e.at} ${e.alert.level.key} ${e.alert.value}`;
+  const expected = report.events.filter((e) => STATIONS.includes(e.alert.stationId)).map(key).sort();
+  expect(expected.length).toBeGreaterThan(10);
+  // The evaluator lags the writer by at most a moment: wait for the history to reach the end.
+  const actual = await eventually(
+    async () => {
+      const got = history.filter((e) => e.at >= fromMs && e.at <= toMs).map(key).sort();
+      return got.length >= expected.length ? got : undefined;
+    },
+    30_000,
+    'the alert history to catch up',
+  ).catch(() => history.filter((e) => e.at >= fromMs && e.at <= toMs).map(key).sort());
+  expect(actual).toEqual(expected);
+}
+
+it('(c) SIGKILL of the active alert evaluator: the standby takes over within the lease; nothing lost, stored twice, or transitioned twice', async () => {
+  const baseMs = Date.now() - 10 * 86_400_000;
+  firstBaseMs = Math.min(firstBaseMs, baseMs);
+  const count = 1500;
+  let takeoverMs = -1;
+  const acked = await publishThrough(baseMs, count, async () => {
+    const owned = await Promise.all(evaluators.map(partitionsOf));
+    const active = evaluators[(owned[0]?.length ?? 0) > 0 ? 0 : 1]!;
+    const standby = evaluators.find((e) => e !== active)!;
+    expect((await partitionsOf(active))?.length).toBe(16);
+    const killedAt = Date.now();
+    active.child.kill('SIGKILL');
+    await active.exited;
+    await eventually(async () => ((await partitionsOf(standby))?.length === 16 ? true : undefined), 15_000, 'the standby to own every partition');
+    takeoverMs = Date.now() - killedAt;
+  });
+  // Within the lease: the ttl after the last renewal, plus a renewal round and the start of 16 lanes.
+  expect(takeoverMs).toBeGreaterThan(0);
+  expect(takeoverMs).toBeLessThan(TTL_MS + 5000);
+  await expectStoredOnce(acked, baseMs, baseMs + count * 60_000);
+  await expectSameHistory(firstBaseMs, baseMs + count * 60_000);
+}, 240_000);
+
+it('(d) InfluxDB unreachable for 30 s: readings wait in the log, then every acknowledged one is stored once and the history is unchanged', async () => {
+  const baseMs = Date.now() - 5 * 86_400_000;
+  firstBaseMs = Math.min(firstBaseMs, baseMs);
+  const count = 1500;
+  const acked = await publishThrough(baseMs, count, async () => {
+    influxProxy.mode = 'down';
+    await new Promise((r) => setTimeout(r, 30_000));
+    influxProxy.mode = 'pass';
+  });
+  await expectStoredOnce(acked, baseMs, baseMs + count * 60_000);
+  await expectSameHistory(firstBaseMs, baseMs + count * 60_000);
+}, 240_000);
