@@ -19,7 +19,7 @@ import { DAY_MS, HOUR_MS, hourStart } from '../contracts/rollups.ts';
 import type { Station } from '../contracts/stations.ts';
 import { stationReadingTopic } from '../contracts/topics.ts';
 import { rebuildRollups } from '../ingest/rollups/rebuild.ts';
-import { BACKTEST_WORKER_HEAP_MB, observeBacktestWorkers } from '../ingest/alerts/backtest-off-thread.ts';
+import { BACKTEST_WORKER_HEAP_MB } from '../ingest/alerts/backtest-off-thread.ts';
 import { buildReport } from '../api/reports/build-report.ts';
 import { createHourlySource } from '../api/reports/hourly-source.ts';
 import { hanoiMonthLabel, parsePeriod } from '../api/reports/period.ts';
@@ -152,8 +152,6 @@ export async function benchRollups(o: RollupBenchOptions): Promise<{ result: obj
     let done = false;
     let peakHeapMb = 0;
     let peakRssMb = 0;
-    let workerPeakHeapMb: number | undefined;
-    const unobserve = observeBacktestWorkers((h) => void (workerPeakHeapMb = Math.max(workerPeakHeapMb ?? 0, h.usedHeapBytes / 2 ** 20)));
     const heapBefore = process.memoryUsage();
     const sampler = setInterval(() => {
       const m = process.memoryUsage();
@@ -175,7 +173,10 @@ export async function benchRollups(o: RollupBenchOptions): Promise<{ result: obj
     const replayed = await backtest;
     const backtestS = (performance.now() - btT0) / 1000;
     clearInterval(sampler);
-    unobserve();
+    // The backtest worker's own heap peak, sampled in the server (quantrac_backtest_worker_heap_peak_bytes).
+    const exposition = await (await fetch(`${http}/metrics`)).text();
+    const peakBytes = Number(/^quantrac_backtest_worker_heap_peak_bytes (\S+)$/m.exec(exposition)?.[1]);
+    const workerPeakHeapMb = Number.isFinite(peakBytes) && peakBytes > 0 ? peakBytes / 2 ** 20 : undefined;
     await client.endAsync();
 
     const result = {
@@ -215,7 +216,7 @@ export async function benchRollups(o: RollupBenchOptions): Promise<{ result: obj
       '',
       `Rollups p50 ÷ raw p50: **${result.monthlyReport.p50Ratio}**.`,
       '',
-      `31-day backtest of the whole registry (POST /api/alerts/backtest, worker thread): ${replayed.toLocaleString('en-US')} readings replayed in ${backtestS.toFixed(1)} s. Server process: main-thread heap ${result.backtest31d.mainHeapBeforeMb} MB before, peak ${result.backtest31d.mainHeapPeakMb} MB during; peak RSS (all threads) ${result.backtest31d.rssPeakMb} MB; backtest worker's heap: ${result.backtest31d.workerPeakHeapMb === null ? 'not measured (no sample of the worker reached this thread)' : `peak ${result.backtest31d.workerPeakHeapMb} MB`} (ceiling ${BACKTEST_WORKER_HEAP_MB} MB).`,
+      `31-day backtest of the whole registry (POST /api/alerts/backtest, worker thread): ${replayed.toLocaleString('en-US')} readings replayed in ${backtestS.toFixed(1)} s. Server process: broker thread (the one that acknowledges) heap ${result.backtest31d.mainHeapBeforeMb} MB before, peak ${result.backtest31d.mainHeapPeakMb} MB during; peak RSS (all threads) ${result.backtest31d.rssPeakMb} MB; backtest worker's heap: ${result.backtest31d.workerPeakHeapMb === null ? 'not measured (no quantrac_backtest_worker_heap_peak_bytes in /metrics)' : `peak ${result.backtest31d.workerPeakHeapMb} MB`} (ceiling ${BACKTEST_WORKER_HEAP_MB} MB).`,
       '',
       '| QoS 1 publisher, one reading per 20 ms | PUBACK p50 ms | p95 ms | p99 ms |',
       '|---|---|---|---|',

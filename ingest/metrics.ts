@@ -26,6 +26,8 @@ export function createMetrics(opts0: { processMetrics?: boolean } = {}) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       ...opts,
     }),
+    backtestHeapBytes: new Gauge({ name: 'quantrac_backtest_worker_heap_bytes', help: 'Heap used by the running backtest worker thread (0 when none runs)', ...opts }),
+    backtestHeapPeakBytes: new Gauge({ name: 'quantrac_backtest_worker_heap_peak_bytes', help: 'Highest heap of the running or last backtest worker thread (its ceiling: 512 MB)', ...opts }),
     spoolBytes: new Gauge({ name: 'quantrac_spool_bytes', help: 'Bytes in spool segments not yet released', ...opts }),
     spoolSegments: new Gauge({ name: 'quantrac_spool_segments', help: 'Spool segment files on disk', ...opts }),
     spoolFull: new Gauge({ name: 'quantrac_spool_full', help: '1 while the spool is at its bound and acknowledgements are held', ...opts }),

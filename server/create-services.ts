@@ -31,6 +31,7 @@ import { createFileLogReader, type FileLogReader } from '../ingest/log/file-log.
 import type { LogCommand } from '../ingest/log/records.ts';
 import type { LogPosition } from '../ingest/log/types.ts';
 import { createMetrics, type Metrics } from '../ingest/metrics.ts';
+import { observeBacktestWorkers } from '../ingest/alerts/backtest-off-thread.ts';
 import { createLineEncoder } from '../ingest/sink/line-protocol.ts';
 import { createInfluxWriter, type InfluxWriter } from '../ingest/sink/influx-writer.ts';
 import { createAuditLog } from './audit-log.ts';
@@ -111,6 +112,10 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
       log.error({ file: 'users.json', problem }, 'file not usable: serving its last good version');
     },
     hashConcurrency: config.API_LOGIN_HASH_CONCURRENCY,
+  });
+  const unobserveBacktests = observeBacktestWorkers((h) => {
+    metrics.backtestHeapBytes.set(h.usedHeapBytes);
+    metrics.backtestHeapPeakBytes.set(h.runPeakBytes);
   });
   const alerts = createAlerts({
     config,
@@ -321,6 +326,7 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
       await nowLane!.caughtUp(); // what was appended before the broker closed reaches officers and clients
       await nowLane!.stop();
       await alerts.stop(drainMs);
+      unobserveBacktests();
       live.close();
       await app.close();
       await writer.stop(drainMs); // what is not written by then stays in the log

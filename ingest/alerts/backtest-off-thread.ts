@@ -21,9 +21,15 @@ export class BacktestFailedError extends Error {
 /** Heap ceiling of a backtest worker: streaming keeps it far below; a runaway fails alone. */
 export const BACKTEST_WORKER_HEAP_MB = 512;
 
-/** Heap of a running backtest worker, sampled every `HEAP_SAMPLE_MS` (diagnostics: the bench's peak heap). */
+/**
+ * Heap of a backtest worker, sampled every `HEAP_SAMPLE_MS` while it runs, and once more when it ends
+ * (`running` false, `usedHeapBytes` 0): `/metrics` and the bench's peak heap.
+ */
 export interface BacktestHeapSample {
   readonly usedHeapBytes: number;
+  /** Highest `usedHeapBytes` of this worker so far. */
+  readonly runPeakBytes: number;
+  readonly running: boolean;
 }
 const HEAP_SAMPLE_MS = 100;
 const heapObservers = new Set<(sample: BacktestHeapSample) => void>();
@@ -32,6 +38,27 @@ const heapObservers = new Set<(sample: BacktestHeapSample) => void>();
 export function observeBacktestWorkers(observer: (sample: BacktestHeapSample) => void): () => void {
   heapObservers.add(observer);
   return () => void heapObservers.delete(observer);
+}
+
+/** Samples a worker's heap for the observers until it exits; returns a last sample to take before ending it. */
+function watchHeap(worker: Worker): () => Promise<void> {
+  if (heapObservers.size === 0) return () => Promise.resolve();
+  let peak = 0;
+  let exited = false;
+  const tell = (sample: BacktestHeapSample) => heapObservers.forEach((o) => o(sample));
+  const sample = (): Promise<void> =>
+    worker.getHeapStatistics().then((h) => {
+      if (exited) return;
+      peak = Math.max(peak, h.used_heap_size);
+      tell({ usedHeapBytes: h.used_heap_size, runPeakBytes: peak, running: true });
+    }, () => undefined);
+  const timer = setInterval(() => void sample(), HEAP_SAMPLE_MS);
+  worker.once('exit', () => {
+    exited = true;
+    clearInterval(timer);
+    tell({ usedHeapBytes: 0, runPeakBytes: peak, running: false });
+  });
+  return sample;
 }
 
 export function runBacktestOffThread(o: { target: InfluxTarget; registry: Registry; rules: RulesFile; chunkMs?: number } & BacktestWindow): Promise<StoredBacktestReport> {
@@ -49,16 +76,13 @@ export function runBacktestOffThread(o: { target: InfluxTarget; registry: Regist
       workerData: job,
       resourceLimits: { maxOldGenerationSizeMb: BACKTEST_WORKER_HEAP_MB },
     });
+    const lastHeapSample = watchHeap(worker);
     let settled = false;
-    const sampler = heapObservers.size === 0 ? undefined : setInterval(() => {
-      worker.getHeapStatistics().then((h) => heapObservers.forEach((o) => o({ usedHeapBytes: h.used_heap_size })), () => undefined);
-    }, HEAP_SAMPLE_MS);
-    worker.once('exit', () => clearInterval(sampler));
     worker.once('message', (m: { ok: true; report: StoredBacktestReport } | { ok: false; message: string }) => {
       settled = true;
       if (m.ok) resolve(m.report);
       else reject(new BacktestFailedError(m.message));
-      void worker.terminate();
+      void lastHeapSample().finally(() => worker.terminate());
     });
     worker.once('error', (err) => {
       settled = true;

@@ -173,6 +173,9 @@ describe('POST /api/alerts/backtest', () => {
     expect(report.readings).toBe(2);
     expect(report.byRule['flood-river-level']?.opened).toBe(2);
     expect(report.events.filter((e) => e.type === 'opened').map((e) => `${e.stationId}:${e.level}`).sort()).toEqual(['flood-longbien:II', 'flood-sontay:I']);
+    // It ran in a worker thread of its own (off the threads that acknowledge and serve): its heap was sampled there.
+    const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
+    expect(Number(/^quantrac_backtest_worker_heap_peak_bytes (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(1_000_000);
 
     const bad = await fetch(`${t.httpUrl}/api/alerts/backtest`, {
       method: 'POST',
