@@ -36,6 +36,8 @@ const STRINGS = {
   statusCalibratingShort: { vi: 'đang hiệu chuẩn', en: 'under calibration' },
   statusFaultShort: { vi: 'đang bảo trì', en: 'under maintenance' },
   qcSuspect: { vi: 'nghi vấn', en: 'suspect' },
+  excludedMark: { vi: 'cán bộ đã đánh dấu không hợp lệ', en: 'marked invalid by an officer' },
+  excludedNote: { vi: 'Giá trị bị cán bộ đánh dấu không hợp lệ vẫn được hiển thị nhưng không dùng để tính AQI và số liệu tổng hợp.', en: 'Values an officer marked invalid are shown but not used for the AQI or aggregates.' },
   qcFail: { vi: 'không đạt kiểm tra', en: 'failed QC' },
   qcNotEvaluated: { vi: 'chưa kiểm tra', en: 'not checked' },
   qcNote: { vi: 'Giá trị nghi vấn vẫn được hiển thị và sử dụng; giá trị không đạt kiểm tra chất lượng không được dùng để tính AQI và cảnh báo.', en: 'Suspect values are shown and used; values that failed quality control are not used for the AQI or alerts.' },

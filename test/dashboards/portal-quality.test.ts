@@ -2,12 +2,15 @@
 // flags suspect is shown, marked as suspect with a note, and still counts in the index (not hidden);
 // a station calibrating (status in its reading) or faulty (status on the gateway's status topic)
 // says so, and the values it sends meanwhile — calibration gas — never colour its marker, neither
-// from the snapshot nor when they arrive live. Screenshots go to test-results/screenshots/.
+// from the snapshot nor when they arrive live; a value an officer marks invalid through the API is
+// shown marked, left out of the index, and marked in the CSV export. Screenshots go to
+// test-results/screenshots/.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import type { MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setUser } from '../../api/auth.ts';
 import { stationReadingTopic } from '../../contracts/topics.ts';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { eventually } from '../support/influx.ts';
@@ -15,7 +18,7 @@ import { startTestQuantrac, type TestQuantrac } from '../support/quantrac.ts';
 
 const SHOTS = 'test-results/screenshots';
 const MIN = 60_000;
-const GATEWAY = 'gw-air-01'; // air-005 … air-008
+const GATEWAY = 'gw-air-01'; // air-005 … air-009
 let t: TestQuantrac;
 let gw: MqttClient;
 let browser: TestBrowser;
@@ -53,7 +56,7 @@ const detail = (page: Page) => page.getByTestId('air-detail');
 beforeAll(async () => {
   execFileSync(process.execPath, ['dashboards/build.mjs'], { stdio: 'inherit' }); // no-op when dist is fresh
   mkdirSync(SHOTS, { recursive: true });
-  t = await startTestQuantrac();
+  t = await startTestQuantrac({ API_CACHE_TTL_MS: '0' }); // no max-age: a page opened after the officer's mark reads it
   gw = await t.connectGateway(GATEWAY);
   // air-005: a sudden 700 µg/m³ — above the 600 operator limit and too fast: suspect (flag 3).
   await cleanAir('air-005', 20);
@@ -67,7 +70,10 @@ beforeAll(async () => {
   await publish('air-007', 2 * MIN, { pm25: 800, pm10: 900 });
   // air-008: clean, for the live calibration below.
   await cleanAir('air-008', 11);
-  for (const [id, pm25] of [['air-005', 700], ['air-006', 900], ['air-007', 800], ['air-008', 11]] as const) await served(id, pm25);
+  // air-009: clean, then 300 µg/m³ (passes QC) that an officer will mark invalid.
+  await cleanAir('air-009', 10);
+  await publish('air-009', 2 * MIN, { pm25: 300, pm10: 20 });
+  for (const [id, pm25] of [['air-005', 700], ['air-006', 900], ['air-007', 800], ['air-008', 11], ['air-009', 300]] as const) await served(id, pm25);
   browser = await launchBrowser();
 }, 90_000);
 
@@ -145,5 +151,38 @@ describe('portal: quality flags and station status', () => {
     expect(new Set(seen)).toEqual(new Set(['good']));
     expect(await marker.getAttribute('data-category')).toBe('good');
     await page.close();
+  });
+
+  it('shows a value an officer marked invalid as such, leaves it out of the index, and marks it in the export', async () => {
+    const aqiOf = async () => {
+      const snap = (await (await fetch(`${t.httpUrl}/api/snapshot/air`)).json()) as { features: { id: string; properties: { aqi: { category: string } | null } }[] };
+      return snap.features.find((f) => f.id === 'air-009')?.properties.aqi?.category;
+    };
+    expect(await aqiOf()).not.toBe('good'); // the 300 µg/m³ reading counts until marked
+    await setUser(t.q.config.apiUsersPath, 'officer-qc', 'officer', 'mat-khau-thu-nghiem');
+    const login = await fetch(`${t.httpUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'officer-qc', password: 'mat-khau-thu-nghiem' }) });
+    const { token } = (await login.json()) as { token: string };
+    const now = Date.now();
+    const mark = await fetch(`${t.httpUrl}/api/stations/air-009/validations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ parameter: 'pm25', from: new Date(now - 5 * MIN).toISOString(), to: new Date(now).toISOString(), reason: 'Đầu đo bám bụi, chờ vệ sinh' }),
+    });
+    expect(mark.status).toBe(201);
+
+    const page = await openAir();
+    expect(await pin(page, 'air-009').getAttribute('data-category')).toBe('good'); // from the clean hours only
+    await choose(page, 'air-009');
+    const row = detail(page).locator('tr[data-excluded="true"]');
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.textContent()).toMatch(/300.*µg\/m³.*cán bộ đã đánh dấu không hợp lệ/);
+    expect(await detail(page).locator('.excluded-note').textContent()).toContain('không dùng để tính AQI');
+    await page.screenshot({ path: `${SHOTS}/portal-officer-invalid.png`, fullPage: true });
+    await page.close();
+
+    const csv = await (await fetch(`${t.httpUrl}/api/export.csv?station=air-009&from=${now - 3 * 60 * MIN}&to=${now + MIN}`)).text();
+    const marked = csv.trim().split('\n').filter((l) => l.includes(',300,'));
+    expect(marked).toHaveLength(1);
+    expect(marked[0]).toMatch(/,pm25:invalid$/);
   });
 });

@@ -15,6 +15,8 @@ export interface Latest {
   readonly quality?: Readonly<Record<string, ParameterQuality>>;
   /** Station status when not measuring. */
   readonly status?: StationStatus;
+  /** Parameters an officer marked invalid at this time (served by /latest and the snapshot). */
+  readonly excluded?: readonly string[];
 }
 
 export interface ServerAqi {

@@ -91,13 +91,14 @@ export function airIndex(scale: Scale, latest: Latest | null, server: ServerAqi 
 }
 
 /**
- * The values an index may use: not those that failed QC (flag 4). The rule of isUsable() in
- * contracts/quality.ts, restated here so the portal bundle does not load that module's zod schemas.
+ * The values an index may use: not those that failed QC (flag 4) nor those an officer marked
+ * invalid. The rule of isUsable() in contracts/quality.ts, restated here so the portal bundle does
+ * not load that module's zod schemas.
  */
 function usableValues(latest: Latest): Readonly<Record<string, number>> {
-  if (!latest.quality) return latest.values;
+  if (!latest.quality && !latest.excluded) return latest.values;
   const out: Record<string, number> = {};
-  for (const [p, v] of Object.entries(latest.values)) if (latest.quality[p]?.flag !== 4) out[p] = v;
+  for (const [p, v] of Object.entries(latest.values)) if (latest.quality?.[p]?.flag !== 4 && !latest.excluded?.includes(p)) out[p] = v;
   return out;
 }
 

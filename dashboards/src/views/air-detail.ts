@@ -40,7 +40,7 @@ export function airDetail(st: StationState, idx: AirIndex | undefined, scale: Sc
         ? h('p', { class: 'hint' }, t('adviceUsNote'))
         : null,
     freshness(st.latest, stale),
-    st.latest ? valueTable('air', st.latest.values, st.latest.quality) : null,
+    st.latest ? valueTable('air', st.latest) : null,
     h('p', {}, h('a', { href: `#/station/${s.id}`, class: 'button-link' }, t('openStation'))),
     h('p', { class: 'source' }, t('source')),
   );

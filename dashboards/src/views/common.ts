@@ -27,20 +27,30 @@ export function freshness(latest: Latest | null, stale: boolean): HTMLElement {
 
 const QC_TEXT = { 2: 'qcNotEvaluated', 3: 'qcSuspect', 4: 'qcFail' } as const;
 
-/** Every value with its unit; a value that is suspect or failed QC is shown, and marked as such. */
-export function valueTable(kind: Kind, values: Readonly<Record<string, number>>, quality?: Latest['quality']): HTMLElement {
+/**
+ * Every value of the latest reading with its unit; a value that is suspect or failed QC, or that an
+ * officer marked invalid, is shown and marked as such (never hidden).
+ */
+export function valueTable(kind: Kind, latest: Latest): HTMLElement {
   const specs = PARAMETERS[kind] as Record<string, { unit: string; label: { vi: string; en: string } } | undefined>;
   let flagged = false;
-  const rows = Object.entries(values).map(([k, v]) => {
+  const rows = Object.entries(latest.values).map(([k, v]) => {
     const spec = specs[k];
-    const flag = quality?.[k]?.flag;
+    const flag = latest.quality?.[k]?.flag;
     const mark = flag === 2 || flag === 3 || flag === 4 ? QC_TEXT[flag] : undefined;
+    const excluded = latest.excluded?.includes(k) ?? false;
     if (flag === 3 || flag === 4) flagged = true;
     return h(
       'tr',
-      mark ? { class: `qc-${flag}`, 'data-qc': String(flag) } : {},
+      { ...(mark ? { class: `qc-${flag}`, 'data-qc': String(flag) } : {}), ...(excluded ? { 'data-excluded': 'true' } : {}) },
       h('th', { scope: 'row' }, spec ? tr(spec.label) : k),
-      h('td', {}, `${formatNumber(v)} ${spec?.unit ?? ''}`, mark ? h('span', { class: 'qc-mark', 'data-testid': `qc-${k}` }, ` (${t(mark)})`) : null),
+      h(
+        'td',
+        {},
+        `${formatNumber(v)} ${spec?.unit ?? ''}`,
+        mark ? h('span', { class: 'qc-mark', 'data-testid': `qc-${k}` }, ` (${t(mark)})`) : null,
+        excluded ? h('span', { class: 'qc-mark qc-excluded', 'data-testid': `excluded-${k}` }, ` (${t('excludedMark')})`) : null,
+      ),
     );
   });
   return h(
@@ -48,6 +58,7 @@ export function valueTable(kind: Kind, values: Readonly<Record<string, number>>,
     {},
     h('table', { class: 'values' }, h('caption', {}, t('allValues')), h('tbody', {}, ...rows)),
     flagged ? h('p', { class: 'hint qc-note' }, t('qcNote')) : null,
+    latest.excluded?.length ? h('p', { class: 'hint excluded-note' }, t('excludedNote')) : null,
   );
 }
 

@@ -72,7 +72,7 @@ export const stationView: View = (root, ctx, params) => {
     const st = ctx.store.get(id);
     if (!st) return;
     clear(current);
-    current.append(freshness(st.latest, isStale(st)), st.latest ? valueTable(st.station.kind, st.latest.values, st.latest.quality) : h('p', {}, t('noData')));
+    current.append(freshness(st.latest, isStale(st)), st.latest ? valueTable(st.station.kind, st.latest) : h('p', {}, t('noData')));
   };
 
   void ctx.store
