@@ -2,10 +2,11 @@
 // Debian's influxdb, chromium, mosquitto-clients, and for the cluster nats-server and haproxy) or stops with the exact command to run.
 // Plain JavaScript with no dependencies: it runs before node_modules exists.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installedMatchesLock } from './installed-packages.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const purpose = process.argv[2] ?? 'start';
@@ -71,11 +72,9 @@ function fetchProjectNode() {
   return r.status === 0 && bin && existsSync(bin) ? bin : null;
 }
 
-/** npm ci when node_modules is missing or older than the lock file, run on Node 24 (see above). */
+/** npm ci when node_modules does not hold what the lock file pins, run on Node 24 (see above). */
 function ensureNodeModules() {
-  const lock = join(root, 'package-lock.json');
-  const marker = join(root, 'node_modules', '.package-lock.json');
-  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  if (installedMatchesLock(root)) return;
   let env = process.env;
   if (!runningNodeIsSupported()) {
     const node24 = fetchProjectNode();
