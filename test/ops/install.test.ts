@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { influxUrl, uniqueDatabase } from '../support/influx.ts';
+import { serverProcessEnv } from '../support/server-process.ts';
 
 const src = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 const isRoot = process.getuid?.() === 0;
@@ -83,19 +84,12 @@ describe.skipIf(!isRoot)('ops/install.sh --root (as root, like on a server)', ()
     const envFile = settings(readFileSync(inRoot(unit.EnvironmentFile!), 'utf8'));
     const [exe, ...args] = unit.ExecStart!.split(' ');
     const database = uniqueDatabase('install');
-    const env = {
+    const env: Record<string, string> = {
       PATH: '/usr/bin:/bin',
       ...settings(unit.Environment ?? ''),
       ...envFile,
       // Where this test's root puts /var/lib/quantrac; the test InfluxDB; free ports.
-      DATA_DIR: inRoot(envFile.DATA_DIR!),
-      INFLUX_URL: influxUrl(),
-      INFLUX_DATABASE: database,
-      MQTT_HOST: '127.0.0.1',
-      MQTT_PORT: '0',
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'warn',
+      ...serverProcessEnv(database, inRoot(envFile.DATA_DIR!)),
     };
     const uid = Number(account('etc/passwd', unit.User!)![2]);
     const gid = Number(account('etc/group', unit.Group!)![2]);
@@ -110,7 +104,7 @@ describe.skipIf(!isRoot)('ops/install.sh --root (as root, like on a server)', ()
     expect(await res.json()).toMatchObject({ status: 'ready' });
     expect((await fetch(`${ready.http}/`)).status).toBe(200); // the portal built by the install
     // State is written by the service user, inside DATA_DIR only.
-    expect(statSync(join(env.DATA_DIR, 'api-token-secret')).uid).toBe(uid);
+    expect(statSync(join(env.DATA_DIR!, 'api-token-secret')).uid).toBe(uid);
     server.kill('SIGTERM');
     await new Promise((r) => server!.once('exit', r));
     server = undefined;

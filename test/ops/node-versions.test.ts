@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { setGatewayPassword } from '../../broker/gateway-credentials.ts';
-import { eventually, influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
+import { eventually, influxRows, uniqueDatabase } from '../support/influx.ts';
+import { serverProcessEnv } from '../support/server-process.ts';
 
 const root = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string }; devDependencies: { node: string } };
@@ -37,7 +38,7 @@ describe('Node versions', () => {
     const password = await setGatewayPassword(join(dataDir, 'gateways.json'), 'gw-air-01');
     server = fork(join(root, 'server/main.ts'), [], {
       execPath: node,
-      env: { PATH: process.env.PATH, INFLUX_URL: influxUrl(), INFLUX_DATABASE: database, DATA_DIR: dataDir, MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'warn' },
+      env: { PATH: process.env.PATH, ...serverProcessEnv(database, dataDir) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const ready = await new Promise<{ mqtt: string; http: string }>((resolve, reject) => {

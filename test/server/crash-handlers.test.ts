@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { setGatewayPassword } from '../../broker/gateway-credentials.ts';
-import { eventually, influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
-import { startServerProcess } from '../support/server-process.ts';
+import { eventually, influxRows, uniqueDatabase } from '../support/influx.ts';
+import { serverProcessEnv, startServerProcess } from '../support/server-process.ts';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -35,7 +35,7 @@ async function crashOnce(kind: 'exception' | 'rejection') {
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir);
   const database = uniqueDatabase('crash');
-  const env = { INFLUX_URL: influxUrl(), INFLUX_DATABASE: database, DATA_DIR: dataDir, MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'warn' };
+  const env = serverProcessEnv(database, dataDir);
   const password = await setGatewayPassword(join(dataDir, 'gateways.json'), 'gw-air-01');
   const trigger = join(dir, 'crash-now');
   const server = await startServerProcess({ ...env, TEST_CRASH_TRIGGER: trigger, TEST_CRASH_KIND: kind }, { execArgv: [`--import=${preload}`], stdout: 'pipe' });

@@ -2,6 +2,7 @@
 // kill it with SIGKILL or stop it with SIGTERM.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { influxUrl } from './influx.ts';
 
 const ENTRY = fileURLToPath(new URL('../../server/main.ts', import.meta.url));
 
@@ -12,6 +13,18 @@ export interface ServerProcess {
   /** Resolves with the exit code (or signal) once the process has exited. */
   readonly exited: Promise<number | string>;
 }
+
+/** Settings of a server process under test: the test InfluxDB, its own database and data folder, free local ports. */
+export const serverProcessEnv = (database: string, dataDir: string): Record<string, string> => ({
+  INFLUX_URL: influxUrl(),
+  INFLUX_DATABASE: database,
+  DATA_DIR: dataDir,
+  MQTT_HOST: '127.0.0.1',
+  MQTT_PORT: '0',
+  HTTP_HOST: '127.0.0.1',
+  HTTP_PORT: '0',
+  LOG_LEVEL: 'warn',
+});
 
 /** `execArgv`: Node options (e.g. `--import` of a test preload); `stdout: 'pipe'` to read the logs. */
 export async function startServerProcess(env: Record<string, string>, opts: { execArgv?: string[]; stdout?: 'inherit' | 'pipe' } = {}): Promise<ServerProcess> {
