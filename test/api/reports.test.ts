@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { setUser } from '../../api/auth.ts';
 import { influxUrl } from '../support/influx.ts';
 import { novDay } from './report-fixtures.ts';
+import { buildReport } from '../../api/reports/build-report.ts';
+import { createHourlySource } from '../../api/reports/hourly-source.ts';
 
 let t: TestQuantrac;
 const report = async (path: string): Promise<Report> => {
@@ -77,6 +79,22 @@ describe('station reports (November 2026)', () => {
     expect(water.months).toEqual([
       { month: '2026-11', meansMgL: { ph: 7, do_mgl: 5.5, bod5_mgl: 5, cod_mgl: 12, nh4_mgl: 0.4 }, waterClass: 'B', limiting: ['bod5_mgl', 'cod_mgl', 'do_mgl'], meetsDesignated: true, nh4AboveHealthLimit: true },
     ]);
+  });
+
+  it('air over a whole year: the November figures, the annual mean against the annual limit incomplete (131 of 8,760 hours)', async () => {
+    const afterYear = Date.UTC(2027, 0, 2); // the year is over: every figure over all of 2026
+    const r = await buildReport(t.q.registry, createHourlySource({ influx: t.q.influx }), 'station', 'air-001', '2026', afterYear);
+    expect(r.period).toMatchObject({ kind: 'year', from: '2025-12-31T17:00:00.000Z', to: '2026-12-31T17:00:00.000Z' });
+    const air = r.stations[0]!.air!;
+    expect(air.daysByCategory).toEqual({ good: 1, moderate: 1, poor: 3, bad: 0, very_bad: 0, hazardous: 0, insufficient: 360 });
+    expect(air.annualMeans).toEqual(
+      expect.arrayContaining([
+        { param: 'pm25', meanUgM3: 27.8, annualLimitUgM3: 25, exceeds: true, complete: false },
+        { param: 'no2', meanUgM3: 75, annualLimitUgM3: 40, exceeds: true, complete: false },
+      ]),
+    );
+    expect(air.completeness.find((c) => c.param === 'pm25')).toEqual({ param: 'pm25', hours: 8760, validHours: 131, validHourPct: 1.5, days: 365, validDays: 5, validDayPct: 1.4 });
+    expect(air.exceedances.find((e) => e.param === 'no2' && e.window === '1h')).toMatchObject({ count: 3, evaluated: 24 });
   });
 
   it('a year report has the month in its months and the same totals', async () => {
