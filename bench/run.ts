@@ -199,7 +199,9 @@ async function main(): Promise<void> {
     if (wants('fuzz')) await fuzzBench(influxd.url);
     if (wants('rollups')) {
       const { benchRollups } = await import('./rollups.ts');
-      const out = await benchRollups({ influxUrl: influxd.url, quick, log });
+      const stationsArg = process.argv.find((a) => a.startsWith('--stations='))?.slice(11);
+      if (stationsArg !== undefined && !(Number.isInteger(Number(stationsArg)) && Number(stationsArg) >= 1)) throw new Error(`--stations=${stationsArg}: a whole number of stations ≥ 1`);
+      const out = await benchRollups({ influxUrl: influxd.url, quick, log, stations: stationsArg ? Number(stationsArg) : undefined });
       save('rollups', out.result, out.markdown);
     }
   } finally {
