@@ -100,6 +100,12 @@ else
   cp -p "$ETC/quantrac.env.dist" "$ETC/quantrac.env"
 fi
 
+# Per-role settings of the cluster units (quantrac@<role>.service): their own ports.
+for f in "$SRC"/ops/systemd/roles/*.env; do
+  role=$(basename "$f")
+  [ -f "$ETC/$role" ] || install -m 0640 -o root -g "$QGID" "$f" "$ETC/$role"
+done
+
 say "systemd units and the quantrac command"
 for unit in quantrac.service quantrac@.service quantrac.target; do
   install -D -m 0644 "$SRC/ops/systemd/$unit" "$ROOT/etc/systemd/system/$unit"

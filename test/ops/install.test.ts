@@ -6,7 +6,7 @@
 // and data. The packages are hard-linked from this checkout, so npm ci is skipped as on an
 // upgrade with an unchanged lock file (bootstrap itself: test/ops/bootstrap.test.ts).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,10 @@ describe.skipIf(!isRoot)('ops/install.sh --root (as root, like on a server)', ()
     expect([backups.uid, backups.gid, backups.mode & 0o777]).toEqual([uid, gid, 0o750]);
     const env = statSync(at('etc/quantrac/quantrac.env'));
     expect([env.uid, env.gid, env.mode & 0o777]).toEqual([0, gid, 0o640]);
+    for (const role of readdirSync(join(src, 'ops/systemd/roles'))) {
+      const f = statSync(at(`etc/quantrac/${role}`)); // quantrac@<role>'s own ports
+      expect([f.uid, f.gid, f.mode & 0o777]).toEqual([0, gid, 0o640]);
+    }
     const code = statSync(at('opt/quantrac/server/main.ts'));
     expect(code.uid).toBe(0);
     expect(code.mode & 0o022).toBe(0); // not writable by the service
@@ -113,6 +117,7 @@ describe.skipIf(!isRoot)('ops/install.sh --root (as root, like on a server)', ()
 
   it('runs again as an upgrade: keeps the edited settings and the data, reuses the packages, refreshes quantrac.env.dist', () => {
     appendFileSync(at('etc/quantrac/quantrac.env'), 'HTTP_PORT=9090\n');
+    appendFileSync(at('etc/quantrac/edge.env'), 'MQTT_PORT=1885\n');
     writeFileSync(at('var/lib/quantrac/marker'), 'kept');
     rmSync(at('etc/quantrac/quantrac.env.dist'));
     const again = install();
@@ -120,6 +125,7 @@ describe.skipIf(!isRoot)('ops/install.sh --root (as root, like on a server)', ()
     expect(again).not.toMatch(/installing npm packages/);
     expect(readFileSync(at('etc/quantrac/quantrac.env'), 'utf8')).toMatch(/^HTTP_PORT=9090$/m);
     expect(readFileSync(at('var/lib/quantrac/marker'), 'utf8')).toBe('kept');
+    expect(readFileSync(at('etc/quantrac/edge.env'), 'utf8')).toMatch(/^MQTT_PORT=1885$/m);
     expect(readFileSync(at('etc/quantrac/quantrac.env.dist'), 'utf8')).toMatch(/^DATA_DIR=\/var\/lib\/quantrac$/m);
     expect(existsSync(at('opt/quantrac.new')) || existsSync(at('opt/quantrac.old'))).toBe(false);
     expect(account('etc/passwd', 'quantrac')).toBeDefined();

@@ -2,7 +2,7 @@
 // `systemd-analyze verify` and a hardening bar, the system user is created by the real
 // systemd-sysusers into a scratch root, and the environment file lists every setting.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,8 @@ import { renderEnvFile } from '../../ops/systemd/make-env.ts';
 
 const root = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 const read = (p: string) => readFileSync(join(root, p), 'utf8');
+/** QUANTRAC_ROLE values other than the single process (`all`): one quantrac@<role> unit each. */
+const clusterRoles = EnvSchema.shape.QUANTRAC_ROLE.unwrap().options.filter((r) => r !== 'all');
 const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 const scratch = mkdtempSync(join(tmpdir(), 'quantrac-systemd-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -59,6 +61,14 @@ describe.skipIf(!hasSystemdAnalyze)('systemd units (systemd-analyze; install the
     expect(read('ops/systemd/quantrac@.service')).toContain('Environment=QUANTRAC_ROLE=%i');
   });
 
+  it('every cluster role has a unit instance (quantrac@<role>) that passes `systemd-analyze verify`', () => {
+    const units = clusterRoles.map((role) => unitHere('quantrac@.service', `quantrac@${role}.service`));
+    const r = spawnSync('systemd-analyze', ['verify', ...units, unitHere('quantrac.target')], { encoding: 'utf8' });
+    expect(`${r.stdout}${r.stderr}`).toBe('');
+    expect(r.status).toBe(0);
+    expect(read('ops/systemd/quantrac@.service')).toContain('EnvironmentFile=-/etc/quantrac/%i.env');
+  });
+
   it('is hardened: `systemd-analyze security` rates its exposure at most 2.0 (OK)', () => {
     const out = execFileSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', unitHere()], { encoding: 'utf8' });
     const level = Number(/Overall exposure level for quantrac\.service: ([\d.]+)/.exec(out)?.[1]);
@@ -73,6 +83,25 @@ describe.skipIf(!hasSystemdAnalyze)('systemd units (systemd-analyze; install the
     const [, , uid, , , home, shell] = passwd!.split(':');
     expect(Number(uid)).toBeLessThan(1000); // a system user
     expect([home, shell]).toEqual(['/var/lib/quantrac', '/usr/sbin/nologin']);
+  });
+});
+
+describe('cluster roles on one machine', () => {
+  it("each role's env file (read after quantrac.env) gives it its own ports, so every role can run on one machine", () => {
+    const roleFiles = readdirSync(join(root, 'ops/systemd/roles')).sort();
+    expect(roleFiles).toEqual(clusterRoles.map((r) => `${r}.env`).sort());
+    const shared = Object.fromEntries(envLines(readFileSync(envFile, 'utf8')).filter((l) => !l.startsWith('#')).map((l) => l.split(/=(.*)/s).slice(0, 2)));
+    const listeners: string[] = [];
+    for (const role of clusterRoles) {
+      const own = Object.fromEntries(read(`ops/systemd/roles/${role}.env`).split('\n').filter((l) => /^[A-Z]/.test(l)).map((l) => l.split(/=(.*)/s).slice(0, 2)));
+      for (const key of Object.keys(own)) expect(Object.keys(EnvSchema.shape), `${role}.env: ${key}`).toContain(key);
+      // As systemd would: the shared file (with NATS_URL set there), then the role's, then QUANTRAC_ROLE=%i.
+      const config = parseConfig({ ...shared, NATS_URL: 'nats://10.0.0.1:4222', ...own, QUANTRAC_ROLE: role });
+      expect(config.QUANTRAC_ROLE).toBe(role);
+      listeners.push(`http:${config.HTTP_PORT}`);
+      if (role === 'edge') listeners.push(`mqtt:${config.MQTT_PORT}`);
+    }
+    expect(new Set(listeners.map((l) => l.split(':')[1])).size).toBe(listeners.length);
   });
 });
 
