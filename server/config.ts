@@ -160,7 +160,7 @@ export const EnvSchema = z.object({
   /** Cluster mode: this process's name in leases and `npm run cluster -- status` (unique in the cluster); default `{role}-{pid}`. */
   QUANTRAC_NAME: z.string().regex(/^[-_a-zA-Z0-9]+$/).optional(),
   /** Cluster mode: a writer or alert evaluator silent this long loses its log partitions to another, ms. */
-  CLUSTER_LEASE_TTL_MS: int(3000, 300),
+  CLUSTER_LEASE_TTL_MS: int(5000, 300),
   /** Cluster mode: log partitions one writer takes while they are free (0 = all); a silent writer's are taken regardless. */
   WRITER_MAX_PARTITIONS: int(0),
   /** The MQTT listener expects a PROXY protocol v1/v2 header from the load balancer (cluster edges behind HAProxy). */

@@ -58,13 +58,21 @@ export async function startPartitionLeases(kv: KV, o: LeaseOptions): Promise<Par
   };
 
   const round = async () => {
+    // Renewals first and all at once: on a loaded machine, sixteen renewals one after the other
+    // can outlast the ttl and hand the partitions to the standby for nothing.
+    await Promise.all(
+      [...owned].map(async ([p, mine]) => {
+        try {
+          owned.set(p, await kv.update(key(p), value(), mine));
+        } catch {
+          lose(p); // another evaluator won the compare-and-set, or the cluster is electing
+        }
+      }),
+    );
     for (let p = 0; p < o.partitions && !stopped; p++) {
       const mine = owned.get(p);
+      if (mine !== undefined) continue;
       try {
-        if (mine !== undefined) {
-          owned.set(p, await kv.update(key(p), value(), mine));
-          continue;
-        }
         const e = await kv.get(key(p));
         if (!e || e.operation !== 'PUT') {
           // Free since before we looked: spread. Handed over by a holder we saw: take it (failover).
@@ -84,9 +92,7 @@ export async function startPartitionLeases(kv: KV, o: LeaseOptions): Promise<Par
         owned.set(p, await kv.update(key(p), value(), e.revision)); // the holder went silent
         o.onAcquired(p);
       } catch {
-        // Another evaluator won the compare-and-set, or the cluster is electing: if it was our
-        // lease, it is not ours any more.
-        if (mine !== undefined) lose(p);
+        // Another evaluator won the compare-and-set, or the cluster is electing: try again next round.
       }
     }
   };
