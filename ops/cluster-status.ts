@@ -1,10 +1,10 @@
 // `npm run cluster -- status`: each member of the local cluster (DATA_DIR/cluster.json) with its
-// role, pid, whether the process lives, its health check, and the alert partitions it owns (the
-// leases in the quantrac_alert_leases KV bucket), as JSON on stdout.
+// role, pid, whether the process lives, its health check, and the log partitions it owns — an
+// alert evaluator's (quantrac_alert_leases) and a writer's (quantrac_writer_leases) — as JSON.
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
-import { LEASE_BUCKET } from '../ingest/alerts/partition-lease.ts';
+import { LEASE_BUCKET, WRITER_LEASE_BUCKET } from '../ingest/alerts/partition-lease.ts';
 
 export interface ClusterMember {
   readonly name: string;
@@ -43,11 +43,11 @@ async function healthOf(m: ClusterMember): Promise<string> {
   }
 }
 
-/** owner → partitions, from the lease bucket; empty when no alert evaluator has run. */
-async function alertPartitions(natsUrl: string): Promise<Record<string, number[]>> {
+/** owner → partitions, from a lease bucket; empty when no process of that role has run. */
+async function leasedPartitions(natsUrl: string, bucket: string): Promise<Record<string, number[]>> {
   const nc = await connect({ servers: natsUrl.split(','), timeout: 2000 });
   try {
-    const kv = await new Kvm(nc).open(LEASE_BUCKET).catch(() => undefined);
+    const kv = await new Kvm(nc).open(bucket).catch(() => undefined);
     const owners: Record<string, number[]> = {};
     if (!kv) return owners;
     for await (const key of await kv.keys()) {
@@ -68,9 +68,17 @@ export async function printClusterStatus(path: string): Promise<number> {
     return 1;
   }
   const file = JSON.parse(readFileSync(path, 'utf8')) as ClusterFile;
-  const partitions = await alertPartitions(file.natsUrl).catch(() => ({}) as Record<string, number[]>);
+  const none = () => ({}) as Record<string, number[]>;
+  const alerts = await leasedPartitions(file.natsUrl, LEASE_BUCKET).catch(none);
+  const writers = await leasedPartitions(file.natsUrl, WRITER_LEASE_BUCKET).catch(none);
+  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
   const members = await Promise.all(
-    file.members.map(async (m) => ({ ...m, health: await healthOf(m), ...(partitions[m.name] ? { alertPartitions: partitions[m.name]!.sort((a, b) => a - b) } : {}) })),
+    file.members.map(async (m) => ({
+      ...m,
+      health: await healthOf(m),
+      ...(alerts[m.name] ? { alertPartitions: sorted(alerts[m.name]!) } : {}),
+      ...(writers[m.name] ? { writerPartitions: sorted(writers[m.name]!) } : {}),
+    })),
   );
   process.stdout.write(`${JSON.stringify({ startedAt: file.startedAt, mqtt: file.mqtt, natsUrl: file.natsUrl, members }, null, 2)}\n`);
   return members.every((m) => m.health === 'healthy' || m.health === 'running') ? 0 : 3;

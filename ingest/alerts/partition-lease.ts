@@ -10,6 +10,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
 
 export const LEASE_BUCKET = 'quantrac_alert_leases';
+/** The same leases for the writer role's log partitions (server/roles/writer.ts). */
+export const WRITER_LEASE_BUCKET = 'quantrac_writer_leases';
 
 export interface LeaseOptions {
   /** This evaluator's name (unique in the cluster; shown in `npm run cluster -- status`). */

@@ -9,6 +9,7 @@
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { loadRegistry } from '../../contracts/stations.ts';
+import { WRITER_LEASE_BUCKET } from '../../ingest/alerts/partition-lease.ts';
 import { createReadingStage } from '../../ingest/consumers/reading-stage.ts';
 import { createStoreLane } from '../../ingest/consumers/store-lane.ts';
 import { createInfluxHttp } from '../../ingest/influx/influx-http.ts';
@@ -22,8 +23,6 @@ import { readingStageOptions } from '../create-services.ts';
 import { influxTargets } from '../influx-targets.ts';
 import { startPartitionRunner, type PartitionConsumer } from './partition-runner.ts';
 import { startRoleHealth } from './role-health.ts';
-
-export const WRITER_LEASE_BUCKET = 'quantrac_writer_leases';
 
 export interface RoleProcess {
   urls(): { mqtt: string; http: string };

@@ -1,0 +1,61 @@
+// A lane's state in the replicated KV bucket (cluster mode) against a real 3-node JetStream
+// cluster: what one owner saved is what the next loads, and once a new owner has claimed the lane
+// the old one (a lost lease, a pause) can save nothing more; a release purges the log below the
+// oldest snapshot of the named lanes only.
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createJetStreamAppender, ensureJetStreamLog, LOG_DEFAULTS } from '../../ingest/log/jetstream-log.ts';
+import { LaneFencedError, createKvLaneState, openLaneStateBucket, releaseSnapshotted } from '../../ingest/log/kv-lane-state.ts';
+import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
+
+let cluster: TestNatsCluster;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  cluster = await startTestNatsCluster();
+  nc = await connect({ servers: [...cluster.urls] });
+  await ensureJetStreamLog(nc);
+}, 60_000);
+
+afterAll(async () => {
+  await nc?.close();
+  await cluster?.close();
+});
+
+it('a new owner resumes from what the old one saved; after its claim the old owner is fenced', async () => {
+  const kv = await openLaneStateBucket(nc);
+  const a = createKvLaneState(kv, 'now-p3');
+  await a.claim();
+  expect(await a.loadCheckpoint()).toBeUndefined();
+  await a.saveCheckpoint(120);
+  await a.saveSnapshot({ position: 100, state: { engine: 'x' } });
+  await a.saveCheckpoint(140);
+
+  const b = createKvLaneState(kv, 'now-p3');
+  await b.claim();
+  expect(await b.loadCheckpoint()).toBe(140);
+  expect(await b.loadSnapshot()).toEqual({ position: 100, state: { engine: 'x' } });
+
+  await expect(a.saveCheckpoint(160)).rejects.toBeInstanceOf(LaneFencedError);
+  await expect(a.saveSnapshot({ position: 150, state: {} })).rejects.toBeInstanceOf(LaneFencedError);
+  await b.saveCheckpoint(170);
+  expect(await createKvLaneState(kv, 'now-p3').loadCheckpoint()).toBe(170);
+});
+
+it('the release purges the log below the oldest snapshot, and not at all while a lane has none', async () => {
+  const kv = await openLaneStateBucket(nc);
+  const appender = createJetStreamAppender(nc, { ...LOG_DEFAULTS });
+  for (let i = 0; i < 10; i++) await appender.appendTick(1_000 * i);
+  const jsm = await jetstreamManager(nc);
+  const lanes = ['store-p9', 'now-p9'];
+  const x = createKvLaneState(kv, lanes[0]!);
+  await x.claim();
+  await x.saveSnapshot({ position: 40, state: {} });
+  expect(await releaseSnapshotted(nc, kv, LOG_DEFAULTS.stream, lanes)).toBeUndefined();
+  const y = createKvLaneState(kv, lanes[1]!);
+  await y.claim();
+  await y.saveSnapshot({ position: 25, state: {} });
+  expect(await releaseSnapshotted(nc, kv, LOG_DEFAULTS.stream, lanes)).toBe(25);
+  expect((await jsm.streams.info(LOG_DEFAULTS.stream)).state.first_seq).toBe(25);
+});
