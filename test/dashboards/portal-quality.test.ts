@@ -17,6 +17,8 @@ import { eventually } from '../support/influx.ts';
 import { startTestQuantrac, type TestQuantrac } from '../support/quantrac.ts';
 
 const SHOTS = 'test-results/screenshots';
+/** expect.poll waits 1 s by default: too short for a page on a loaded machine. */
+const POLL = { timeout: 15_000 };
 const MIN = 60_000;
 const GATEWAY = 'gw-air-01'; // air-005 … air-009
 let t: TestQuantrac;
@@ -87,7 +89,7 @@ describe('portal: quality flags and station status', () => {
     const page = await openAir();
     await choose(page, 'air-005');
     const row = detail(page).locator('tr[data-qc="3"]');
-    await expect.poll(() => row.count()).toBe(1);
+    await expect.poll(() => row.count(), POLL).toBe(1);
     expect(await row.textContent()).toMatch(/700.*µg\/m³.*\(nghi vấn\)/);
     expect(await detail(page).getByTestId('qc-pm25').textContent()).toContain('nghi vấn');
     expect(await detail(page).locator('.qc-note').textContent()).toContain('Giá trị nghi vấn vẫn được hiển thị và sử dụng');
@@ -98,9 +100,9 @@ describe('portal: quality flags and station status', () => {
 
     // The station page shows the same mark, in English after the switch.
     await page.goto(`${t.httpUrl}/#/station/air-005`);
-    await expect.poll(() => page.locator('.current tr[data-qc="3"]').count()).toBe(1);
+    await expect.poll(() => page.locator('.current tr[data-qc="3"]').count(), POLL).toBe(1);
     await page.getByTestId('lang-switch').click();
-    await expect.poll(() => page.locator('.current [data-testid="qc-pm25"]').textContent()).toContain('suspect');
+    await expect.poll(() => page.locator('.current [data-testid="qc-pm25"]').textContent(), POLL).toContain('suspect');
     await page.getByTestId('lang-switch').click();
     await page.close();
   });
@@ -112,7 +114,7 @@ describe('portal: quality flags and station status', () => {
     expect(await page.locator('.aqi-marker[data-station="air-006"]').getAttribute('aria-label')).toContain('hiệu chuẩn');
     await choose(page, 'air-006');
     const notice = detail(page).getByTestId('station-status');
-    await expect.poll(() => notice.getAttribute('data-status')).toBe('calibrating');
+    await expect.poll(() => notice.getAttribute('data-status'), POLL).toBe('calibrating');
     expect(await notice.textContent()).toContain('Trạm đang hiệu chuẩn');
     expect(await detail(page).textContent()).toContain('900'); // stored and shown, just not used
     expect(await detail(page).getByTestId('detail-aqi').textContent()).toContain('Tốt');
@@ -125,7 +127,7 @@ describe('portal: quality flags and station status', () => {
     expect(await pin(page, 'air-007').getAttribute('data-category')).toBe('good');
     await choose(page, 'air-007');
     const notice = detail(page).getByTestId('station-status');
-    await expect.poll(() => notice.getAttribute('data-status')).toBe('fault');
+    await expect.poll(() => notice.getAttribute('data-status'), POLL).toBe('fault');
     expect(await notice.textContent()).toContain('Trạm đang bảo trì');
     await page.close();
   });
@@ -133,9 +135,9 @@ describe('portal: quality flags and station status', () => {
   it('a calibration reading arriving live never colours the marker, before or after the server recomputes', async () => {
     const page = await openAir();
     const marker = pin(page, 'air-008');
-    await expect.poll(() => marker.getAttribute('data-category')).toBe('good');
+    await expect.poll(() => marker.getAttribute('data-category'), POLL).toBe('good');
     await choose(page, 'air-008');
-    await expect.poll(() => page.getByTestId('live-status').getAttribute('class')).toContain('live-live');
+    await expect.poll(() => page.getByTestId('live-status').getAttribute('class'), POLL).toContain('live-live');
     // Every category the marker takes from now on.
     await page.evaluate(() => {
       const el = document.querySelector('.aqi-marker[data-station="air-008"] .pin') as HTMLElement;
@@ -144,9 +146,9 @@ describe('portal: quality flags and station status', () => {
     });
     const refetched = page.waitForResponse((r) => r.url().includes('/api/snapshot/air'), { timeout: 15_000 });
     await publish('air-008', 0, { pm25: 900, pm10: 950 }, '01');
-    await expect.poll(() => detail(page).getByTestId('station-status').getAttribute('data-status')).toBe('calibrating');
+    await expect.poll(() => detail(page).getByTestId('station-status').getAttribute('data-status'), POLL).toBe('calibrating');
     await refetched; // the portal's snapshot refresh after a live reading
-    await expect.poll(() => page.evaluate(() => (window as unknown as { seen: string[] }).seen.length)).toBeGreaterThan(0);
+    await expect.poll(() => page.evaluate(() => (window as unknown as { seen: string[] }).seen.length), POLL).toBeGreaterThan(0);
     const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
     expect(new Set(seen)).toEqual(new Set(['good']));
     expect(await marker.getAttribute('data-category')).toBe('good');
@@ -174,7 +176,7 @@ describe('portal: quality flags and station status', () => {
     expect(await pin(page, 'air-009').getAttribute('data-category')).toBe('good'); // from the clean hours only
     await choose(page, 'air-009');
     const row = detail(page).locator('tr[data-excluded="true"]');
-    await expect.poll(() => row.count()).toBe(1);
+    await expect.poll(() => row.count(), POLL).toBe(1);
     expect(await row.textContent()).toMatch(/300.*µg\/m³.*cán bộ đã đánh dấu không hợp lệ/);
     expect(await detail(page).locator('.excluded-note').textContent()).toContain('không dùng để tính AQI');
     await page.screenshot({ path: `${SHOTS}/portal-officer-invalid.png`, fullPage: true });
