@@ -45,29 +45,45 @@ export function rateOfChange(prev: { tsMs: number; value: number } | undefined, 
 }
 
 /**
- * A flat run: the values since `sinceMs` all lie within a range narrower than the tolerance. The
- * run restarts at the previous value when the new one leaves that range (so it never latches), and
- * anew after a gap of `maxGapMs` without readings (two values days apart say nothing of a stuck sensor).
+ * A flat run: the latest values, which all lie within a range narrower than the tolerance, since
+ * `sinceMs` (ioos_qc flat_line_test: the window ending at the newest value). `points` holds them,
+ * oldest first, as far back as the fail duration needs (older ones cannot change a flag); a gap of
+ * `maxGapMs` without readings starts a new run (two values days apart say nothing of a stuck sensor).
  */
 export interface FlatRun {
   sinceMs: number;
-  min: number;
-  max: number;
   lastMs: number;
-  last: number;
+  /** [tsMs, value] of the run, oldest first. */
+  points: [number, number][];
 }
 
-/** Extends or restarts the run with a new value (in time order). */
-export function extendFlatRun(run: FlatRun | undefined, tsMs: number, value: number, tolerance: number, maxGapMs: number): FlatRun {
-  if (run && tsMs - run.lastMs <= maxGapMs) {
-    const min = Math.min(run.min, value);
-    const max = Math.max(run.max, value);
-    if (max - min < tolerance) return { sinceMs: run.sinceMs, min, max, lastMs: tsMs, last: value };
-    if (Math.abs(value - run.last) < tolerance) {
-      return { sinceMs: run.lastMs, min: Math.min(run.last, value), max: Math.max(run.last, value), lastMs: tsMs, last: value };
+/**
+ * Extends the run with a new value (in time order): the run becomes the longest stretch of latest
+ * values whose range stays under the tolerance — on a slow drift the window slides, it does not
+ * restart — then keeps what `keepMs` (the fail duration) needs. Never latches: a value that leaves
+ * the range of its neighbours ends the run.
+ */
+export function extendFlatRun(run: FlatRun | undefined, tsMs: number, value: number, tolerance: number, maxGapMs: number, keepMs = Number.POSITIVE_INFINITY): FlatRun {
+  if (!run || tsMs - run.lastMs > maxGapMs) return { sinceMs: tsMs, lastMs: tsMs, points: [[tsMs, value]] };
+  const points = run.points;
+  points.push([tsMs, value]);
+  let start = 0;
+  let min = value;
+  let max = value;
+  for (let i = points.length - 2; i >= 0; i--) {
+    const v = points[i]![1];
+    if (Math.max(max, v) - Math.min(min, v) >= tolerance) {
+      start = i + 1;
+      break;
     }
+    min = Math.min(min, v);
+    max = Math.max(max, v);
   }
-  return { sinceMs: tsMs, min: value, max: value, lastMs: tsMs, last: value };
+  // Keep the newest point at or before tsMs − keepMs (it shows the run lasted keepMs), none older.
+  let keepFrom = start;
+  while (keepFrom + 1 < points.length - 1 && points[keepFrom + 1]![0] <= tsMs - keepMs) keepFrom++;
+  if (keepFrom > 0) points.splice(0, keepFrom);
+  return { sinceMs: points[0]![0], lastMs: tsMs, points };
 }
 
 /** The run has lasted failS → fail, suspectS → suspect (ioos_qc flat_line_test). */

@@ -49,7 +49,7 @@ export interface QualityChecker {
 
 /** The checker's state as JSON (a lane snapshot, ingest/consumers/lane-state.ts). */
 interface QualitySnapshot {
-  readonly v: 2;
+  readonly v: 3;
   readonly stations: {
     readonly id: string;
     readonly lastTs: number | null;
@@ -62,6 +62,7 @@ interface QualitySnapshot {
 }
 
 const finiteOrNull = (n: number): number | null => (Number.isFinite(n) ? n : null);
+const copyRun = (r: FlatRun): FlatRun => ({ sinceMs: r.sinceMs, lastMs: r.lastMs, points: r.points.map(([t, v]) => [t, v]) });
 
 /** Results of one stored reading, kept until its values' spike results are known. */
 interface Stored {
@@ -145,18 +146,18 @@ export function createQualityChecker(opts: QualityOptions): QualityChecker {
           }
           prev = { tsMs: ps.prev.tsMs, value: ps.prev.value, stored: i };
         }
-        params.push({ name, ...(ps.before !== undefined ? { before: ps.before } : {}), ...(prev ? { prev } : {}), ...(ps.run ? { run: { ...ps.run } } : {}) });
+        params.push({ name, ...(ps.before !== undefined ? { before: ps.before } : {}), ...(prev ? { prev } : {}), ...(ps.run ? { run: copyRun(ps.run) } : {}) });
       }
       out.push({ id, lastTs: finiteOrNull(st.lastTs), newestTs: finiteOrNull(st.newestTs), status: st.status, stored, params });
     }
-    return { v: 2, stations: out };
+    return { v: 3, stations: out };
   }
 
   function restore(state: unknown): void {
     stations.clear();
     const snap = state as QualitySnapshot | undefined;
     // Older or missing snapshots: start empty (the tests' neighbours are rebuilt by the readings).
-    if (snap?.v !== 2) return;
+    if (snap?.v !== 3) return; // v2 kept flat runs without their points
     for (const s of snap.stations) {
       const st = stateOf(s.id);
       if (!st) continue; // a station since removed from the registry
@@ -168,7 +169,7 @@ export function createQualityChecker(opts: QualityOptions): QualityChecker {
         const ps = paramOf(st, p.name);
         if (p.before !== undefined) ps.before = p.before;
         if (p.prev) ps.prev = { tsMs: p.prev.tsMs, value: p.prev.value, stored: stored[p.prev.stored]! };
-        if (p.run) ps.run = { ...p.run };
+        if (p.run) ps.run = copyRun(p.run);
       }
     }
   }
@@ -218,7 +219,7 @@ export function createQualityChecker(opts: QualityOptions): QualityChecker {
         results.spike = QARTOD.notEvaluated; // judged when the next value arrives
         results.rate_of_change = rateOfChange(ps.prev, reading.ts, value, ps.tests.rateOfChange);
         const flat = ps.tests.flatLine;
-        ps.run = flat ? extendFlatRun(ps.run, reading.ts, value, flat.tolerance, flat.suspectS * 1000) : undefined;
+        ps.run = flat ? extendFlatRun(ps.run, reading.ts, value, flat.tolerance, flat.suspectS * 1000, flat.failS * 1000) : undefined;
         results.flat_line = ps.run ? flatLine(ps.run, ps.tests.flatLine) : QARTOD.notEvaluated;
 
         if (ps.prev && ps.before !== undefined && ps.tests.spike) {

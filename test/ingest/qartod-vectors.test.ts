@@ -26,7 +26,7 @@ function rateSeries(values: readonly number[], stepMs: number, suspectPerH: numb
 function flatSeries(values: readonly number[], timesS: readonly number[], tolerance: number, suspectS: number, failS: number): QartodFlag[] {
   let run: FlatRun | undefined;
   return values.map((v, i) => {
-    run = extendFlatRun(run, timesS[i]! * 1000, v, tolerance, Number.POSITIVE_INFINITY);
+    run = extendFlatRun(run, timesS[i]! * 1000, v, tolerance, Number.POSITIVE_INFINITY, failS * 1000);
     return flatLine(run, { tolerance, suspectS, failS });
   });
 }
@@ -110,5 +110,10 @@ describe('ioos_qc test vectors', () => {
     expect(flatSeries(arr.map((x) => -x), times, 0.01, 2700, 4500)).toEqual([1, 1, 1, 1, 3, 3, 4, 4, 1, 1, 1, 1, 1, 3]);
     const fromStart = arr.slice(1); // test_flat_line_starting_from_beginning
     expect(flatSeries(fromStart, times.slice(0, -1), 0.01, 2700, 4500)).toEqual([1, 1, 1, 3, 3, 4, 4, 1, 1, 1, 1, 1, 3]);
+  });
+
+  it('flat line on a slow drift (test_flat_line_with_spike): the window slides, tolerance 4, suspect 3 s, fail 6 s', () => {
+    const times = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    expect(flatSeries([1, 1, 1, 1, 1, 6, 5, 4, 3, 2], times, 4, 3, 6)).toEqual([1, 1, 1, 3, 3, 1, 1, 1, 3, 3]);
   });
 });
