@@ -26,12 +26,12 @@ export const serverProcessEnv = (database: string, dataDir: string): Record<stri
   LOG_LEVEL: 'warn',
 });
 
-/** `execArgv`: Node options (e.g. `--import` of a test preload); `stdout: 'pipe'` to read the logs. */
-export async function startServerProcess(env: Record<string, string>, opts: { execArgv?: string[]; stdout?: 'inherit' | 'pipe' } = {}): Promise<ServerProcess> {
+/** `execArgv`: Node options (e.g. `--import` of a test preload); `stdout`/`stderr: 'pipe'` to read the logs. */
+export async function startServerProcess(env: Record<string, string>, opts: { execArgv?: string[]; stdout?: 'inherit' | 'pipe'; stderr?: 'inherit' | 'pipe' } = {}): Promise<ServerProcess> {
   const child = fork(ENTRY, [], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     execArgv: opts.execArgv ?? [],
-    stdio: ['ignore', opts.stdout ?? 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', opts.stdout ?? 'inherit', opts.stderr ?? 'inherit', 'ipc'],
   });
   const exited = new Promise<number | string>((r) => child.once('exit', (code, signal) => r(signal ?? code ?? -1)));
   const ready = await Promise.race([
