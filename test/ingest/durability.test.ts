@@ -5,11 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { setGatewayPassword } from '../../broker/gateway-credentials.ts';
 import { freePort, startLocalInfluxd, type LocalInfluxd } from '../../ops/local-influxd.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { eventually, influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
-import { startPublisher, storedCounts, type Publisher, type PublisherGateway } from '../support/publisher.ts';
+import { fleetGateways, startPublisher, storedCounts, type Publisher, type PublisherGateway } from '../support/publisher.ts';
 import { startTestQuantrac, type TestQuantrac } from '../support/quantrac.ts';
 import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
 
@@ -31,15 +30,7 @@ function tempDir(): string {
   return dir;
 }
 
-async function gateways(credentialsPath: string): Promise<PublisherGateway[]> {
-  return Promise.all(
-    Object.entries(GATEWAYS).map(async ([gatewayId, ids]) => ({
-      gatewayId,
-      password: await setGatewayPassword(credentialsPath, gatewayId),
-      stations: ids.map((id) => ({ id, values: (seq: number) => ({ pm25: 20 + (seq % 50), pm10: 40 + (seq % 70) }) })),
-    })),
-  );
-}
+const gateways = (credentialsPath: string): Promise<PublisherGateway[]> => fleetGateways(credentialsPath, GATEWAYS);
 
 /** Data folder, database and environment for a server run as its own process (restartable on the same ports). */
 async function processSetup(prefix: string) {
@@ -150,23 +141,6 @@ describe('acknowledged readings survive', () => {
     await pub.done;
     expect(pub.acked.size).toBe(500 * STATIONS.length);
     for (const k of ackedBeforeCrash) expect(pub.acked.has(k)).toBe(true);
-    await expectAllAckedOnce(pub, database, influxUrl());
-  });
-
-  it('a graceful stop (SIGTERM) mid-stream: acknowledged readings are kept, nothing doubles', async () => {
-    const { dataDir, database, env } = await processSetup('term');
-    const gws = await gateways(join(dataDir, 'gateways.json'));
-    let server: ServerProcess = await startServerProcess(env);
-    cleanups.push(async () => server.child.kill('SIGKILL'));
-    const pub = startPublisher({ url: server.mqtt, gateways: gws, countPerStation: 400, baseMs: Date.now() - 3_600_000, inflight: 20 });
-    cleanups.push(() => pub.stop());
-
-    await eventually(async () => (pub.acked.size >= 1200 ? true : undefined), 30_000, '1200 acks');
-    server.child.kill('SIGTERM');
-    expect(await server.exited).toBe(0);
-    server = await startServerProcess(env);
-    await pub.done;
-    expect(pub.acked.size).toBe(400 * STATIONS.length);
     await expectAllAckedOnce(pub, database, influxUrl());
   });
 

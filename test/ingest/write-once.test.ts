@@ -9,14 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { setGatewayPassword } from '../../broker/gateway-credentials.ts';
 import { freePort } from '../../ops/local-influxd.ts';
 import { countAtBoundary, type BoundaryCount } from '../support/boundary-count.ts';
 import { startFaultProxy, type FaultMode, type FaultProxy } from '../support/fault-proxy.ts';
 import { eventually, influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
-import { startPublisher, storedCounts, type Publisher, type PublisherGateway } from '../support/publisher.ts';
+import { fleetGateways, startPublisher, storedCounts, type Publisher, type PublisherGateway } from '../support/publisher.ts';
 import { startTestQuantrac } from '../support/quantrac.ts';
-import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
+import { serverProcessEnv, startServerProcess, type ServerProcess } from '../support/server-process.ts';
 
 const GATEWAYS: Record<string, string[]> = {
   'gw-air-01': ['air-001', 'air-002', 'air-003'],
@@ -29,15 +28,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
 
-async function gateways(credentialsPath: string): Promise<PublisherGateway[]> {
-  return Promise.all(
-    Object.entries(GATEWAYS).map(async ([gatewayId, ids]) => ({
-      gatewayId,
-      password: await setGatewayPassword(credentialsPath, gatewayId),
-      stations: ids.map((id) => ({ id, values: (seq: number) => ({ pm25: 20 + (seq % 50), pm10: 40 + (seq % 70) }) })),
-    })),
-  );
-}
+const gateways = (credentialsPath: string): Promise<PublisherGateway[]> => fleetGateways(credentialsPath, GATEWAYS);
 
 async function proxyInFrontOfInflux(): Promise<FaultProxy> {
   const proxy = await startFaultProxy(influxUrl());
@@ -83,16 +74,31 @@ async function processSetup(proxy: FaultProxy) {
   const dataDir = mkdtempSync(join(tmpdir(), 'quantrac-write-once-'));
   cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
   const database = uniqueDatabase('once');
-  const env = {
-    INFLUX_URL: proxy.url,
-    INFLUX_DATABASE: database,
-    DATA_DIR: dataDir,
-    MQTT_HOST: '127.0.0.1',
-    MQTT_PORT: String(await freePort()),
-    HTTP_HOST: '127.0.0.1',
-    HTTP_PORT: String(await freePort()),
-  };
+  const env = { ...serverProcessEnv(database, dataDir), INFLUX_URL: proxy.url, MQTT_PORT: String(await freePort()), HTTP_PORT: String(await freePort()) };
   return { dataDir, database, env };
+}
+
+/**
+ * A server process writing through `proxy` (restartable on the same ports) and the fleet publishing
+ * 400 readings per station to it, 20 unacknowledged per gateway.
+ */
+async function startProcessRun(proxy: FaultProxy) {
+  const { dataDir, database, env } = await processSetup(proxy);
+  const gws = await gateways(join(dataDir, 'gateways.json'));
+  let server: ServerProcess = await startServerProcess(env);
+  cleanups.push(async () => server.child.kill('SIGKILL'));
+  const pub = startPublisher({ url: server.mqtt, gateways: gws, countPerStation: 400, baseMs: Date.now() - 3_600_000, inflight: 20 });
+  cleanups.push(() => pub.stop());
+  return {
+    database,
+    pub,
+    get server() {
+      return server;
+    },
+    async restart() {
+      server = await startServerProcess(env);
+    },
+  };
 }
 
 describe('nothing twice, counted at the database boundary', () => {
@@ -125,18 +131,14 @@ describe('nothing twice, counted at the database boundary', () => {
 
   it('a graceful stop (SIGTERM) mid-stream and a restart: every acknowledged reading reaches InfluxDB exactly once', async () => {
     const proxy = await proxyInFrontOfInflux();
-    const { dataDir, database, env } = await processSetup(proxy);
-    const gws = await gateways(join(dataDir, 'gateways.json'));
-    let server: ServerProcess = await startServerProcess(env);
-    cleanups.push(async () => server.child.kill('SIGKILL'));
-    const pub = startPublisher({ url: server.mqtt, gateways: gws, countPerStation: 400, baseMs: Date.now() - 3_600_000, inflight: 20 });
-    cleanups.push(() => pub.stop());
+    const run = await startProcessRun(proxy);
+    const { pub, database } = run;
 
     await eventually(async () => (pub.acked.size >= 900 ? true : undefined), 30_000, '900 acks');
-    server.child.kill('SIGTERM');
-    expect(await server.exited).toBe(0);
+    run.server.child.kill('SIGTERM');
+    expect(await run.server.exited).toBe(0);
     const storedBeforeRestart = proxy.stored.length;
-    server = await startServerProcess(env);
+    await run.restart();
     await pub.done;
     expect(pub.acked.size).toBe(400 * STATIONS.length);
     const counts = await boundaryOnceStored(pub, proxy, database);
@@ -149,20 +151,16 @@ describe('nothing twice, counted at the database boundary', () => {
 
   it('a crash (SIGKILL) mid-stream and a restart: a reading reaches InfluxDB again only as a replay past the checkpoint or its gateway resending an unacknowledged publish, and is stored once', async () => {
     const proxy = await proxyInFrontOfInflux();
-    const { dataDir, database, env } = await processSetup(proxy);
-    const gws = await gateways(join(dataDir, 'gateways.json'));
-    let server: ServerProcess = await startServerProcess(env);
-    cleanups.push(async () => server.child.kill('SIGKILL'));
-    const pub = startPublisher({ url: server.mqtt, gateways: gws, countPerStation: 400, baseMs: Date.now() - 3_600_000, inflight: 20 });
-    cleanups.push(() => pub.stop());
+    const run = await startProcessRun(proxy);
+    const { pub, database } = run;
 
     await eventually(async () => (proxy.stored.length >= 3 && pub.acked.size >= 900 ? true : undefined), 30_000, '900 acks and 3 writes');
-    server.child.kill('SIGKILL');
-    expect(await server.exited).toBe('SIGKILL');
+    run.server.child.kill('SIGKILL');
+    expect(await run.server.exited).toBe('SIGKILL');
     // A write InfluxDB was still answering when the process died counts as before the crash.
     const arrivalsBeforeCrash = proxy.arrivals();
     const ackedBeforeCrash = new Set(pub.acked);
-    server = await startServerProcess(env);
+    await run.restart();
     await pub.done;
     expect(pub.acked.size).toBe(400 * STATIONS.length);
     // Known limit: the restarted server judges a reading it receives again afresh, so its quality flags
@@ -176,7 +174,7 @@ describe('nothing twice, counted at the database boundary', () => {
     const twice = [...counts].filter(([, c]) => c.delivered > 1).map(([k]) => k);
     const resentByGateway = twice.filter((k) => !before.has(k));
     expect(resentByGateway.filter((k) => ackedBeforeCrash.has(k))).toEqual([]);
-    expect(resentByGateway.length).toBeLessThanOrEqual(20 * gws.length);
+    expect(resentByGateway.length).toBeLessThanOrEqual(20 * Object.keys(GATEWAYS).length);
     // At most: the first write, one replay from the checkpoint, one resend by the gateway.
     const bound = (k: string) => 1 + (before.has(k) ? 1 : 0) + (ackedBeforeCrash.has(k) ? 0 : 1);
     expect(twice.filter((k) => counts.get(k)!.delivered > bound(k))).toEqual([]);

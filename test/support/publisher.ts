@@ -1,6 +1,7 @@
 // A test publisher: real MQTT gateways publishing sequenced QoS 1 readings, recording exactly
 // which (station, seq) the broker acknowledged. Stops by itself after `count` readings per station.
 import mqtt, { type MqttClient } from 'mqtt';
+import { setGatewayPassword } from '../../broker/gateway-credentials.ts';
 
 export interface PublisherGateway {
   readonly gatewayId: string;
@@ -85,4 +86,15 @@ export async function storedCounts(query: (q: string) => Promise<Record<string, 
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return counts;
+}
+
+/** Gateways with fresh credentials in `credentialsPath`, each publishing air readings for its stations. */
+export async function fleetGateways(credentialsPath: string, fleet: Record<string, readonly string[]>): Promise<PublisherGateway[]> {
+  return Promise.all(
+    Object.entries(fleet).map(async ([gatewayId, ids]) => ({
+      gatewayId,
+      password: await setGatewayPassword(credentialsPath, gatewayId),
+      stations: ids.map((id) => ({ id, values: (seq: number) => ({ pm25: 20 + (seq % 50), pm10: 40 + (seq % 70) }) })),
+    })),
+  );
 }
