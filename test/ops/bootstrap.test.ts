@@ -3,7 +3,7 @@
 // registry first and runs npm ci on it, so npm has no engine to warn about (EBADENGINE) and the
 // project ends up with Node 24 in node_modules/.bin. Runs the real set-up script, on a real old
 // Node (the machine's when it is older than 22, else node@20 from the npm registry), in a scratch
-// copy of package.json (scripts left out: no portal build), package-lock.json and ops/setup.mjs.
+// copy of package.json (scripts left out: no portal build), package-lock.json and ops/setup.mjs with its own imports.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,10 @@ it('npm ci on a machine with Node 20: no EBADENGINE warning, Node 24 installed i
   writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
   copyFileSync(join(src, 'package-lock.json'), join(dir, 'package-lock.json'));
   mkdirSync(join(dir, 'ops'));
-  copyFileSync(join(src, 'ops/setup.mjs'), join(dir, 'ops/setup.mjs'));
+  // setup.mjs and the modules of ours it imports (read from its import lines, so a new one is not missed).
+  const setup = readFileSync(join(src, 'ops/setup.mjs'), 'utf8');
+  const own = [...setup.matchAll(/from '\.\/([\w.-]+\.mjs)'/g)].map((m) => m[1]);
+  for (const f of ['setup.mjs', ...own]) copyFileSync(join(src, 'ops', f), join(dir, 'ops', f));
 
   const node = oldNode();
   expect(execFileSync(node, ['-p', 'process.versions.node'], { encoding: 'utf8' })).toMatch(/^(18|20|21)\./);
