@@ -27,6 +27,8 @@ export function startPublisher(opts: {
   /** Base time of seq 0; seq n is stamped baseMs + n × stepMs. */
   baseMs: number;
   stepMs?: number;
+  /** Wait after each publish of a worker, ms (paces the stream, e.g. for a crash in its middle). Default 0. */
+  pauseMs?: number;
 }): Publisher {
   const acked = new Set<string>();
   let sent = 0;
@@ -60,6 +62,7 @@ export function startPublisher(opts: {
           () => void acked.add(`${r.station}#${r.seq}`),
           () => undefined,
         );
+        if (opts.pauseMs) await new Promise((r) => setTimeout(r, opts.pauseMs));
       }
     };
     await Promise.all(Array.from({ length: inflight }, worker));
