@@ -29,7 +29,7 @@ it('npm ci on a machine with Node 20: no EBADENGINE warning, Node 24 installed i
   mkdirSync(join(dir, 'ops'));
   // setup.mjs and the modules of ours it imports (read from its import lines, so a new one is not missed).
   const setup = readFileSync(join(src, 'ops/setup.mjs'), 'utf8');
-  const own = [...setup.matchAll(/from '\.\/([\w.-]+\.mjs)'/g)].map((m) => m[1]);
+  const own = [...setup.matchAll(/from '\.\/([\w.-]+\.mjs)'/g)].map((m) => m[1]!);
   for (const f of ['setup.mjs', ...own]) copyFileSync(join(src, 'ops', f), join(dir, 'ops', f));
 
   const node = oldNode();
