@@ -158,15 +158,7 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     },
     deliveries: (id) => deliveryLog.forAlert(id).map((r) => ({ ...r, url: redactUrl(r.url) })),
     async backtest(req) {
-      let tried = rules;
-      if (req.rules !== undefined) {
-        try {
-          tried = parseRules(req.rules, 'request body');
-        } catch (err) {
-          if (err instanceof AlertRulesError) throw new ApiError('BAD_BODY', err.problems.join('; '), { cause: err });
-          throw err;
-        }
-      }
+      const tried = backtestRules(req.rules, rules);
       audited({ actor: req.by ?? 'operator', action: 'alert.backtest', subject: `${new Date(req.fromMs).toISOString()}/${new Date(req.toMs).toISOString()}`, detail: { customRules: req.rules !== undefined } });
       const window = { registry, rules: tried, fromMs: req.fromMs, toMs: req.toMs, stationIds: req.stationIds };
       try {
@@ -209,6 +201,17 @@ export function createAlerts(deps: AlertsDeps): Alerts {
       hub.close();
     },
   };
+}
+
+/** The rules a backtest request tries: its own (refused as BAD_BODY when invalid) or those in force. */
+export function backtestRules(requested: unknown, inForce: RulesFile): RulesFile {
+  if (requested === undefined) return inForce;
+  try {
+    return parseRules(requested, 'request body');
+  } catch (err) {
+    if (err instanceof AlertRulesError) throw new ApiError('BAD_BODY', err.problems.join('; '), { cause: err });
+    throw err;
+  }
 }
 
 /** A backtest report as the API returns it: counts per rule and each lifecycle event, compactly. */

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { gatewayDeadLetterTopic } from '../contracts/topics.ts';
 import { loadRegistry, type Registry } from '../contracts/stations.ts';
-import { buildApp, type ReadinessCheck } from '../api/app.ts';
+import { buildApp, type AppDeps, type ReadinessCheck } from '../api/app.ts';
 import { createAuth, loadOrCreateSecret } from '../api/auth.ts';
 import { createLiveHub } from '../api/live-hub.ts';
 import { createNowView, type NowView } from '../api/now-view.ts';
@@ -33,7 +33,7 @@ import type { LogPosition } from '../ingest/log/types.ts';
 import { createMetrics, type Metrics } from '../ingest/metrics.ts';
 import { observeBacktestWorkers } from '../ingest/alerts/backtest-off-thread.ts';
 import { createLineEncoder } from '../ingest/sink/line-protocol.ts';
-import { createInfluxWriter, type InfluxWriter } from '../ingest/sink/influx-writer.ts';
+import { createInfluxWriter, type InfluxWriter, type WriterOptions } from '../ingest/sink/influx-writer.ts';
 import { createAuditLog } from './audit-log.ts';
 import type { Config } from './config.ts';
 import { createAlerts } from './create-alerts.ts';
@@ -76,6 +76,35 @@ export function readingStageOptions(config: Readonly<Config>, registry: Registry
     maxFutureMs: config.INGEST_MAX_FUTURE_MS,
     maxAgeMs: config.INGEST_MAX_AGE_MS,
     quality: { config: loadQcSettings(config.QC_CONFIG_PATH, registry), registry },
+  };
+}
+
+/** The public API's limits and security from the config (also the cluster's api role). */
+export function apiOptions(config: Readonly<Config>): AppDeps['api'] {
+  return {
+    rateLimitPerMin: config.API_RATE_LIMIT_PER_MIN,
+    corsOrigins: config.API_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    cacheTtlMs: config.API_CACHE_TTL_MS,
+    maxRangeMs: config.API_MAX_RANGE_DAYS * 86_400_000,
+    maxPoints: config.API_MAX_POINTS,
+    exportMaxRows: config.API_EXPORT_MAX_ROWS,
+    tileUrl: config.API_TILE_URL,
+    wsMaxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
+    metricsToken: config.METRICS_TOKEN,
+    trustProxy: config.trustProxy,
+    login: { maxFailuresPerAccount: config.API_LOGIN_MAX_FAILURES, maxFailuresPerAddress: config.API_LOGIN_MAX_FAILURES_PER_ADDRESS, lockoutMs: config.API_LOGIN_LOCKOUT_MS, lockoutMaxMs: config.API_LOGIN_LOCKOUT_MAX_MS },
+  };
+}
+
+/** The InfluxDB writer's batching, backoff and pacing from the config (also the cluster's writer role). */
+export function writerOptions(config: Readonly<Config>): WriterOptions {
+  return {
+    batchLines: config.WRITE_BATCH_LINES,
+    batchBytes: 8 * 1024 * 1024,
+    flushIntervalMs: config.WRITE_FLUSH_INTERVAL_MS,
+    backoffBaseMs: config.WRITE_BACKOFF_BASE_MS,
+    backoffMaxMs: config.WRITE_BACKOFF_MAX_MS,
+    maxPointsPerS: config.WRITE_MAX_POINTS_PER_S,
   };
 }
 
@@ -206,14 +235,7 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
   const writer: InfluxWriter = createInfluxWriter(
     storeLane,
     influx,
-    {
-      batchLines: config.WRITE_BATCH_LINES,
-      batchBytes: 8 * 1024 * 1024,
-      flushIntervalMs: config.WRITE_FLUSH_INTERVAL_MS,
-      backoffBaseMs: config.WRITE_BACKOFF_BASE_MS,
-      backoffMaxMs: config.WRITE_BACKOFF_MAX_MS,
-      maxPointsPerS: config.WRITE_MAX_POINTS_PER_S,
-    },
+    writerOptions(config),
     {
       onWritten: (n, s) => {
         metrics.pointsWritten.inc(n);
@@ -268,19 +290,7 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
     registry,
     auth,
     validations: { store: validations.store, audit: validations.audit, onChange: (c) => validations.onChange?.(c) },
-    api: {
-      rateLimitPerMin: config.API_RATE_LIMIT_PER_MIN,
-      corsOrigins: config.API_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
-      cacheTtlMs: config.API_CACHE_TTL_MS,
-      maxRangeMs: config.API_MAX_RANGE_DAYS * 86_400_000,
-      maxPoints: config.API_MAX_POINTS,
-      exportMaxRows: config.API_EXPORT_MAX_ROWS,
-      tileUrl: config.API_TILE_URL,
-      wsMaxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
-      metricsToken: config.METRICS_TOKEN,
-      trustProxy: config.trustProxy,
-      login: { maxFailuresPerAccount: config.API_LOGIN_MAX_FAILURES, maxFailuresPerAddress: config.API_LOGIN_MAX_FAILURES_PER_ADDRESS, lockoutMs: config.API_LOGIN_LOCKOUT_MS, lockoutMaxMs: config.API_LOGIN_LOCKOUT_MAX_MS },
-    },
+    api: apiOptions(config),
     influx,
     rollupInflux,
     live,

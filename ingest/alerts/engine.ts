@@ -311,20 +311,7 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
       return event;
     },
 
-    list(filter = {}) {
-      const min = filter.minSeverity === undefined ? -1 : severityRank(filter.minSeverity);
-      return [...alerts.values()]
-        .filter(
-          (a) =>
-            (filter.state === undefined || a.state === filter.state) &&
-            (filter.stationId === undefined || a.stationId === filter.stationId) &&
-            (filter.ruleId === undefined || a.ruleId === filter.ruleId) &&
-            (filter.kind === undefined || a.kind === filter.kind) &&
-            (filter.acknowledged === undefined || (a.acknowledged !== null) === filter.acknowledged) &&
-            severityRank(a.level.severity) >= min,
-        )
-        .sort((a, b) => severityRank(b.level.severity) - severityRank(a.level.severity) || b.updatedAt - a.updatedAt);
-    },
+    list: (filter) => filterAlertList(alerts.values(), filter),
 
     get: (id) => alerts.get(id),
     flush,
@@ -332,4 +319,20 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
       store.close(snapshot(clock()));
     },
   };
+}
+
+/** Alerts matching every given field of the filter, most severe first, then most recently updated. */
+export function filterAlertList(all: Iterable<Alert>, filter: AlertFilter = {}): Alert[] {
+  const min = filter.minSeverity === undefined ? -1 : severityRank(filter.minSeverity);
+  return [...all]
+    .filter(
+      (a) =>
+        (filter.state === undefined || a.state === filter.state) &&
+        (filter.stationId === undefined || a.stationId === filter.stationId) &&
+        (filter.ruleId === undefined || a.ruleId === filter.ruleId) &&
+        (filter.kind === undefined || a.kind === filter.kind) &&
+        (filter.acknowledged === undefined || (a.acknowledged !== null) === filter.acknowledged) &&
+        severityRank(a.level.severity) >= min,
+    )
+    .sort((a, b) => severityRank(b.level.severity) - severityRank(a.level.severity) || b.updatedAt - a.updatedAt);
 }

@@ -4,19 +4,19 @@
 // per alert id. An acknowledgement is appended to the log as a command (every partition; the owner
 // of the alert's partition applies it) and answered once its 'acknowledged' event is in the history.
 import type { NatsConnection } from '@nats-io/transport-node';
-import { severityRank, type Alert, type AlertEvent, type AlertFilter } from '../../contracts/alerts.ts';
+import type { Alert, AlertEvent } from '../../contracts/alerts.ts';
 import type { Registry } from '../../contracts/stations.ts';
 import { createAlertHub } from '../../api/alert-hub.ts';
 import type { Principal } from '../../api/auth.ts';
 import { ApiError } from '../../api/errors.ts';
 import type { AlertApi } from '../../api/routes/alerts.ts';
+import { filterAlertList } from '../../ingest/alerts/engine.ts';
 import { followAlertEvents } from '../../ingest/alerts/event-stream.ts';
 import { backtestStored } from '../../ingest/alerts/backtest-source.ts';
-import { AlertRulesError } from '../../ingest/alerts/errors.ts';
-import { parseRules, type RulesFile } from '../../ingest/alerts/rules.ts';
+import type { RulesFile } from '../../ingest/alerts/rules.ts';
 import type { InfluxHttp } from '../../ingest/influx/influx-http.ts';
 import type { JetStreamAppender } from '../../ingest/log/jetstream-log.ts';
-import { summarise } from '../create-alerts.ts';
+import { backtestRules, summarise } from '../create-alerts.ts';
 
 export interface ClusterAlertView {
   readonly api: AlertApi;
@@ -33,21 +33,6 @@ export interface ClusterAlertViewDeps {
   readonly maxBufferedBytes: number;
   /** How long an acknowledgement waits for the owner's event, ms. */
   readonly ackTimeoutMs?: number;
-}
-
-export function filterAlertList(all: Iterable<Alert>, filter: AlertFilter = {}): Alert[] {
-  const min = filter.minSeverity === undefined ? -1 : severityRank(filter.minSeverity);
-  return [...all]
-    .filter(
-      (a) =>
-        (filter.state === undefined || a.state === filter.state) &&
-        (filter.stationId === undefined || a.stationId === filter.stationId) &&
-        (filter.ruleId === undefined || a.ruleId === filter.ruleId) &&
-        (filter.kind === undefined || a.kind === filter.kind) &&
-        (filter.acknowledged === undefined || (a.acknowledged !== null) === filter.acknowledged) &&
-        severityRank(a.level.severity) >= min,
-    )
-    .sort((a, b) => severityRank(b.level.severity) - severityRank(a.level.severity) || b.updatedAt - a.updatedAt);
 }
 
 export async function startClusterAlertView(deps: ClusterAlertViewDeps): Promise<ClusterAlertView> {
@@ -91,15 +76,7 @@ export async function startClusterAlertView(deps: ClusterAlertViewDeps): Promise
     },
     deliveries: () => [], // webhooks are not delivered in cluster mode yet
     async backtest(req) {
-      let tried = deps.rules;
-      if (req.rules !== undefined) {
-        try {
-          tried = parseRules(req.rules, 'request body');
-        } catch (err) {
-          if (err instanceof AlertRulesError) throw new ApiError('BAD_BODY', err.problems.join('; '), { cause: err });
-          throw err;
-        }
-      }
+      const tried = backtestRules(req.rules, deps.rules);
       return summarise(await backtestStored({ influx: deps.influx, registry: deps.registry, rules: tried, fromMs: req.fromMs, toMs: req.toMs, stationIds: req.stationIds }));
     },
   };

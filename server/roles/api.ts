@@ -23,7 +23,7 @@ import { createMetrics } from '../../ingest/metrics.ts';
 import type { Registry } from '../../contracts/stations.ts';
 import type { Config } from '../config.ts';
 import { loadAlertRules } from '../create-alerts.ts';
-import { readingStageOptions } from '../create-services.ts';
+import { apiOptions, readingStageOptions } from '../create-services.ts';
 import { influxTargets } from '../influx-targets.ts';
 import { startClusterAlertView } from './alert-view.ts';
 import type { RoleProcess } from './writer.ts';
@@ -103,19 +103,7 @@ export async function startApiRole(config: Readonly<Config>, log: Logger): Promi
     log,
     registry,
     auth,
-    api: {
-      rateLimitPerMin: config.API_RATE_LIMIT_PER_MIN,
-      corsOrigins: config.API_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
-      cacheTtlMs: config.API_CACHE_TTL_MS,
-      maxRangeMs: config.API_MAX_RANGE_DAYS * 86_400_000,
-      maxPoints: config.API_MAX_POINTS,
-      exportMaxRows: config.API_EXPORT_MAX_ROWS,
-      tileUrl: config.API_TILE_URL,
-      wsMaxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
-      metricsToken: config.METRICS_TOKEN,
-      trustProxy: config.trustProxy,
-      login: { maxFailuresPerAccount: config.API_LOGIN_MAX_FAILURES, maxFailuresPerAddress: config.API_LOGIN_MAX_FAILURES_PER_ADDRESS, lockoutMs: config.API_LOGIN_LOCKOUT_MS, lockoutMaxMs: config.API_LOGIN_LOCKOUT_MAX_MS },
-    },
+    api: apiOptions(config),
     influx,
     rollupInflux,
     live,

@@ -19,7 +19,7 @@ import { createKvLaneState, openLaneStateBucket, releaseSnapshotted } from '../.
 import { createLineEncoder } from '../../ingest/sink/line-protocol.ts';
 import { createInfluxWriter } from '../../ingest/sink/influx-writer.ts';
 import type { Config } from '../config.ts';
-import { readingStageOptions } from '../create-services.ts';
+import { readingStageOptions, writerOptions } from '../create-services.ts';
 import { influxTargets } from '../influx-targets.ts';
 import { startPartitionRunner, type PartitionConsumer } from './partition-runner.ts';
 import { startRoleHealth } from './role-health.ts';
@@ -63,14 +63,7 @@ export async function startWriter(config: Readonly<Config>, log: Logger): Promis
     const writer = createInfluxWriter(
       lane,
       influx,
-      {
-        batchLines: config.WRITE_BATCH_LINES,
-        batchBytes: 8 * 1024 * 1024,
-        flushIntervalMs: config.WRITE_FLUSH_INTERVAL_MS,
-        backoffBaseMs: config.WRITE_BACKOFF_BASE_MS,
-        backoffMaxMs: config.WRITE_BACKOFF_MAX_MS,
-        maxPointsPerS: config.WRITE_MAX_POINTS_PER_S,
-      },
+      writerOptions(config),
       {
         onWritten: (n) => void (written += n),
         onRetry: (err, delayMs) => log.warn({ err: err.message, delayMs: Math.round(delayMs), partition: p }, 'InfluxDB write failed; retrying'),
