@@ -18,7 +18,7 @@ import { openDeliveryLog } from '../ingest/alerts/delivery/delivery-log.ts';
 import { createWebhookDelivery, type WebhookDelivery } from '../ingest/alerts/delivery/webhooks.ts';
 import { AlertNotFoundError, AlertRulesError } from '../ingest/alerts/errors.ts';
 import { DEFAULT_RULES_PATH, loadRules, parseRules, type RulesFile } from '../ingest/alerts/rules.ts';
-import { createAlertService, type AlertService } from '../ingest/alerts/service.ts';
+import { createAlertService, type AlertService, type AlertServiceOptions } from '../ingest/alerts/service.ts';
 import { createAlertStore } from '../ingest/alerts/store.ts';
 import type { InfluxHttp, InfluxTarget } from '../ingest/influx/influx-http.ts';
 import { BacktestFailedError, runBacktestOffThread } from '../ingest/alerts/backtest-off-thread.ts';
@@ -74,6 +74,8 @@ export interface AlertsDeps {
   };
   /** Alert, delivery and engine-error metrics; absent = not counted. */
   readonly metrics?: AlertMetrics | undefined;
+  /** Officers' validation marks in force: values marked invalid raise no alert (create-validations.ts). */
+  readonly excluded?: AlertServiceOptions['excluded'];
 }
 
 /** The metrics of ingest/metrics.ts this module feeds. */
@@ -96,6 +98,7 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     tickMs: config.ALERT_TICK_MS,
     queueMax: config.ALERT_DELIVERY_QUEUE_MAX,
     ...(deps.logDriven ? { logDriven: true, clock: deps.logDriven.clock } : {}),
+    ...(deps.excluded ? { excluded: deps.excluded } : {}),
     onEvents: (events) => events.forEach((e) => m?.alertEvents.inc({ rule: e.alert.ruleId, type: e.type })),
     onDropped: (n) => m?.alertFanoutDropped.inc(n),
     onEngineError: (what) => m?.alertEngineErrors.inc({ what }),

@@ -37,7 +37,7 @@ import { createInfluxWriter, type InfluxWriter, type WriterOptions } from '../in
 import { createAuditLog } from './audit-log.ts';
 import type { Config } from './config.ts';
 import { createAlerts } from './create-alerts.ts';
-import { connectRollups, createValidations } from './create-validations.ts';
+import { alertExclusion, connectRollups, createValidations } from './create-validations.ts';
 import { loadQcSettings } from './qc-settings.ts';
 
 /** What the services need from the broker thread. */
@@ -146,7 +146,11 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
     metrics.backtestHeapBytes.set(h.usedHeapBytes);
     metrics.backtestHeapPeakBytes.set(h.runPeakBytes);
   });
+  // Officers' validation marks: marked values are left out of alerts and rollups.
+  const validations = createValidations({ dataDir: config.dataDir, auditLogPath: config.auditLogPath, log });
+  const marksForAlerts = alertExclusion(validations.store);
   const alerts = createAlerts({
+    excluded: () => marksForAlerts.excluded(),
     config,
     registry,
     influx,
@@ -181,7 +185,6 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
   const nowView: NowView = createNowView({ registry });
   // Rollups: one more follower of what the writer stored (pending buckets journalled before the
   // store lane's checkpoint moves). Officers' validation marks leave values out of them.
-  const validations = createValidations({ dataDir: config.dataDir, auditLogPath: config.auditLogPath, log });
   const rollups = createRollupConsumer({ registry, raw: influx, rollups: rollupInflux, dirtyPath: join(config.dataDir, 'rollups', 'pending.json'), excluded: validations.excluded });
   connectRollups(validations, rollups, log);
   const rollupLoop = startRollupLoop(rollups, config.ROLLUP_FLUSH_INTERVAL_MS, log);
@@ -289,7 +292,14 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
     log,
     registry,
     auth,
-    validations: { store: validations.store, audit: validations.audit, onChange: (c) => validations.onChange?.(c) },
+    validations: {
+      store: validations.store,
+      audit: validations.audit,
+      onChange: (c) => {
+        marksForAlerts.invalidate();
+        validations.onChange?.(c);
+      },
+    },
     api: apiOptions(config),
     influx,
     rollupInflux,

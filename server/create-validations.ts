@@ -1,5 +1,6 @@
 // Wiring of officers' validation marks: the durable store under DATA_DIR, the audit trail of its
-// changes, and the rollups, which leave marked values out and recompute the hours a change touches.
+// changes, the rollups, which leave marked values out and recompute the hours a change touches,
+// and the alerts, which do not judge marked values.
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isExcluded } from '../contracts/validations.ts';
@@ -32,6 +33,32 @@ export function exclusionPredicate(store: Pick<ValidationStore, 'index'>): Valid
   return () => {
     const index = store.index();
     return (stationId, parameter, tsMs) => isExcluded(index, stationId, parameter, tsMs);
+  };
+}
+
+/**
+ * The alerts' view of the marks: asked once per reading, so it does not stat validations.json each
+ * time — it takes the store's index again after a change made through the API (`invalidate`) and at
+ * most `maxAgeMs` later for an edit from outside (another process, a restored file). Undefined
+ * while no mark is in force, so readings pay nothing then.
+ */
+export function alertExclusion(store: Pick<ValidationStore, 'index'>, maxAgeMs = 1000, now: () => number = Date.now) {
+  let index = store.index();
+  let takenAt = now();
+  const predicate = (stationId: string, parameter: string, tsMs: number) => isExcluded(index, stationId, parameter, tsMs);
+  return {
+    excluded(): ((stationId: string, parameter: string, tsMs: number) => boolean) | undefined {
+      const t = now();
+      if (t - takenAt >= maxAgeMs) {
+        index = store.index();
+        takenAt = t;
+      }
+      return index.size > 0 ? predicate : undefined;
+    },
+    invalidate(): void {
+      index = store.index();
+      takenAt = now();
+    },
   };
 }
 

@@ -40,7 +40,16 @@ export interface AlertEngineOptions {
   readonly journal?: boolean;
   /** A periodic snapshot could not be written (the older one and the journal stay; retried next tick). */
   readonly onSnapshotError?: (err: unknown) => void;
+  /**
+   * Officers' validation marks in force (contracts/validations.ts), asked once per reading: a
+   * predicate that is true for a value an officer marked invalid, or undefined when no mark is in
+   * force. Marked values are left out of alerts like values that failed QC.
+   */
+  readonly excluded?: () => ExcludedValue | undefined;
 }
+
+/** True for a value an officer marked invalid. */
+export type ExcludedValue = (stationId: string, parameter: string, tsMs: number) => boolean;
 
 export interface AlertEngine {
   /** Judges one accepted reading; returns the alert events it caused (usually none). */
@@ -76,16 +85,24 @@ interface StationPlan {
 }
 
 /**
- * The part of a reading alerts judge: nothing while the station calibrates or is faulty, and no value
- * that failed QC (flag 4). Suspect values are judged: a flag short of fail never silences an alert.
+ * The part of a reading alerts judge: nothing while the station calibrates or is faulty, no value
+ * that failed QC (flag 4) and none an officer marked invalid. Suspect values are judged: a flag
+ * short of fail never silences an alert.
  */
-function usableReading(r: Reading): Reading | undefined {
+function usableReading(r: Reading, excluded: ExcludedValue | undefined): Reading | undefined {
   if (!isUsable(r)) return undefined;
   let values: Record<string, number> | undefined;
   for (const p in r.quality) {
     if (isUsable(r, p)) continue;
     values ??= { ...r.values };
     delete values[p];
+  }
+  if (excluded) {
+    for (const p in r.values) {
+      if (!excluded(r.stationId, p, r.ts)) continue;
+      values ??= { ...r.values };
+      delete values[p];
+    }
   }
   if (!values) return r;
   return Object.keys(values).length > 0 ? { ...r, values } : undefined;
@@ -256,7 +273,7 @@ export function createAlertEngine(opts: AlertEngineOptions): AlertEngine {
       const st = stationState(station.id);
       const p = plan(station);
       const out: AlertEvent[] = [];
-      const usable = usableReading(reading);
+      const usable = usableReading(reading, opts.excluded?.());
       if (usable) {
         observe(st, p.specs, usable);
         dirty = true; // windows moved: the next due snapshot (tick) saves them

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Alert, AlertEvent, AlertFilter } from '../../contracts/alerts.ts';
 import type { Reading } from '../../contracts/reading.ts';
 import type { Registry } from '../../contracts/stations.ts';
-import { createAlertEngine, type AlertEngine } from './engine.ts';
+import { createAlertEngine, type AlertEngine, type AlertEngineOptions } from './engine.ts';
 import type { RulesFile } from './rules.ts';
 import type { AlertStore } from './store.ts';
 
@@ -38,6 +38,8 @@ export interface AlertServiceOptions {
   readonly onDropped?: (n: number) => void;
   /** The engine failed (`onReading`, `tick`): counted; readings go on. */
   readonly onEngineError?: (what: string) => void;
+  /** Officers' marks in force: marked values are not judged (AlertEngineOptions.excluded). */
+  readonly excluded?: AlertEngineOptions['excluded'];
 }
 
 export interface AlertService {
@@ -73,6 +75,7 @@ export function createAlertService(opts: AlertServiceOptions): AlertService {
   const clock = opts.clock ?? Date.now;
   const engine = createAlertEngine({
     registry: opts.registry, rules: opts.rules, store: opts.store, clock, journal: !opts.logDriven,
+    ...(opts.excluded ? { excluded: opts.excluded } : {}),
     ...(opts.logDriven ? { snapshotEveryMs: Number.POSITIVE_INFINITY } : {}),
     onSnapshotError: (err) => log.error({ err }, 'alert snapshot not written: keeping the previous one and the journal, retrying'),
   });

@@ -85,6 +85,23 @@ describe('alerts and quality flags', () => {
     expect((await listed('flood-longbien')).map((a) => a.state)).toEqual(['active']);
   });
 
+  it("values an officer marked invalid raise nothing: Long Biên's 12.0 m inside the mark does not escalate its alert", async () => {
+    // Follows the case above: Long Biên's level-I alert is active at 9.6 m. The officer marks minutes
+    // 20–30 of the gauge invalid (a fouled float), before those readings arrive.
+    const res = await fetch(`${t.httpUrl}/api/stations/flood-longbien/validations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ parameter: 'level_m', from: at(20), to: at(30), reason: 'float fouled by debris' }),
+    });
+    expect(res.status).toBe(201);
+    await level('flood-longbien', 25, 12.0); // would escalate to level III
+    await level('flood-longbien', 35, 9.7); // outside the mark: judged
+    expect((await latest('flood-longbien', 9.7)).values.level_m).toBe(9.7);
+    await eventually(async () => ((await listed('flood-longbien'))[0]?.value === 9.7 ? true : undefined), 15_000, 'Long Biên judged at 9.7 m');
+    expect(stationEvents('flood-longbien').map((x) => x.alert.value)).not.toContain(12.0);
+    expect((await listed('flood-longbien')).map((a) => [a.state, a.peakLevel.key, a.peakValue])).toEqual([['active', 'I', 9.7]]);
+  });
+
   it('a value suspect by gross range opens the flood alert (Trung Hà 17.1 m, above the 16 m operator span)', async () => {
     await level('flood-trungha', 5, 17.1);
     const e = await opened('flood-trungha');
