@@ -111,8 +111,11 @@ function ensureDebianPackages(names) {
   }
   log(`installing Debian packages: ${install.join(', ')} ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  // Another apt (unattended-upgrades, a second checkout's set-up) may hold the dpkg lock: wait for
+  // it up to five minutes rather than fail.
+  const lock = '-o DPkg::Lock::Timeout=300';
   try {
-    execFileSync('sh', ['-c', `apt-get update -qq && apt-get install -y -qq --no-install-recommends ${install.join(' ')}`], {
+    execFileSync('sh', ['-c', `apt-get ${lock} update -qq && apt-get ${lock} install -y -qq --no-install-recommends ${install.join(' ')}`], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env,
     });
