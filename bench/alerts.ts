@@ -1,6 +1,7 @@
 // Alert latency: from the MQTT publish (QoS 1) of a reading that opens or clears a flood alert to
-// the event on an officer's /ws/officer, while the pipeline carries a background load (default
-// 20,000 readings/s). Reference, same load and probe: the bare embedded broker's publish →
+// the event on an officer's /ws/officer, while the pipeline carries a background load (20,000
+// readings/s, the issue's figure, then 10,000; --quick 5,000). Reference, same load and probe:
+// the bare embedded broker's publish →
 // subscriber latency (the MQTT hop alone). The server runs as its own process, as npm start runs it.
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,7 +27,7 @@ export interface AlertLatencyOptions {
   readonly influxUrl: string;
   readonly registry: Registry;
   readonly quick?: boolean;
-  /** Background readings per second (default 20,000; quick 5,000). */
+  /** One background rate, readings per second (default: 20,000 then 10,000; quick 5,000). */
   readonly loadRatePerS?: number;
   readonly samples?: number;
   readonly log?: (line: string) => void;
@@ -34,15 +35,20 @@ export interface AlertLatencyOptions {
 
 interface Percentiles {
   readonly samples: number;
+  /** Samples whose effect did not arrive within PROBE_TIMEOUT_MS (counted as infinitely late). */
+  readonly timedOut: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
 }
 
+/** How long a probe sample waits for its effect before it counts as timed out. */
+const PROBE_TIMEOUT_MS = 10_000;
+
 const summarise = (xs: readonly number[]): Percentiles => {
   const s = [...xs].sort((a, b) => a - b);
   const at = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
-  return { samples: s.length, p50Ms: at(50), p99Ms: at(99), maxMs: s.at(-1) ?? NaN };
+  return { samples: s.length, timedOut: s.filter((x) => x === Infinity).length, p50Ms: at(50), p99Ms: at(99), maxMs: s.at(-1) ?? NaN };
 };
 
 /**
@@ -78,7 +84,9 @@ async function probe(p: Probe, max: number, gapMs: number, stop: () => boolean):
   const out: number[] = [];
   for (let i = 0; i < max && !stop(); i++) {
     await p.prepare?.(i);
-    const arrived = p.seen(i);
+    // A sample whose effect never arrives (the pipeline fell behind the load) is infinitely late, not
+    // a crash: the run goes on and reports how many there were.
+    const arrived = within(p.seen(i), PROBE_TIMEOUT_MS).catch(() => Infinity);
     const t0 = performance.now();
     await p.fire(i);
     out.push((await arrived) - t0);
@@ -87,8 +95,8 @@ async function probe(p: Probe, max: number, gapMs: number, stop: () => boolean):
   return out;
 }
 
-const within = <T>(p: Promise<T>, ms: number, what: string) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms).unref())]);
+const within = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`nothing within ${ms} ms`)), ms).unref())]);
 
 interface Run {
   readonly latency: Percentiles;
@@ -117,15 +125,18 @@ async function referenceBareBroker(o: AlertLatencyOptions, ratePerS: number, max
   const pub = await mqtt.connectAsync(url, { clientId: 'probe-pub', protocolVersion: 4 });
   const sub = await mqtt.connectAsync(url, { clientId: 'probe-sub', protocolVersion: 4 });
   await sub.subscribeAsync(`sensors/${PROBE_STATION}/reading`, { qos: 1 });
-  let waiting: ((at: number) => void) | undefined;
-  sub.on('message', () => waiting?.(performance.now()));
+  let waiting: { seq: number; resolve: (at: number) => void } | undefined;
+  sub.on('message', (_topic, payload) => {
+    const at = performance.now();
+    if (waiting && (JSON.parse(String(payload)) as { seq: number }).seq === waiting.seq) waiting.resolve(at);
+  });
   try {
     await new Promise((r) => setTimeout(r, 2000));
     const { value: times, serverCores } = await withCpu(child.pid!, () =>
       probe(
         {
           fire: (i) => pub.publishAsync(`sensors/${PROBE_STATION}/reading`, JSON.stringify({ ts: Date.now(), seq: i, values: { level_m: 9 } }), { qos: 1 }),
-          seen: () => within(new Promise<number>((r) => (waiting = r)), 10_000, 'delivery'),
+          seen: (i) => new Promise<number>((resolve) => (waiting = { seq: i, resolve })),
         },
         maxSamples,
         PROBE_GAP_MS,
@@ -151,13 +162,14 @@ async function measurePipeline(o: AlertLatencyOptions, ratePerS: number, maxSamp
     const login = await fetch(`${p.http}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'bench-officer', password: 'bench-password' }) });
     const { token } = (await login.json()) as { token: string };
     ws = new WebSocket(`${p.http.replace('http', 'ws')}/ws/officer`, { headers: { authorization: `Bearer ${token}` } });
-    let waiting: { type: string; resolve: (at: number) => void } | undefined;
+    let waiting: { type: string; at: number; resolve: (at: number) => void } | undefined;
     let otherEvents = 0;
     ws.on('message', (d) => {
-      const m = JSON.parse(String(d)) as { type: string; event?: { type: string; alert: { ruleId: string; stationId: string } } };
+      const m = JSON.parse(String(d)) as { type: string; event?: { type: string; at: number; alert: { ruleId: string; stationId: string } } };
       if (m.type !== 'event') return;
       if (m.event?.alert.ruleId === RULE && m.event.alert.stationId === PROBE_STATION) {
-        if (m.event.type === waiting?.type) waiting.resolve(performance.now());
+        // Matched by reading time too: a sample that timed out must not be taken for a later one.
+        if (m.event.type === waiting?.type && m.event.at === waiting.at) waiting.resolve(performance.now());
       } else otherEvents++;
     });
     await new Promise((resolve, reject) => ws!.once('open', resolve).once('error', reject));
@@ -186,7 +198,7 @@ async function measurePipeline(o: AlertLatencyOptions, ratePerS: number, maxSamp
             }
           },
           fire: (i) => send(i % 2 === 0 ? 10.6 : 9.0),
-          seen: (i) => within(new Promise<number>((resolve) => (waiting = { type: i % 2 === 0 ? 'opened' : 'cleared', resolve })), 10_000, 'alert event'),
+          seen: (i) => new Promise<number>((resolve) => (waiting = { type: i % 2 === 0 ? 'opened' : 'cleared', at: tsMs, resolve })),
         },
         maxSamples,
         PROBE_GAP_MS,
@@ -202,31 +214,50 @@ async function measurePipeline(o: AlertLatencyOptions, ratePerS: number, maxSamp
   }
 }
 
+/** Issue 16's target: p99 ≤ 20 ms, or ≤ 1.5× the bare broker's p99 where that is above 10 ms. */
+const targetP99Ms = (referenceP99Ms: number) => (referenceP99Ms > 10 ? 1.5 * referenceP99Ms : 20);
+
+interface RateRun {
+  readonly loadTargetPerS: number;
+  readonly reference: Run;
+  readonly pipeline: Run;
+}
+
 export async function benchAlertLatency(o: AlertLatencyOptions): Promise<{ result: object; markdown: string }> {
   const log = o.log ?? (() => undefined);
-  const ratePerS = o.loadRatePerS ?? (o.quick ? 5000 : 20_000);
+  // The issue's load (20,000/s) and, where this machine's pipeline cannot absorb that while the load
+  // process shares its two cores, half of it: the latency of an alert when the pipeline keeps up.
+  const rates = o.loadRatePerS !== undefined ? [o.loadRatePerS] : o.quick ? [5000] : [20_000, 10_000];
   const maxSamples = o.samples ?? 2000;
   const durationS = o.quick ? 20 : 60;
-  log(`alerts: reference — bare broker publish→subscriber under ${ratePerS} readings/s…`);
-  const reference = await referenceBareBroker(o, ratePerS, maxSamples, durationS);
-  log(`alerts: pipeline — publish→officer WebSocket under ${ratePerS} readings/s…`);
-  const pipeline = await measurePipeline(o, ratePerS, maxSamples, durationS);
+  const runs: RateRun[] = [];
+  for (const ratePerS of rates) {
+    log(`alerts: reference — bare broker publish→subscriber under ${ratePerS} readings/s…`);
+    const reference = await referenceBareBroker(o, ratePerS, maxSamples, durationS);
+    log(`alerts: pipeline — publish→officer WebSocket under ${ratePerS} readings/s…`);
+    const pipeline = await measurePipeline(o, ratePerS, maxSamples, durationS);
+    log(`alerts: ${ratePerS}/s — p50 ${pipeline.latency.p50Ms.toFixed(1)} ms, p99 ${pipeline.latency.p99Ms.toFixed(1)} ms, ${pipeline.latency.timedOut} timed out (bare broker p99 ${reference.latency.p99Ms.toFixed(1)} ms)`);
+    runs.push({ loadTargetPerS: ratePerS, reference, pipeline });
+  }
   const achieved = (r: Run) => Math.round(r.load.acked / (r.load.elapsedMs / 1000)).toLocaleString('en-US');
-  const row = (name: string, r: Run) =>
-    `| ${name} | ${achieved(r)} | ${r.latency.samples} | ${r.latency.p50Ms.toFixed(1)} | ${r.latency.p99Ms.toFixed(1)} | ${r.latency.maxMs.toFixed(1)} | ${r.serverCores.toFixed(2)} | ${r.load.cores.toFixed(2)} |`;
-  const { latency } = pipeline;
+  const ms = (x: number) => (x === Infinity ? `> ${PROBE_TIMEOUT_MS / 1000} s` : x.toFixed(1));
+  const row = (name: string, target: number, r: Run) =>
+    `| ${target.toLocaleString('en-US')} | ${name} | ${achieved(r)} | ${r.latency.samples} | ${r.latency.timedOut} | ${ms(r.latency.p50Ms)} | ${ms(r.latency.p99Ms)} | ${ms(r.latency.maxMs)} | ${r.serverCores.toFixed(2)} | ${r.load.cores.toFixed(2)} |`;
+  const verdict = ({ loadTargetPerS, reference, pipeline }: RateRun) => {
+    const target = targetP99Ms(reference.latency.p99Ms);
+    const met = pipeline.latency.p99Ms <= target;
+    return `- ${loadTargetPerS.toLocaleString('en-US')} readings/s: pipeline p99 ${ms(pipeline.latency.p99Ms)} ms against a target of ${target.toFixed(1)} ms (${reference.latency.p99Ms > 10 ? '1.5× the bare broker, whose own p99 is above 10 ms' : '20 ms'}) — **${met ? 'met' : 'NOT met'}**; p99 ratio pipeline / bare broker ${(pipeline.latency.p99Ms / reference.latency.p99Ms).toFixed(1)}; ${pipeline.latency.timedOut} of ${pipeline.latency.samples} samples saw no event within ${PROBE_TIMEOUT_MS / 1000} s${pipeline.latency.timedOut > 0 ? ' (the alert lane fell behind the log: the pipeline acknowledged the load but did not absorb it)' : ''}; background alert events on /ws/officer: ${pipeline.backgroundEvents ?? 0}.`;
+  };
   const markdown = [
     `# Alert latency — ${new Date().toISOString().slice(0, 10)}`,
     '',
-    `MQTT publish (QoS 1) of a Long Biên gauge reading that opens or clears its flood alert → the event on an officer's /ws/officer, while the other ${o.registry.stations.length - o.registry.ofGateway(PROBE_GATEWAY).length} stations' gateways publish a steady background load (target ${ratePerS.toLocaleString('en-US')} readings/s, from their own process). One probe sample every ${PROBE_GAP_MS} ms for the whole load. The server runs as its own process, as npm start runs it. Reference: the same probe through the bare embedded broker (publish → a subscriber) under the same load. Cores: CPU time per second of the server (or bare broker) while the probe ran, from /proc, and of the load process while it published (the machine has ${cpus().length}; influxd and the probe use the rest).`,
+    `MQTT publish (QoS 1) of a Long Biên gauge reading that opens or clears its flood alert → the event on an officer's /ws/officer, while the other ${o.registry.stations.length - o.registry.ofGateway(PROBE_GATEWAY).length} stations' gateways publish a steady background load (from their own process) for ${durationS} s. One probe sample every ${PROBE_GAP_MS} ms for the whole load; a sample with no event within ${PROBE_TIMEOUT_MS / 1000} s counts as timed out (infinitely late in the percentiles). The server runs as its own process, as npm start runs it. Reference: the same probe through the bare embedded broker (publish → a subscriber) under the same load. Cores: CPU time per second of the server (or bare broker) while the probe ran, from /proc, and of the load process while it published (the machine has ${cpus().length}; influxd and the probe use the rest).`,
     '',
-    '| path | load achieved/s | samples | p50 ms | p99 ms | max ms | server cores | load cores |',
-    '|---|---|---|---|---|---|---|---|',
-    row('bare broker publish → subscriber (reference)', reference),
-    row('**quantrac publish → alert on /ws/officer**', pipeline),
+    '| load target/s | path | load acknowledged/s | samples | timed out | p50 ms | p99 ms | max ms | server cores | load cores |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...runs.flatMap((r) => [row('bare broker publish → subscriber (reference)', r.loadTargetPerS, r.reference), row('**quantrac publish → alert on /ws/officer**', r.loadTargetPerS, r.pipeline)]),
     '',
-    `p99 ratio pipeline / bare broker: ${(latency.p99Ms / reference.latency.p99Ms).toFixed(1)}. Target on this machine: p99 under 20 ms — ${latency.p99Ms < 20 ? 'met' : 'NOT met'}. Alert events the background load itself caused on /ws/officer while the probe ran: ${pipeline.backgroundEvents ?? 0}.`,
+    ...runs.map(verdict),
   ].join('\n');
-  log(`alerts: p50 ${latency.p50Ms.toFixed(1)} ms, p99 ${latency.p99Ms.toFixed(1)} ms (bare broker p99 ${reference.latency.p99Ms.toFixed(1)} ms)`);
-  return { result: { loadTargetPerS: ratePerS, probeGapMs: PROBE_GAP_MS, reference, pipeline }, markdown };
+  return { result: { probeGapMs: PROBE_GAP_MS, probeTimeoutMs: PROBE_TIMEOUT_MS, durationS, runs }, markdown };
 }

@@ -21,6 +21,7 @@ import { decodeRecord, type LogCommand } from '../log/records.ts';
 import type { LogPosition, LogReader } from '../log/types.ts';
 import type { LaneStateStore } from './lane-state.ts';
 import type { ReadingStage, StagedPublish } from './reading-stage.ts';
+import { timeSlicer } from './time-slice.ts';
 
 export interface NowLaneOptions {
   readonly reader: LogReader;
@@ -151,7 +152,9 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
         continue;
       }
       const { entries, next } = await opts.reader.read(readAt, opts.readRecords ?? 512);
+      const slice = timeSlicer();
       for (const e of entries) {
+        if (slice.due()) await slice.pause(); // the store lane and the API share this thread
         try {
           apply(e.body, e.next);
         } catch (err) {

@@ -13,6 +13,7 @@ import type { LogPosition, LogReader } from '../log/types.ts';
 import type { WriterSource } from '../sink/influx-writer.ts';
 import type { LaneSnapshot, LaneStateStore } from './lane-state.ts';
 import type { ReadingStage } from './reading-stage.ts';
+import { timeSlicer } from './time-slice.ts';
 import type { QualityRevision } from '../stages/quality.ts';
 
 export interface StoreLaneOptions {
@@ -85,7 +86,9 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
     }
     while (lines < maxLines && bytes < maxBytes && readAt < opts.reader.end()) {
       const { entries, next } = await opts.reader.read(readAt, opts.readRecords ?? 2000);
+      const slice = timeSlicer();
       for (const entry of entries) {
+        if (slice.due()) await slice.pause(); // the now lane and the API share this thread
         const item: Pending = { next: entry.next, lines: [], readings: [], bytes: 0 };
         try {
           const record = decodeRecord(entry.body);

@@ -12,6 +12,7 @@ import { dailyAqiAt, dayRollup, hourlyAqiAt, hourRollup, type BucketRollup } fro
 import { createDirtySet, type DirtySet } from './dirty-set.ts';
 import type { RawRow } from './exclusion.ts';
 import { aqiLine, rollupFromRow, rollupLine } from './points.ts';
+import { timeSlicer } from '../consumers/time-slice.ts';
 
 export interface RollupConsumerDeps {
   readonly registry: Registry;
@@ -54,7 +55,7 @@ const WRITE_LINES = 5000;
 export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
   const dirty: DirtySet = createDirtySet(deps.dirtyPath);
   const now = deps.now ?? Date.now;
-  const perRound = deps.stationsPerRound ?? 25;
+  const perRound = deps.stationsPerRound ?? 10;
   let queries = 0;
 
   /**
@@ -123,14 +124,17 @@ export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
     const results = await queryAll(statements, deps.raw);
     const hourLines: string[] = [];
     let hoursDone = 0;
-    owners.forEach(([station, [from, to]], i) => {
+    // Sliced: the lanes and the API share this thread (see ../consumers/time-slice.ts).
+    const slice = timeSlicer();
+    for (const [i, [station, [from, to]]] of owners.entries()) {
+      if (slice.due()) await slice.pause();
       const rows = withoutExcluded(station, rowsOf(results[i]?.[0]));
       for (let h = from; h < to; h += HOUR_MS) {
         const line = rollupLine(station, '1h', hourRollup(station, h, rows));
         if (line) hourLines.push(line);
         hoursDone++;
       }
-    });
+    }
     await writeAll(hourLines); // read back below: InfluxDB answers queries from its cache at once
 
     // 2. Days and AQI hours from the stored hourly rollups (12 h before each day for NowCast).
@@ -145,13 +149,14 @@ export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
     }
     const dayResults = await queryAll(dayStatements, deps.rollups);
     const dayLines: string[] = [];
-    dayOwners.forEach(([station, d, aqiHours], i) => {
+    for (const [i, [station, d, aqiHours]] of dayOwners.entries()) {
+      if (slice.due()) await slice.pause();
       const stored = new Map<number, BucketRollup>(rowsOf(dayResults[i]?.[0]).map((r) => [r.time, rollupFromRow(station, r)]));
       const inDay = [...stored.values()].filter((h) => h.startMs >= d);
-      if (inDay.length === 0) return;
+      if (inDay.length === 0) continue;
       const day = rollupLine(station, '1d', dayRollup(station, d, inDay));
       if (day) dayLines.push(day);
-      if (station.kind !== 'air') return;
+      if (station.kind !== 'air') continue;
       // Written even when not computable (`none`): an index stored before must not outlive its data.
       dayLines.push(aqiLine(station, '1d', d, dailyAqiAt(d, stored)));
       // Also an hour without readings of its own: the NowCast needs only 2 of the 3 latest hours (EPA,
@@ -160,7 +165,7 @@ export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
         if (a < d || a >= d + DAY_MS || ![0, 1, 2].some((i) => stored.has(a - i * HOUR_MS))) continue;
         dayLines.push(aqiLine(station, '1h', a, hourlyAqiAt(a, stored)));
       }
-    });
+    }
     await writeAll(dayLines);
     return { hours: hoursDone, days: dayOwners.length, points: hourLines.length + dayLines.length };
   }

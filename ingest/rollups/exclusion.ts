@@ -7,7 +7,7 @@
 // codes 01 calibrating, 02 device fault; 00 = measuring). Suspect values (today's `stuck`/`spike`,
 // QARTOD 3) are kept: suspect is not invalid.
 
-import { QARTOD, qualityFromRow } from '../../contracts/quality.ts';
+import { QARTOD, QARTOD_FLAGS, flagField, qualityFromRow } from '../../contracts/quality.ts';
 
 /** One raw row as InfluxQL returns it: `time` plus tags and fields by column name. */
 export type RawRow = Readonly<Record<string, unknown>> & { readonly time: number };
@@ -28,6 +28,7 @@ function qcFlagOf(qc: unknown, param: string): string | undefined {
 /** True when the station was not measuring (calibrating, faulty) when the row was taken. */
 export function stationNotMeasuring(row: RawRow): boolean {
   const status = row.status;
+  if (status === undefined || status === null) return false;
   return (typeof status === 'string' || typeof status === 'number') && NOT_MEASURING.has(String(status).toLowerCase());
 }
 
@@ -37,7 +38,12 @@ export function isValidValue(row: RawRow, param: string): boolean {
   if (stationNotMeasuring(row)) return false;
   // A value stored as failed at once is not under `param` (it is `{param}_unusable`, contracts/quality.ts);
   // a spike judged failed one reading later is, with `{param}_qc` = 4 and `qc` "param:spike=4".
-  if (qualityFromRow(row, [param])[param]?.flag === QARTOD.fail) return false;
+  // Fast path (rollups call this for every value of every row): a stored flag decides on its own,
+  // as in qualityFromRow; only a row without one needs its `qc` text parsed.
+  const stored = row[flagField(param)];
+  if (typeof stored === 'number' && (QARTOD_FLAGS as readonly number[]).includes(stored)) {
+    if (stored === QARTOD.fail) return false;
+  } else if (typeof row.qc === 'string' && row.qc !== '' && qualityFromRow(row, [param])[param]?.flag === QARTOD.fail) return false;
   const flag = qcFlagOf(row.qc, param);
   return flag === undefined || !FAILED_FLAGS.has(String(flag));
 }
