@@ -1,8 +1,7 @@
 // Alert latency: from the MQTT publish (QoS 1) of a reading that opens or clears a flood alert to
 // the event on an officer's /ws/officer, while the pipeline carries a background load (20,000
 // readings/s, the figure, then 10,000; --quick 5,000). Reference, same load and probe:
-// the bare embedded broker's publish →
-// subscriber latency (the MQTT hop alone). The server runs as its own process, as npm start runs it.
+// the bare embedded broker's publish → subscriber latency (the MQTT hop alone). The server runs as its own process, as npm start runs it.
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
