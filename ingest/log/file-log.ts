@@ -126,8 +126,8 @@ export function createFileLogReader(opts: FileLogReaderOptions): FileLogReader {
           pos = toPosition(next, 0);
           continue;
         }
-        const size = (await fd.stat()).size;
-        const limit = segmentOf(committed) === seg ? Math.min(size, offsetOf(committed)) : size;
+        // The segment being appended holds at least the committed bytes: no fstat on the hot path.
+        const limit = segmentOf(committed) === seg ? offsetOf(committed) : (await fd.stat()).size;
         let offset = offsetOf(pos);
         if (offset >= limit) {
           if (segmentOf(committed) === seg) return { entries, next: pos };
