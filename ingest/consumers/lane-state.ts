@@ -10,6 +10,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { LogPosition } from '../log/types.ts';
+import { LaneStateError } from './errors.ts';
 
 export interface LaneSnapshot {
   readonly position: LogPosition;
@@ -23,6 +24,7 @@ export interface LaneStateStore {
   saveSnapshot(snapshot: LaneSnapshot): Promise<void>;
 }
 
+/** Format of both files (`version` at the top level); a newer one is refused, not misread. */
 export const STATE_FORMAT_VERSION = 1;
 
 async function writeAtomic(path: string, text: string): Promise<void> {
@@ -37,12 +39,21 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   await fsp.rename(tmp, path);
 }
 
+/**
+ * The file's JSON, or undefined when it is missing or unreadable (a lost checkpoint or snapshot
+ * only means a longer replay). Throws LaneStateError for a file of a newer format.
+ */
 async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
+  let raw: Record<string, unknown>;
   try {
-    return JSON.parse(await fsp.readFile(path, 'utf8')) as Record<string, unknown>;
+    raw = JSON.parse(await fsp.readFile(path, 'utf8')) as Record<string, unknown>;
   } catch {
     return undefined;
   }
+  if (typeof raw?.version === 'number' && raw.version > STATE_FORMAT_VERSION) {
+    throw new LaneStateError(path, `${path} is format ${raw.version}, written by a newer quantrac (this one reads up to ${STATE_FORMAT_VERSION}); restore the backup taken before the upgrade to go back`);
+  }
+  return raw;
 }
 
 export function createLaneStateStore(dir: string, name: string): LaneStateStore {
