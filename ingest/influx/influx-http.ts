@@ -67,6 +67,8 @@ export function createInfluxHttp(target: InfluxTarget): InfluxHttp {
   let server: InfluxServer | undefined;
   const auth = (): Record<string, string> =>
     target.token ? { authorization: authorization(target.token, target.authScheme ?? 'auto', server) } : {};
+  /** For 3.x's own endpoints (/ping, /api/v3/…): Bearer is the only form they take. */
+  const bearer = (): Record<string, string> => (target.token ? { authorization: authorization(target.token, 'bearer', server) } : {});
   const writePath =
     target.api === 'v1'
       ? `/write?${new URLSearchParams({
@@ -115,15 +117,19 @@ export function createInfluxHttp(target: InfluxTarget): InfluxHttp {
     });
   }
 
-  /** Pings and remembers which server answered; undefined when it does not answer. */
-  async function identify(): Promise<InfluxServer | undefined> {
+  /**
+   * Pings and remembers which server answered: the server, or why not — `refused` when it answered
+   * 401/403 (3.x may require the token on /ping: a wrong INFLUX_TOKEN, not an outage).
+   */
+  async function identify(): Promise<InfluxServer | { refused: HttpError } | undefined> {
     let headers: HttpHeaders = {};
     try {
-      // Bearer: 3.x may require authentication on /ping and takes only Bearer outside its v1/v2
-      // compatibility endpoints; 1.x and 2.x answer /ping without looking at credentials.
-      const bearer: Record<string, string> = target.token ? { authorization: authorization(target.token, target.authScheme === 'auto' || !target.authScheme ? 'bearer' : target.authScheme, server) } : {};
-      await transport.request('/ping', '', { method: 'GET', headers: bearer }, (h) => (headers = h));
-    } catch {
+      // Bearer whatever INFLUX_AUTH_SCHEME says: 3.x may require authentication on /ping and
+      // takes only Bearer outside its v1/v2 compatibility endpoints (a forced `basic` or `token`
+      // would be refused there); 1.x and 2.x answer /ping without looking at credentials.
+      await transport.request('/ping', '', { method: 'GET', headers: bearer() }, (h) => (headers = h));
+    } catch (err) {
+      if (err instanceof HttpError && (err.statusCode === 401 || err.statusCode === 403)) return { refused: err };
       return undefined;
     }
     server = identifyServer(headers);
@@ -132,8 +138,9 @@ export function createInfluxHttp(target: InfluxTarget): InfluxHttp {
 
   /** A set-up request; 401/403 become InfluxAuthError naming the setting to fix. */
   async function setup(path: string, method: 'GET' | 'POST', body = ''): Promise<unknown> {
+    const credentials = path.startsWith('/api/v3/') ? bearer() : auth();
     try {
-      return await transport.request(path, body, { method, headers: { ...auth(), ...(body ? { 'content-type': 'application/json' } : {}) } });
+      return await transport.request(path, body, { method, headers: { ...credentials, ...(body ? { 'content-type': 'application/json' } : {}) } });
     } catch (err) {
       if (err instanceof HttpError && (err.statusCode === 401 || err.statusCode === 403)) {
         throw new InfluxAuthError(`InfluxDB refused the token on ${path} (HTTP ${err.statusCode}: ${errorMessage(err)}); check INFLUX_TOKEN`, { cause: err });
@@ -145,6 +152,10 @@ export function createInfluxHttp(target: InfluxTarget): InfluxHttp {
   async function ensureDatabase(): Promise<void> {
     const found = await identify();
     if (!found) throw new Error(`InfluxDB at ${target.url} does not answer /ping`);
+    if ('refused' in found) {
+      const err = found.refused;
+      throw new InfluxAuthError(`InfluxDB refused the token on /ping (HTTP ${err.statusCode}: ${errorMessage(err)}); check INFLUX_TOKEN`, { cause: err });
+    }
     const name = target.api === 'v1' ? target.database : (target.bucket ?? target.database);
     if (found.generation === 3) return ensureV3Database(name);
     if (target.api === 'v1') {
@@ -189,8 +200,10 @@ export function createInfluxHttp(target: InfluxTarget): InfluxHttp {
     }
   }
 
+  /** True when the server answered /ping and took the token (a refused token is not ready). */
   async function ping(): Promise<boolean> {
-    return (await identify()) !== undefined;
+    const found = await identify();
+    return found !== undefined && !('refused' in found);
   }
 
   return { write, query: (q) => rawQuery(q, 'GET'), command: (q) => rawQuery(q, 'POST'), ensureDatabase, ping, server: () => server };

@@ -144,6 +144,9 @@ describe('InfluxDB 3 Core (v3 OpenAPI)', () => {
     expect(q.authorization?.startsWith('Basic ')).toBe(true);
     const wrong = createInfluxHttp(target(s, { token: 'wrong' }));
     expect(await wrong.ping()).toBe(false); // 3.x /ping needs the token: 401
+    // At start-up the refused token is named, not taken for a server that does not answer.
+    await expect(wrong.ensureDatabase()).rejects.toThrow(InfluxAuthError);
+    await expect(wrong.ensureDatabase()).rejects.toThrow(/refused the token on \/ping \(HTTP 401.*check INFLUX_TOKEN/);
     const err = await wrong.write(point(3)).catch((e: unknown) => e);
     expect((err as RetryableWriteError).status).toBe(401);
   });
@@ -174,6 +177,25 @@ describe('InfluxDB 3 Core (v3 OpenAPI)', () => {
     expect(new Set(rejected.map((r) => r.line)).size).toBe(150);
     expect(rejected.every((r) => r.reason.startsWith('invalid field'))).toBe(true);
     expect(s.points('quantrac')).toHaveLength(150);
+  });
+
+  it('INFLUX_API=v1 with INFLUX_AUTH_SCHEME=basic: set-up with Bearer (all 3.x takes on /ping and /api/v3), /write and /query with Basic, partial writes as on v2', async () => {
+    const s = await serve(3, { databases: [] });
+    const http = createInfluxHttp(target(s, { api: 'v1', database: 'quantrac', bucket: undefined, authScheme: 'basic' }));
+    await http.ensureDatabase();
+    expect(s.databases.has('quantrac')).toBe(true);
+    expect(s.requests.filter((r) => r.path === '/ping' || r.path.startsWith('/api/v3/')).map((r) => r.authorization?.split(' ')[0])).toEqual(['Bearer', 'Bearer', 'Bearer']);
+    expect(await http.ping()).toBe(true); // /readyz would say InfluxDB is up
+    await http.write(`air,station=air-009 pm25="text" 1700000000000`);
+    const batch = Array.from({ length: 12 }, (_, i) => (i === 3 ? point(i) : point(i, `pm10=${i}`)));
+    const rejected = await writeThrough(http, batch);
+    const v1Writes = s.requests.filter((r) => r.path === '/write');
+    expect(v1Writes).toHaveLength(2); // the string point, then the batch once: the good lines were stored
+    expect(v1Writes.every((r) => r.query.get('db') === 'quantrac' && r.query.get('precision') === 'ms' && r.authorization?.startsWith('Basic '))).toBe(true);
+    expect(rejected).toEqual([{ line: point(3), reason: "invalid column type for column 'pm25', expected string, got float" }]);
+    const [series] = await http.query('SELECT * FROM "air"');
+    expect(series?.[0]?.values).toHaveLength(12); // 11 of the batch + the string point
+    expect(s.requests.at(-1)!.authorization?.startsWith('Basic ')).toBe(true);
   });
 
   it('queries: InfluxQL on /query (v1 compatibility) with the database and epoch=ms; an unknown database is an error', async () => {

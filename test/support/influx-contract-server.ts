@@ -184,6 +184,14 @@ export async function startContractServer(generation: Generation, opts: { token?
         if (generation === 3) databases.add(db); // "creates the database if it doesn't already exist"
         return write(db, body, res);
       }
+      // 3.x's v1 compatibility write: `db` names the database; partial writes answer as on
+      // /api/v2/write (InfluxDB 3 Core OpenAPI `POST /write`: the 400 examples are given there).
+      if (generation === 3 && path === '/write' && req.method === 'POST') {
+        const db = url.searchParams.get('db');
+        if (!db) return json(res, 400, { error: 'missing query parameter: db', data: null });
+        databases.add(db);
+        return write(db, body, res);
+      }
       if (path === '/query' && (req.method === 'GET' || req.method === 'POST')) return query(url.searchParams.get('db'), url.searchParams.get('q') ?? '', res);
       // Paths the server does not have (3.x has no /api/v2/buckets).
       json(res, 404, generation === 2 ? { code: 'not found', message: 'path not found' } : { error: 'not found', data: null });
