@@ -8,10 +8,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import type { ConfigFile } from './backup-config.ts';
 
 export const MANIFEST = 'manifest.json';
 export const MANIFEST_FORMAT = 'quantrac-backup';
-export const MANIFEST_VERSION = 1;
+/** 2: settings files in `config` (ops/backup-config.ts). Restore reads 1 and 2. */
+export const MANIFEST_VERSION = 2;
 /** Folder of the copied DATA_DIR inside a backup. */
 export const DATA = 'data';
 /** Folder of `influxd backup -portable` inside a backup. */
@@ -33,6 +35,8 @@ export interface Manifest {
   /** Absent when InfluxDB was not backed up (--no-influx). */
   readonly influx?: { readonly database: string; readonly tool: string };
   readonly files: readonly BackupFile[];
+  /** Settings files outside DATA_DIR (version 2; absent in version 1). */
+  readonly config?: readonly ConfigFile[];
 }
 
 /** DATA_DIR entries a backup leaves out: the private influxd, lock and temp files. */

@@ -1,6 +1,7 @@
 // `npm run backup -- --out DIR [--influx-rpc HOST:PORT] [--no-influx]`: everything needed to bring
 // quantrac back on another machine, while it runs: DATA_DIR (log, checkpoints, credentials,
-// accounts, token secret, alert state, audit trail; order in backup-files.ts), then InfluxDB
+// accounts, token secret, alert state, audit trail; order in backup-files.ts), the settings files
+// outside it (environment file, station registry, alert rules: backup-config.ts), then InfluxDB
 // through its own tool (`influxd backup -portable`, 1.x). DIR gets manifest.json with a checksum
 // per file. Restore: ops/restore.ts.
 import { execFileSync } from 'node:child_process';
@@ -9,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../server/config.ts';
 import { ConfigError } from '../server/errors.ts';
+import { backupConfig, configSources } from './backup-config.ts';
 import { DATA, INFLUX, listDataFiles, MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION, rpcAddressOf, sha256File, type BackupFile, type Manifest } from './backup-files.ts';
 
 const USAGE = `usage: npm run backup -- --out DIR [--influx-rpc HOST:PORT] [--no-influx]
@@ -51,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
     }
     files.push({ path, bytes: (await stat(to)).size, sha256: await sha256File(to) });
   }
+  const settingsFiles = await backupConfig(out, configSources(process.env, config.dataDir));
   let influx: Manifest['influx'];
   if (!values['no-influx']) {
     if (config.influxApi !== 'v1') throw new ConfigError([`backup: InfluxDB ${config.INFLUX_URL} is used through the v2 API; back it up with its own tool and run with --no-influx`]);
@@ -62,10 +65,10 @@ async function main(argv: string[]): Promise<number> {
   const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   const manifest: Manifest = {
     format: MANIFEST_FORMAT, version: MANIFEST_VERSION, createdAt: new Date().toISOString(), quantracVersion: pkg.version,
-    dataDir: config.dataDir, ...(influx ? { influx } : {}), files,
+    dataDir: config.dataDir, ...(influx ? { influx } : {}), files, config: settingsFiles,
   };
   await writeFile(join(out, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
-  process.stdout.write(`backup: ${files.length} DATA_DIR files${influx ? ` and InfluxDB database ${influx.database}` : ''} in ${out}\n`);
+  process.stdout.write(`backup: ${files.length} DATA_DIR files${settingsFiles.length > 0 ? `, settings ${settingsFiles.map((c) => c.path).join(', ')}` : ''}${influx ? ` and InfluxDB database ${influx.database}` : ''} in ${out}\n`);
   return 0;
 }
 

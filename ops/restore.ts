@@ -1,13 +1,15 @@
 // `npm run restore -- --from DIR [--influx-rpc HOST:PORT] [--no-influx]`: puts a backup made by
 // ops/backup.ts onto a machine: checks every file against the manifest, fills an empty DATA_DIR,
-// and loads InfluxDB through `influxd restore -portable` (into INFLUX_DATABASE, which must not
-// exist yet). Start quantrac afterwards: it resumes from the restored checkpoints, so the log
+// loads InfluxDB through `influxd restore -portable` (into INFLUX_DATABASE, which must not exist
+// yet), and puts the settings files back where they are missing (never over an existing one; those
+// and the ones it may not write are listed with the backup's copy). Start quantrac afterwards: it resumes from the restored checkpoints, so the log
 // records that had not reached InfluxDB at backup time are delivered then.
 import { execFileSync } from 'node:child_process';
 import { chmod, copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../server/config.ts';
+import { CONFIG, restoreConfig } from './backup-config.ts';
 import { DATA, INFLUX, MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION, sha256File, type Manifest } from './backup-files.ts';
 import { influxRpc } from './backup.ts';
 
@@ -29,8 +31,9 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`restore: ${from} is not a quantrac backup this version can read (format ${manifest.format} v${manifest.version})\n`);
     return 2;
   }
-  for (const f of manifest.files) {
-    if ((await sha256File(join(from, DATA, f.path))) !== f.sha256) {
+  const checked = [...manifest.files.map((f) => ({ ...f, at: join(from, DATA, f.path) })), ...(manifest.config ?? []).map((c) => ({ ...c, at: join(from, CONFIG, c.name) }))];
+  for (const f of checked) {
+    if ((await sha256File(f.at).catch(() => undefined)) !== f.sha256) {
       process.stderr.write(`restore: ${f.path} does not match its checksum in the manifest; the backup is damaged\n`);
       return 1;
     }
@@ -53,6 +56,9 @@ async function main(argv: string[]): Promise<number> {
     if (config.INFLUX_DATABASE !== manifest.influx.database) args.push('-newdb', config.INFLUX_DATABASE);
     execFileSync('influxd', [...args, join(from, INFLUX)], { stdio: ['ignore', 'ignore', 'pipe'] });
   }
+  const settings = await restoreConfig(from, manifest.config ?? []);
+  for (const p of settings.restored) process.stdout.write(`restore: settings file ${p} put back\n`);
+  for (const n of settings.notRestored) process.stdout.write(`restore: settings file ${n.path} not restored (${n.why}); the backup's copy is ${n.copy} — put it in place if it is the one wanted\n`);
   process.stdout.write(`restore: ${manifest.files.length} files into ${config.dataDir}${manifest.influx && !values['no-influx'] ? `, InfluxDB database ${config.INFLUX_DATABASE}` : ''}; start quantrac to deliver what the log still holds\n`);
   return 0;
 }

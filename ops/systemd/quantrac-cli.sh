@@ -14,6 +14,8 @@ esac
 set -a
 . "$ENV_FILE"
 set +a
+# `quantrac backup` carries the settings file too (ops/backup-config.ts).
+export QUANTRAC_ENV_FILE="$ENV_FILE"
 cd "$PREFIX"
 if [ "$(id -un)" = quantrac ]; then
   exec "$PREFIX/node_modules/.bin/node" "$PREFIX/ops/$tool.ts" "$@"
