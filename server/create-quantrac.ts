@@ -48,6 +48,12 @@ export interface Quantrac {
   /** Resolves when every reading appended so far is in InfluxDB and its rollups are recomputed. */
   rollupsFlushed(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Resolves with the error when the services thread (API, store lane, alerts) ended outside a
+   * stop: a bug escaped it. The broker thread would go on acknowledging into the log with nothing
+   * stored, judged or served, so the entry treats it as a crash (server/main.ts). Never rejects.
+   */
+  readonly failed: Promise<Error>;
 }
 
 const SERVICES_ENTRY = new URL('./services-worker.ts', import.meta.url);
@@ -99,6 +105,9 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
   const waiting = new Map<number, () => void>();
   let stoppedServices: () => void = () => undefined;
   const servicesStopped = new Promise<void>((resolve) => (stoppedServices = resolve));
+  let stopRequested = false;
+  let servicesFailed: (err: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => (servicesFailed = resolve));
   const reply = (id: number, value?: unknown, error?: string) => send({ type: 'reply', id, ...(value !== undefined ? { value } : {}), ...(error ? { error } : {}) });
 
   const ready = new Promise<number>((resolve, reject) => {
@@ -145,15 +154,18 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
           return stoppedServices();
       }
     });
+    // An exception that escaped the services thread ends it ('error', then 'exit'). Before ready the
+    // start fails; after, `failed` tells the entry, which logs it and exits for a restart.
     services.on('error', (err) => {
-      log.error({ err }, 'services thread failed');
       reject(err);
+      servicesFailed(err);
     });
     services.on('exit', (code) => {
       servicesExited = true;
       stoppedServices();
       for (const w of waiting.values()) w();
       reject(new Error(`the services thread exited (${code}) before it was ready`));
+      if (!stopRequested) servicesFailed(new Error(`the services thread exited (code ${code}) while the server was running`));
     });
   });
   // Past half its bound, the log asks the consumers for snapshots now rather than at their next
@@ -248,7 +260,9 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
     }),
     flushed: () => ask({ type: 'flushed' }),
     rollupsFlushed: () => ask({ type: 'rollups-flushed' }),
+    failed,
     stop() {
+      stopRequested = true;
       stopping ??= (async () => {
         await broker?.close(); // no new connections or publishes
         brokerClosed = true;

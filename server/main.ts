@@ -15,7 +15,7 @@ const log = pino({ level: process.env.LOG_LEVEL ?? 'info' });
 // supervisor restarts the process. No graceful stop from an unknown state: what was acknowledged is
 // in the spool on disk and is replayed at the next start.
 const EXIT_SOFTWARE = 70; // sysexits.h EX_SOFTWARE: an internal error
-const crash = (kind: 'uncaughtException' | 'unhandledRejection') => (err: unknown) => {
+const crash = (kind: 'uncaughtException' | 'unhandledRejection' | 'servicesThread') => (err: unknown) => {
   try {
     log.fatal({ err, kind }, `quantrac crashed (${kind}); exiting for the supervisor to restart it`);
     log.flush();
@@ -31,6 +31,8 @@ async function main(): Promise<void> {
   const roles = { all: startQuantrac, edge: startEdge, writer: startWriter, alerts: startAlertsRole, api: startApiRole } as const;
   const q = await roles[config.QUANTRAC_ROLE](config, log);
   const { mqtt, http } = q.urls();
+  // A bug that ended the services thread (API, store lane, alerts) is a crash of the process too.
+  if ('failed' in q && q.failed instanceof Promise) void q.failed.then(crash('servicesThread'));
   log.info({ mqtt, http }, 'quantrac is running');
   // A service manager signals the whole process group, and npm start (ops/start.ts) forwards the
   // signal too, so one stop request can arrive twice: repeats are the same graceful stop. Only a
