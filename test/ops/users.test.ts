@@ -1,7 +1,8 @@
 // The users CLI as an operator runs it: an added officer logs in to the running server at once,
-// a disabled one is refused, and both changes are in the audit trail.
+// a disabled one is refused, and both changes are in the audit trail; edits wait for the users.json
+// lock another process holds (as npm run gateways does for gateways.json).
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -46,6 +47,30 @@ describe('npm run users', () => {
     expect(readFileSync(join(t.dataDir, 'users.json'), 'utf8')).toBe(before);
     expect((await login('mai', password)).status).toBe(200);
     await expect(cli('disable', 'nobody')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/no user nobody/) });
+  });
+
+  it('waits while another process holds the users.json lock, then edits on top of that process\'s change', async () => {
+    const path = join(t.dataDir, 'users.json');
+    // How long an add takes here and now, with nobody holding the lock (process start and scrypt).
+    const startedMs = Date.now();
+    await cli('add', 'early', 'officer');
+    const unlockedMs = Date.now() - startedMs;
+
+    writeFileSync(`${path}.lock`, ''); // another editor (npm run users, the server) holds the lock
+    let finished = false;
+    const adding = cli('add', 'late', 'officer').finally(() => (finished = true));
+    // The holder's own edit, written under its lock.
+    const file = JSON.parse(readFileSync(path, 'utf8')) as { users: Record<string, unknown> };
+    file.users.holder = file.users.early;
+    writeFileSync(path, JSON.stringify(file));
+    // Not waiting for an event but for its absence: twice as long as an add took unlocked, the add
+    // must still be waiting for the lock (without the lock it would have finished and written).
+    await new Promise((r) => setTimeout(r, 2 * unlockedMs + 1000));
+    expect(finished).toBe(false);
+    rmSync(`${path}.lock`);
+    await adding;
+    const { stdout } = await cli('list');
+    for (const n of ['early', 'holder', 'late']) expect(stdout).toMatch(new RegExp(`^${n}\tofficer$`, 'm'));
   });
 
   it('serialises concurrent edits under the file lock: no add is lost', async () => {
