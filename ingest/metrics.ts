@@ -39,6 +39,7 @@ export function createMetrics(opts0: { processMetrics?: boolean } = {}) {
     brokerInflightHolds: new Counter({ name: 'quantrac_broker_inflight_holds_total', help: 'Times an MQTT client reached MQTT_MAX_INFLIGHT and its socket stopped being read', ...opts }),
     brokerInflightPeak: new Gauge({ name: 'quantrac_broker_inflight_peak', help: 'Most publishes of one MQTT client inside the ingest pipeline at once since start (at most MQTT_MAX_INFLIGHT)', ...opts }),
     consumerErrors: new Counter({ name: 'quantrac_consumer_errors_total', help: 'Log records a consumer lane could not process (reported and skipped for that lane)', labelNames: ['consumer'], ...opts }),
+    alertLaneLagSeconds: new Gauge({ name: 'quantrac_alert_lane_lag_seconds', help: 'How far the now lane (alerts, live streams, dead letters) is behind the log: seconds since the receive time of the last publish it applied, while records wait (0 when caught up)', ...opts }),
     logReleasedPosition: new Gauge({ name: 'quantrac_log_released_position', help: 'Log position every consumer has passed (segment × 2^32 + offset)', ...opts }),
     wsClients: new Gauge({ name: 'quantrac_ws_clients', help: 'Connected live WebSocket clients', ...opts }),
     alertEvents: new Counter({ name: 'quantrac_alert_events_total', help: 'Alert lifecycle events by rule and type (opened, escalated, updated, acknowledged, cleared)', labelNames: ['rule', 'type'], ...opts }),

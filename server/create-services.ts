@@ -305,7 +305,10 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
     rollupInflux,
     live,
     metrics: metrics.registry,
-    exposition: async () => mergeMetrics([await broker.brokerMetrics(), await metrics.registry.getMetricsAsJSON()]),
+    exposition: async () => {
+      metrics.alertLaneLagSeconds.set(nowLane?.lagSeconds() ?? 0);
+      return mergeMetrics([await broker.brokerMetrics(), await metrics.registry.getMetricsAsJSON()]);
+    },
     https: httpsOn && tlsFiles ? loadTls(tlsFiles) : undefined,
     readiness: [
       { name: 'influxdb', check: async () => ((await influx.ping()) ? undefined : 'InfluxDB does not answer its ping') },

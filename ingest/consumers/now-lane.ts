@@ -54,6 +54,11 @@ export interface NowLane {
   /** The oldest position this lane may still read (its durable snapshot's). */
   holds(): LogPosition;
   position(): LogPosition;
+  /**
+   * Seconds the lane is behind: from the receive time of the last publish it applied to now, while
+   * committed records wait after it; 0 when it has read everything committed.
+   */
+  lagSeconds(): number;
   /** Takes a snapshot after the current batch (the log is short of space: let it release). */
   snapshotSoon(): void;
   /** Stops following; saves a snapshot and checkpoint at the position reached. */
@@ -67,6 +72,8 @@ interface LaneState {
 
 export function createNowLane(opts: NowLaneOptions): NowLane {
   let readAt: LogPosition = 0;
+  /** Receive time of the last publish applied (for lagSeconds). */
+  let lastReceivedAt = Date.now();
   /** Effects of records before this were delivered before a restart. */
   let deliverFrom: LogPosition = 0;
   let durableSnapshotAt: LogPosition = 0;
@@ -86,6 +93,7 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
     const deliver = next > deliverFrom;
     const record = decodeRecord(body);
     if (record.type === 'publish') {
+      lastReceivedAt = record.publish.receivedAt;
       const staged = opts.stage.process(record.publish);
       if (!staged) return;
       opts.setClock(record.publish.receivedAt);
@@ -208,6 +216,7 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
       soon = true;
     },
     position: () => readAt,
+    lagSeconds: () => (readAt >= opts.reader.end() ? 0 : Math.max(0, Date.now() - lastReceivedAt) / 1000),
     async stop() {
       running = false;
       wakeStop();
