@@ -28,6 +28,7 @@ import { createNowLane, type NowLane } from '../ingest/consumers/now-lane.ts';
 import { createStoreLane, type StoreLane } from '../ingest/consumers/store-lane.ts';
 import { createInfluxHttp, type InfluxHttp } from '../ingest/influx/influx-http.ts';
 import { createFileLogReader, type FileLogReader } from '../ingest/log/file-log.ts';
+import { checkRecordTypes } from '../ingest/log/record-check.ts';
 import type { LogCommand } from '../ingest/log/records.ts';
 import type { LogPosition } from '../ingest/log/types.ts';
 import { createMetrics, type Metrics } from '../ingest/metrics.ts';
@@ -124,6 +125,10 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
     createFileLogReader({ dir: config.spoolDir, end: logEnd, onCorrupt }),
     createFileLogReader({ dir: config.spoolDir, end: logEnd, onCorrupt }),
   ];
+  // A downgrade: records a newer quantrac appended and no lane has consumed yet would be skipped
+  // by this one; stop here instead (ingest/log/record-check.ts).
+  const consumedUpTo = await Promise.all(['now', 'store'].map((lane) => createLaneStateStore(checkpointsDir, lane).loadCheckpoint()));
+  await checkRecordTypes(readers[0]!, Math.min(...consumedUpTo.map((p) => p ?? 0)));
   const recordError = (lane: string) => (err: unknown, position: LogPosition) => {
     metrics.consumerErrors.inc({ consumer: lane });
     log.error({ err, position, consumer: lane }, 'a consumer could not process a log record: skipped for that consumer');

@@ -76,6 +76,11 @@ function readString(body: Buffer, at: number): [string | undefined, number] {
  * past the next read must copy it. Throws RangeError on a truncated body (the CRC makes that a
  * program error, not damage).
  */
+/** True for a type byte this version reads: its own records, or a 0.1 line (printable first byte). */
+export function isKnownRecordTag(tag: number): boolean {
+  return tag === RECORD_PUBLISH || tag === RECORD_TICK || tag === RECORD_COMMAND || (tag >= 0x21 && tag < 0x7f);
+}
+
 export function decodeRecord(body: Buffer): LogRecord {
   const tag = body[0] ?? 0;
   if (tag === RECORD_PUBLISH) {
