@@ -3,14 +3,18 @@
 // engine of its own. Each event carries the alert after the change, so the view is the last event
 // per alert id. An acknowledgement is appended to the log as a command (every partition; the owner
 // of the alert's partition applies it) and answered once its 'acknowledged' event is in the history.
+// Webhook deliveries are read from the replicated bucket the evaluators record them in.
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Alert, AlertEvent } from '../../contracts/alerts.ts';
+import type { DeliveryRecord } from '../../contracts/alerts-api.ts';
 import type { Registry } from '../../contracts/stations.ts';
 import { createAlertHub } from '../../api/alert-hub.ts';
 import type { Principal } from '../../api/auth.ts';
 import { ApiError } from '../../api/errors.ts';
 import type { AlertApi } from '../../api/routes/alerts.ts';
 import { filterAlertList } from '../../ingest/alerts/engine.ts';
+import { followDeliveries, openDeliveryBucket } from '../../ingest/alerts/delivery/kv-delivery-log.ts';
+import { redactUrl } from '../../ingest/alerts/delivery/webhook-url.ts';
 import { followAlertEvents } from '../../ingest/alerts/event-stream.ts';
 import { backtestStored } from '../../ingest/alerts/backtest-source.ts';
 import type { RulesFile } from '../../ingest/alerts/rules.ts';
@@ -52,6 +56,7 @@ export async function startClusterAlertView(deps: ClusterAlertViewDeps): Promise
   });
   await follower.caughtUp();
   live = true;
+  const deliveries = await followDeliveries(await openDeliveryBucket(deps.nc));
 
   const api: AlertApi = {
     hub,
@@ -74,7 +79,7 @@ export async function startClusterAlertView(deps: ClusterAlertViewDeps): Promise
       if (!event) throw new ApiError('BUSY', 'the acknowledgement is in the log but its alert evaluator has not applied it yet');
       return event;
     },
-    deliveries: () => [], // webhooks are not delivered in cluster mode yet
+    deliveries: (id): DeliveryRecord[] => deliveries.forAlert(id).map((r) => ({ ...r, url: redactUrl(r.url) })),
     async backtest(req) {
       const tried = backtestRules(req.rules, deps.rules);
       return summarise(await backtestStored({ influx: deps.influx, registry: deps.registry, rules: tried, fromMs: req.fromMs, toMs: req.toMs, stationIds: req.stationIds }));
@@ -84,6 +89,7 @@ export async function startClusterAlertView(deps: ClusterAlertViewDeps): Promise
     api,
     async stop() {
       await follower.stop();
+      await deliveries.stop();
       hub.close();
     },
   };

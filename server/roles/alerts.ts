@@ -15,6 +15,7 @@
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { loadRegistry } from '../../contracts/stations.ts';
+import { openDeliveryBucket } from '../../ingest/alerts/delivery/kv-delivery-log.ts';
 import { createAlertEventPublisher, ensureAlertStream } from '../../ingest/alerts/event-stream.ts';
 import { LEASE_BUCKET } from '../../ingest/alerts/partition-lease.ts';
 import { createAlertService } from '../../ingest/alerts/service.ts';
@@ -28,6 +29,7 @@ import type { Config } from '../config.ts';
 import { loadAlertRules } from '../create-alerts.ts';
 import { readingStageOptions } from '../create-services.ts';
 import { startPartitionRunner, type PartitionConsumer } from './partition-runner.ts';
+import { startPartitionWebhooks, type PartitionWebhookOptions, type PartitionWebhooks } from './partition-webhooks.ts';
 import { startRoleHealth } from './role-health.ts';
 import { nowLaneName, type RoleProcess } from './writer.ts';
 
@@ -49,16 +51,33 @@ export async function startAlertsRole(config: Readonly<Config>, log: Logger): Pr
   const rules = loadAlertRules(config.ALERT_RULES_PATH);
   const stageOptions = readingStageOptions(config, registry);
   let events = 0;
+  const webhookOptions: PartitionWebhookOptions | undefined =
+    config.alertWebhookUrls.length > 0 && config.ALERT_WEBHOOK_SECRET
+      ? {
+          urls: config.alertWebhookUrls,
+          secret: config.ALERT_WEBHOOK_SECRET,
+          timeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS,
+          maxAttempts: config.ALERT_WEBHOOK_MAX_ATTEMPTS,
+          backoffBaseMs: config.ALERT_WEBHOOK_BACKOFF_BASE_MS,
+          backoffMaxMs: config.ALERT_WEBHOOK_BACKOFF_MAX_MS,
+          queueMax: config.ALERT_DELIVERY_QUEUE_MAX,
+        }
+      : undefined;
+  const deliveryKv = webhookOptions ? await openDeliveryBucket(nc) : undefined;
 
   const startPartition = async (p: number): Promise<PartitionConsumer> => {
     const inner = createKvLaneState(stateKv, nowLaneName(p));
     await inner.claim();
     const publisher = createAlertEventPublisher(nc, p, (err) => log.warn({ err: err.message, partition: p }, 'alert event not stored yet; retrying'));
+    // After the lane's claim: a predecessor's deliveries recorded before its last checkpoint are all in the bucket.
+    const webhooks: PartitionWebhooks | undefined = deliveryKv && webhookOptions ? await startPartitionWebhooks(deliveryKv, p, webhookOptions, log) : undefined;
     // The service fans events out on the next turn (setImmediate): wait for that turn, then for
-    // the stream's acknowledgements, before a checkpoint says the events were delivered.
+    // the stream's acknowledgements and the deliveries' records, before a checkpoint says the
+    // events were delivered.
     const delivered = async () => {
       await new Promise((r) => setImmediate(r));
       await publisher.flushed();
+      await webhooks?.claimed();
     };
     let handedOver = false;
     const state = {
@@ -79,6 +98,7 @@ export async function startAlertsRole(config: Readonly<Config>, log: Logger): Pr
         publisher.publish(batch);
       },
     });
+    if (webhooks) service.addChannel({ name: 'webhooks', deliver: (batch) => webhooks.deliver(batch) });
     const reader = await createJetStreamReader(nc, { stream: logOptions.stream, filterSubject: `${logOptions.subjectPrefix}.p.${p}` });
     const lane = createNowLane({
       reader,
@@ -101,6 +121,7 @@ export async function startAlertsRole(config: Readonly<Config>, log: Logger): Pr
         }
         await lane.stop().catch((err: unknown) => log.warn({ err, partition: p }, lost ? 'lane stopped after losing its lease (its saves are fenced)' : 'lane state not saved at stop'));
         service.stop();
+        await webhooks?.stop(lost, 2000);
         await reader.close();
       },
     };

@@ -12,7 +12,8 @@ import { redactIn, requestTarget } from './webhook-url.ts';
 export interface WebhookOptions {
   readonly urls: readonly string[];
   readonly secret: string;
-  readonly log: DeliveryLog;
+  /** Where each state change goes; its unfinished deliveries are resumed at creation. */
+  readonly log: Pick<DeliveryLog, 'record' | 'unfinished'>;
   /** Timeout of one request, ms. */
   readonly timeoutMs: number;
   readonly maxAttempts: number;
@@ -35,6 +36,11 @@ export interface WebhookOptions {
 export interface WebhookDelivery {
   /** Queues the event for every URL; returns at once. */
   enqueue(event: AlertEvent): void;
+  /**
+   * Sends a delivery already in the log (its body included) when its next attempt is due: an
+   * unfinished one of an earlier run, or in cluster mode one claimed in the replicated log first.
+   */
+  resume(record: DeliveryRecord): void;
   /** Resolves when nothing is queued, waiting for a retry or in flight. */
   idle(): Promise<void>;
   /** Stops starting attempts; waits up to `drainMs` for those in flight. Unfinished ones resume at the next start. */
@@ -170,16 +176,18 @@ export function createWebhookDelivery(opts: WebhookOptions): WebhookDelivery {
     timers.add(t);
   }
 
-  // Deliveries left unfinished by the previous run: resume them (the receiver dedupes by id).
-  for (const r of opts.log.unfinished()) {
-    if (!r.body) continue;
+  function resume(r: DeliveryRecord): void {
+    if (stopped || !r.body) return;
     const job: Job = { record: r, body: r.body };
     if (!queues.has(r.url)) {
       save(job, { status: 'failed', lastError: 'URL no longer configured in ALERT_WEBHOOKS' });
-      continue;
+      return;
     }
     schedule(job, Math.max(0, (r.nextAttemptAt ?? 0) - now()));
   }
+
+  // Deliveries left unfinished by the previous run: resume them (the receiver dedupes by id).
+  for (const r of opts.log.unfinished()) resume(r);
 
   return {
     enqueue(event) {
@@ -194,6 +202,7 @@ export function createWebhookDelivery(opts: WebhookOptions): WebhookDelivery {
         push(job);
       }
     },
+    resume,
     idle: () => (busy() ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
     depth: () => waiting,
     async stop(drainMs) {

@@ -1,0 +1,140 @@
+// The webhook delivery log in cluster mode: the replicated KV bucket quantrac_deliveries, one key per
+// delivery (`p{partition}.{deliveryId}`, its latest state), instead of DATA_DIR/alerts/deliveries.jsonl,
+// so the next owner of a partition resumes its predecessor's unfinished deliveries and every api
+// process lists them. The delivery id is derived from the transition and the URL (the same on every
+// replay of the same records), so a re-emitted event finds its delivery already recorded.
+//
+//   owner p{n}: event ─▶ claim (create p{n}.{id}, body included) ─▶ attempts ─▶ update (CAS) ─▶ final
+//   api × N:    watch quantrac_deliveries ─▶ GET /api/alerts/:id/deliveries
+import { createHash } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { AlertEvent } from '../../../contracts/alerts.ts';
+import { alertEventId } from '../event-stream.ts';
+import type { DeliveryLog, DeliveryRecord } from './delivery-log.ts';
+import type { WebhookBody } from './webhooks.ts';
+
+export const DELIVERY_BUCKET = 'quantrac_deliveries';
+/** Final deliveries are kept this long after their last change, as in single-process mode. */
+export const DELIVERY_RETAIN_MS = 30 * 86_400_000;
+
+const FINAL = new Set(['delivered', 'failed', 'dropped']);
+const isFinal = (r: DeliveryRecord) => FINAL.has(r.status);
+
+export async function openDeliveryBucket(nc: NatsConnection, replicas = 3): Promise<KV> {
+  return new Kvm(nc).create(DELIVERY_BUCKET, { replicas, history: 1, ttl: DELIVERY_RETAIN_MS });
+}
+
+/** The delivery of one transition to one URL: the same id on every owner and every replay (UUID-shaped). */
+export function clusterDeliveryId(event: AlertEvent, url: string): string {
+  const h = createHash('sha256').update(`${alertEventId(event)}\n${url}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The pending delivery of `event` to `url`, body included, as the webhook sender expects it. */
+export function newClusterDelivery(event: AlertEvent, url: string, nowMs: number): DeliveryRecord & { body: string } {
+  const deliveryId = clusterDeliveryId(event, url);
+  const body = JSON.stringify({ deliveryId, event } satisfies WebhookBody);
+  return { deliveryId, alertId: event.alert.id, eventType: event.type, eventAt: event.at, url, status: 'pending', attempts: 0, createdAt: nowMs, updatedAt: nowMs, body };
+}
+
+export interface PartitionDeliveryLog extends Pick<DeliveryLog, 'record' | 'unfinished'> {
+  /**
+   * Records a new delivery; resolves true when this owner must send it: it was not recorded yet, or
+   * it was recorded unfinished (a predecessor's, re-emitted after a hand-over). False when it is final.
+   */
+  claim(r: DeliveryRecord & { body: string }): Promise<boolean>;
+  /** Resolves once every record() so far is written (or refused). */
+  flushed(): Promise<void>;
+}
+
+/**
+ * The deliveries of one partition. Updates are compare-and-set on the revision this owner last
+ * read or wrote, so an old owner still running after a hand-over cannot overwrite its successor's
+ * record: its write is refused and reported to `onWriteError`.
+ */
+export async function openPartitionDeliveryLog(kv: KV, partition: number, onWriteError: (err: unknown, r: DeliveryRecord) => void): Promise<PartitionDeliveryLog> {
+  const prefix = `p${partition}`;
+  const revisions = new Map<string, number>();
+  /** Bodies of the deliveries not final yet: every update carries it, so a successor can resume. */
+  const bodies = new Map<string, string>();
+  const unfinished: DeliveryRecord[] = [];
+  // Every key of the partition is read at a takeover (final ones too, for 30 days): in parallel
+  // batches, so a long history costs round trips in parallel rather than one after another.
+  const keys: string[] = [];
+  for await (const k of await kv.keys(`${prefix}.>`)) keys.push(k);
+  for (let i = 0; i < keys.length; i += 64) {
+    for (const e of await Promise.all(keys.slice(i, i + 64).map((k) => kv.get(k)))) {
+      if (!e || e.operation !== 'PUT') continue;
+      const r = e.json<DeliveryRecord>();
+      revisions.set(r.deliveryId, e.revision);
+      if (!isFinal(r) && r.body) {
+        bodies.set(r.deliveryId, r.body);
+        unfinished.push(r);
+      }
+    }
+  }
+  unfinished.sort((a, b) => a.createdAt - b.createdAt);
+  let writes: Promise<void> = Promise.resolve();
+  const key = (id: string) => `${prefix}.${id}`;
+
+  return {
+    unfinished: () => unfinished,
+    async claim(r) {
+      try {
+        revisions.set(r.deliveryId, await kv.create(key(r.deliveryId), JSON.stringify(r)));
+        bodies.set(r.deliveryId, r.body);
+        return true;
+      } catch (err) {
+        const e = await kv.get(key(r.deliveryId));
+        if (!e || e.operation !== 'PUT') throw err; // not a conflict: the caller retries
+        const found = e.json<DeliveryRecord>();
+        revisions.set(r.deliveryId, e.revision);
+        if (isFinal(found)) return false;
+        bodies.set(r.deliveryId, found.body ?? r.body);
+        return true;
+      }
+    },
+    record(r) {
+      const body = isFinal(r) ? undefined : bodies.get(r.deliveryId);
+      if (isFinal(r)) bodies.delete(r.deliveryId);
+      const value = JSON.stringify(body ? { ...r, body } : r);
+      writes = writes.then(async () => {
+        try {
+          const revision = revisions.get(r.deliveryId);
+          revisions.set(r.deliveryId, revision ? await kv.update(key(r.deliveryId), value, revision) : await kv.create(key(r.deliveryId), value));
+        } catch (err) {
+          onWriteError(err, r);
+        }
+        if (isFinal(r)) revisions.delete(r.deliveryId);
+      });
+    },
+    flushed: () => writes,
+  };
+}
+
+/** Every delivery in the bucket, kept current (api processes): GET /api/alerts/:id/deliveries. */
+export async function followDeliveries(kv: KV): Promise<{ forAlert(alertId: string): DeliveryRecord[]; stop(): Promise<void> }> {
+  const byAlert = new Map<string, Map<string, DeliveryRecord>>();
+  const watch = await kv.watch({ key: '>' });
+  const done = (async () => {
+    for await (const e of watch) {
+      if (e.operation !== 'PUT') continue;
+      try {
+        const { body: _body, ...r } = e.json<DeliveryRecord>();
+        let m = byAlert.get(r.alertId);
+        if (!m) byAlert.set(r.alertId, (m = new Map()));
+        m.set(r.deliveryId, r);
+      } catch {
+        // not a delivery record: skipped
+      }
+    }
+  })();
+  return {
+    forAlert: (alertId) => [...(byAlert.get(alertId)?.values() ?? [])].sort((a, b) => a.createdAt - b.createdAt),
+    async stop() {
+      watch.stop();
+      await done.catch(() => undefined);
+    },
+  };
+}
