@@ -31,7 +31,11 @@ export interface IngestDeps {
 }
 
 export interface Ingest {
-  /** Settles when the publish may be acknowledged. Never rejects for bad input. */
+  /**
+   * Settles when the publish may be acknowledged. Never rejects for bad input; rejects when the log
+   * could not store it (a full disk, a write error): no PUBACK, Aedes closes the connection and the
+   * gateway sends the publish again.
+   */
   onPublish(input: PublishInput): Promise<void>;
   /** Resolves when no publish is between the hook and its durable append. */
   idle(): Promise<void>;
@@ -50,6 +54,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   let inFlight = 0;
   let idleWaiters: (() => void)[] = [];
   let wasFull = false;
+  let appendFailures = 0;
 
   async function onPublish(input: PublishInput): Promise<void> {
     if (!isIngestTopic(input.topic)) return;
@@ -77,7 +82,12 @@ export function createIngest(deps: IngestDeps): Ingest {
         durable.catch((err: unknown) => logger.error({ err }, 'QoS 0 publish not appended to the log'));
         return;
       }
-      await durable;
+      await durable.catch((err: unknown) => {
+        // The broker only closes the connection (its client errors are debug lines): said here,
+        // once per 1000 failures, as a full disk fails every publish of every gateway.
+        if (appendFailures++ % 1000 === 0) logger.error({ err, failures: appendFailures }, 'publish not appended to the log: not acknowledged');
+        throw err;
+      });
     } finally {
       if (--inFlight === 0) for (const w of idleWaiters.splice(0)) w();
     }

@@ -74,6 +74,27 @@ export class SpoolClosedError extends Error {
   override readonly name = 'SpoolClosedError';
 }
 
+/**
+ * A failed write left the active segment in a state that could not be cut back to its committed
+ * end: nothing more is appended (or acknowledged) until a restart recovers the segment.
+ */
+export class SpoolBrokenError extends Error {
+  override readonly name = 'SpoolBrokenError';
+}
+
+/**
+ * One write() may store fewer bytes than asked (a full disk, the file-size limit) and still
+ * succeed; a group counts as written only once all its bytes are. The next write of the remainder
+ * then fails with the reason (ENOSPC, EFBIG).
+ */
+async function writeAll(fd: fsp.FileHandle, buffer: Buffer, length: number): Promise<void> {
+  for (let done = 0; done < length; ) {
+    const { bytesWritten } = await fd.write(buffer, done, length - done);
+    if (bytesWritten <= 0) throw new Error(`write stored nothing (${done} of ${length} bytes written)`);
+    done += bytesWritten;
+  }
+}
+
 export class Spool extends EventEmitter {
   private readonly segments: Segment[] = [];
   private active!: Segment;
@@ -81,6 +102,7 @@ export class Spool extends EventEmitter {
   private group: Group | undefined;
   private committing = false;
   private closed = false;
+  private broken: SpoolBrokenError | undefined;
   private readFd: { id: number; fd: fsp.FileHandle } | undefined;
   private cursor: SpoolPosition = { segment: 0, offset: 0 };
   private corruptRecords = 0;
@@ -152,6 +174,7 @@ export class Spool extends EventEmitter {
    */
   append(payloads: readonly (string | Buffer)[]): Promise<void> {
     if (this.closed) return Promise.reject(new SpoolClosedError('spool is closed'));
+    if (this.broken) return Promise.reject(this.broken);
     const group = (this.group ??= { buffer: Buffer.allocUnsafe(64 * 1024), bytes: 0, waiters: [] });
     for (const p of payloads) {
       const next = appendRecord(group.buffer, group.bytes, p);
@@ -202,19 +225,37 @@ export class Spool extends EventEmitter {
       this.group = undefined;
       try {
         if (this.active.size > 0 && this.active.size + group.bytes > this.opts.segmentBytes) await this.rotate();
-        await this.activeFd.write(group.buffer, 0, group.bytes);
+        await writeAll(this.activeFd, group.buffer, group.bytes);
         if (this.opts.fsync) await this.activeFd.datasync();
         this.active.size += group.bytes;
         this.mark(this.active.id, this.active.size);
         this.settle(group.waiters);
         this.emit('commit');
       } catch (err) {
+        // Not acknowledged: the publishes fail and their gateways send them again.
         const e = err instanceof Error ? err : new Error(String(err));
         for (const w of group.waiters) w.reject(e);
+        await this.cutBack(e);
       }
     }
     this.committing = false;
     this.emit('idle');
+  }
+
+  /**
+   * After a failed write or fdatasync the segment may hold part or all of the failed group past its
+   * committed end. It is cut back there, so that the next group (appended at the end of the file)
+   * starts where readers expect it; if it cannot be, the spool stops taking appends.
+   */
+  private async cutBack(cause: Error): Promise<void> {
+    try {
+      await this.activeFd.truncate(this.active.size);
+    } catch (err) {
+      this.broken = new SpoolBrokenError(`spool segment ${segName(this.active.id)} could not be cut back after a failed write (${cause.message})`, { cause: err });
+      const waiting = this.group?.waiters ?? [];
+      this.group = undefined;
+      for (const w of waiting) w.reject(this.broken);
+    }
   }
 
   private mark(segment: number, end: number): void {
