@@ -14,6 +14,7 @@ export const API_ERRORS = {
   LOGIN_LOCKED: { status: 429, message: 'too many failed logins; wait before trying again' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'the time-series database is unavailable' },
   BUSY: { status: 503, message: 'the server is busy; try again shortly' },
+  MARKS_READ_ONLY: { status: 503, message: 'validation marks cannot be changed until an operator repairs the marks file on the server' },
   INTERNAL_ERROR: { status: 500, message: 'the server failed to answer; this is a bug and was logged' },
 } as const;
 

@@ -1,24 +1,38 @@
 // Durable store of officers' validation marks: `DATA_DIR/validations.json`, versioned
 // (`{"version":1,"marks":[…]}`), written atomically (temp file, fsync, rename, fsync of the folder),
 // re-read when another process or thread changed it. Small on purpose: load/save plus add/revoke,
-// so a worker thread can open the same file with its own store.
+// so a worker thread can open the same file with its own store. A damaged file stops the start; a
+// version damaged while running (a hand edit, a bad restore) leaves the last good one in force and
+// refuses changes until it is fixed (server/last-good-file.ts), so alerts and rollups go on.
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ValidationMarkSchema, type ValidationMark, type ValidationStatus } from '../contracts/api.ts';
 import { exclusionIndex, type ExclusionIndex } from '../contracts/validations.ts';
+import { createLastGoodFile } from '../server/last-good-file.ts';
 
 export const VALIDATIONS_FILE_VERSION = 1;
 const FileSchema = z.object({ version: z.literal(VALIDATIONS_FILE_VERSION), marks: z.array(ValidationMarkSchema) });
 export type ValidationsFile = z.infer<typeof FileSchema>;
 
-/** Reads the file; a missing file is an empty store, a damaged one an error naming the file. */
-export function loadValidations(path: string): ValidationsFile {
-  if (!existsSync(path)) return { version: VALIDATIONS_FILE_VERSION, marks: [] };
-  const parsed = FileSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+const EMPTY: ValidationsFile = { version: VALIDATIONS_FILE_VERSION, marks: [] };
+
+function parseValidations(path: string, text: string): ValidationsFile {
+  const parsed = FileSchema.safeParse(JSON.parse(text));
   if (!parsed.success) throw new Error(`${path}: not a validations file (version ${VALIDATIONS_FILE_VERSION}): ${parsed.error.issues[0]?.message ?? ''}`);
   return parsed.data;
+}
+
+/** Reads the file; a missing file is an empty store, a damaged one an error naming the file. */
+export function loadValidations(path: string): ValidationsFile {
+  if (!existsSync(path)) return EMPTY;
+  return parseValidations(path, readFileSync(path, 'utf8'));
+}
+
+/** The file on disk is not the version in use (damaged while running): marks cannot be changed. */
+export class ValidationsFileUnusableError extends Error {
+  override readonly name = 'ValidationsFileUnusableError';
 }
 
 /** Writes the whole file atomically: a reader sees the old or the new file, never half of one. */
@@ -58,40 +72,41 @@ export interface ValidationStore {
   /** Changes with every add/revoke (also another process's): part of cache keys. */
   revision(): string;
   add(mark: NewMark, nowMs?: number): ValidationMark;
+  /** Why the file on disk is not the version in use (changes are refused meanwhile), else undefined. */
+  problem(): string | undefined;
   /** Undoes a mark; undefined when there is no such active mark. */
   revoke(id: string, by: string, reason: string | undefined, nowMs?: number): ValidationMark | undefined;
 }
 
-export function createValidationStore(path: string): ValidationStore {
-  let file = loadValidations(path);
+export function createValidationStore(path: string, opts: { readonly onBadRead?: (problem: string) => void } = {}): ValidationStore {
+  loadValidations(path); // a damaged file at start is an error naming it, not an empty store
+  const source = createLastGoodFile<ValidationsFile>({ path, parse: (text) => parseValidations(path, text), absent: EMPTY, ...(opts.onBadRead ? { onBadRead: opts.onBadRead } : {}) });
+  let file = source.get();
   let idx = exclusionIndex(file.marks);
-  let stamp = stampOf(path);
 
-  function stampOf(p: string): string {
-    if (!existsSync(p)) return 'none';
-    const st = statSync(p);
-    return `${st.mtimeMs}:${st.size}:${st.ino}`;
-  }
   function fresh(): void {
-    const now = stampOf(path);
-    if (now === stamp) return;
-    file = loadValidations(path);
+    const now = source.get();
+    if (now === file) return;
+    file = now;
     idx = exclusionIndex(file.marks);
-    stamp = now;
+  }
+  function writable(): void {
+    fresh();
+    const problem = source.problem();
+    if (problem) throw new ValidationsFileUnusableError(problem);
   }
   function commit(next: ValidationsFile): void {
     saveValidations(path, next);
-    file = next;
-    idx = exclusionIndex(next.marks);
-    stamp = stampOf(path);
+    fresh();
   }
 
   return {
     marks: () => (fresh(), file.marks),
     index: () => (fresh(), idx),
-    revision: () => (fresh(), `${file.marks.length}:${stamp}`),
+    revision: () => (fresh(), `${file.marks.length}:${source.revision()}`),
+    problem: () => source.problem(),
     add(m, nowMs = Date.now()) {
-      fresh();
+      writable();
       const mark: ValidationMark = {
         id: randomUUID(),
         station: m.station,
@@ -107,7 +122,7 @@ export function createValidationStore(path: string): ValidationStore {
       return mark;
     },
     revoke(id, by, reason, nowMs = Date.now()) {
-      fresh();
+      writable();
       const old = file.marks.find((x) => x.id === id && x.revokedAt === undefined);
       if (!old) return undefined;
       const done: ValidationMark = { ...old, revokedAt: new Date(nowMs).toISOString(), revokedBy: by, ...(reason ? { revokeReason: reason } : {}) };

@@ -152,7 +152,15 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
     metrics.backtestHeapPeakBytes.set(h.runPeakBytes);
   });
   // Officers' validation marks: marked values are left out of alerts and rollups.
-  const validations = createValidations({ dataDir: config.dataDir, auditLogPath: config.auditLogPath, log });
+  const validations = createValidations({
+    dataDir: config.dataDir,
+    auditLogPath: config.auditLogPath,
+    log,
+    onBadRead: (problem: string) => {
+      metrics.fileReadErrors.inc({ file: 'validations.json' });
+      log.error({ file: 'validations.json', problem }, 'file not usable: serving its last good version');
+    },
+  });
   const marksForAlerts = alertExclusion(validations.store);
   const alerts = createAlerts({
     excluded: () => marksForAlerts.excluded(),
@@ -320,6 +328,7 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
       brokerCheck('broker'),
       brokerCheck('spool'),
       { name: 'users-file', degradesOnly: true, check: async () => auth.usersFileProblem() },
+      { name: 'validations-file', degradesOnly: true, check: async () => validations.store.problem() },
       brokerCheck('gateways-file', true),
     ],
   });

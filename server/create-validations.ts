@@ -18,8 +18,8 @@ export interface Validations {
   onChange?: (change: { station: string; fromMs: number; toMs: number }) => void;
 }
 
-export function createValidations(opts: { dataDir: string; auditLogPath: string; log: Logger }): Validations {
-  const store = createValidationStore(join(opts.dataDir, 'validations.json'));
+export function createValidations(opts: { dataDir: string; auditLogPath: string; log: Logger; onBadRead?: (problem: string) => void }): Validations {
+  const store = createValidationStore(join(opts.dataDir, 'validations.json'), opts.onBadRead ? { onBadRead: opts.onBadRead } : {});
   const auditLog = createAuditLog(opts.auditLogPath);
   return {
     store,

@@ -30,6 +30,11 @@ const MarkIdParamsSchema = StationIdParamsSchema.extend({ markId: z.string().min
 
 export async function validationRoutes(app: FastifyInstance, deps: ValidationRoutesDeps): Promise<void> {
   const staff = { preHandler: deps.auth.requireRole('officer', 'operator') };
+  // A marks file damaged while running stays on its last good version; writing now would replace
+  // what an operator is repairing. The reason (a path) is for operators: /readyz, the log.
+  const refuseWhileUnusable = () => {
+    if (deps.store.problem()) throw new ApiError('MARKS_READ_ONLY');
+  };
   const stationOr404 = (params: unknown) => {
     const { id } = parseOr400(StationIdParamsSchema, params);
     const s = deps.registry.get(id);
@@ -59,6 +64,7 @@ export async function validationRoutes(app: FastifyInstance, deps: ValidationRou
     if (!(body.from < body.to)) throw new ApiError('BAD_BODY', '"from" must be before "to"');
     if (body.to - body.from > MAX_MARK_RANGE_MS) throw new ApiError('RANGE_TOO_LARGE', 'one mark covers at most 366 days');
     const by = req.principal!.user;
+    refuseWhileUnusable();
     const mark = deps.store.add({ station: station.id, parameter: body.parameter, fromMs: body.from, toMs: body.to, status: body.status, reason: body.reason, by });
     deps.audit({ actor: by, action: `validation.${body.status === 'invalid' ? 'invalidate' : 'validate'}`, subject: `${station.id}/${body.parameter}`, detail: { id: mark.id, from: mark.from, to: mark.to, reason: mark.reason } });
     deps.onChange?.({ station: station.id, fromMs: body.from, toMs: body.to });
@@ -70,6 +76,7 @@ export async function validationRoutes(app: FastifyInstance, deps: ValidationRou
     const { markId } = parseOr400(MarkIdParamsSchema, req.params);
     const body = parseOr400(ValidationRevokeSchema, req.body ?? {}, 'BAD_BODY');
     const by = req.principal!.user;
+    refuseWhileUnusable();
     const mark = deps.store.marks().find((m) => m.id === markId && m.station === station.id);
     const done = mark ? deps.store.revoke(markId, by, body.reason) : undefined;
     if (!done) throw new ApiError('NOT_FOUND', `no active mark ${markId} at ${station.id}`);

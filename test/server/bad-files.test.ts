@@ -1,7 +1,8 @@
-// Hand-edited files never take the server down: a malformed gateways.json or users.json leaves the
-// last good version in force (connected gateways stay, new ones still connect, officers still log
-// in and their tokens still verify, /ws/officer still admits), and the problem is logged, counted in
-// /metrics and shown in /readyz (degraded, HTTP 200) until the file is good again.
+// Hand-edited files never take the server down: a malformed gateways.json, users.json or
+// validations.json leaves the last good version in force (connected gateways stay, new ones still
+// connect, officers still log in and their tokens still verify, /ws/officer still admits, officers'
+// marks still keep marked values out of alerts), and the problem is logged, counted in /metrics and
+// shown in /readyz (degraded, HTTP 200) until the file is good again.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -89,5 +90,50 @@ describe('users.json edited into a file its schema refuses', () => {
     expect(pub.checks['users-file']).toBe('degraded'); // the public answer names no file and no reason
     writeFileSync(path, JSON.stringify(good));
     expect((await readyz()).body.checks['users-file']).toBe('ok');
+  });
+});
+
+describe('validations.json edited into invalid JSON', () => {
+  it('keeps judging alerts with the last good marks, serves them, and refuses changes until it is fixed', async () => {
+    const { token } = (await (await login('lan', 'correct horse battery')).json()) as { token: string };
+    const staff = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const T0 = Date.now() - 2 * 3_600_000;
+    const at = (min: number) => new Date(T0 + min * 60_000).toISOString();
+    const mark = (from: number, to: number) =>
+      fetch(`${t.httpUrl}/api/stations/flood-longbien/validations`, { method: 'POST', headers: staff, body: JSON.stringify({ parameter: 'level_m', from: at(from), to: at(to), status: 'invalid', reason: 'gauge being cleaned' }) });
+    expect((await mark(10, 20)).status).toBe(201);
+    const path = join(t.dataDir, 'validations.json');
+    const good = readFileSync(path, 'utf8');
+    writeFileSync(path, `${good.slice(0, -20)} ,,oops`);
+    // The alerts take the marks again at most a second after the last look (alertExclusion's
+    // maxAgeMs): wait that long, so the readings below are judged after the damaged file was read.
+    await new Promise((r) => setTimeout(r, 1100));
+
+    // Long Biên above level I (9.5 m): inside the marked range (left out), then after it (judged).
+    const gw = await t.connectGateway('gw-river');
+    await gw.publishAsync('sensors/flood-longbien/reading', JSON.stringify({ ts: at(15), values: { level_m: 9.8 } }), { qos: 1 });
+    await gw.publishAsync('sensors/flood-longbien/reading', JSON.stringify({ ts: at(25), values: { level_m: 9.6 } }), { qos: 1 });
+    await gw.endAsync();
+    // Before the fix every reading's judgement threw while the file was damaged: no alert at all.
+    const alert = await eventually(async () => {
+      const res = await fetch(`${t.httpUrl}/api/alerts?station=flood-longbien&rule=flood-river-level`, { headers: staff });
+      return ((await res.json()) as { alerts: { openedAt: number }[] }).alerts[0];
+    }, 15_000, 'the Long Biên alert');
+    expect(alert.openedAt).toBe(T0 + 25 * 60_000); // the marked 9.8 m was still left out
+
+    const r = await readyz();
+    expect(r.status).toBe(200);
+    expect(r.body.checks['validations-file']).toMatch(/validations\.json is not usable.*last good version/);
+    expect(await metric('quantrac_file_read_errors_total', 'file="validations.json"')).toBe(1);
+    const listed = await fetch(`${t.httpUrl}/api/stations/flood-longbien/validations`, { headers: staff });
+    expect(listed.status).toBe(200);
+    expect(((await listed.json()) as { marks: unknown[] }).marks).toHaveLength(1);
+    const refused = await mark(40, 50); // writing now would replace what an operator is repairing
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ error: 'MARKS_READ_ONLY' });
+
+    writeFileSync(path, good);
+    expect((await readyz()).body.checks['validations-file']).toBe('ok');
+    expect((await mark(40, 50)).status).toBe(201);
   });
 });
