@@ -8,6 +8,15 @@ import type { LogEntry, LogPosition, LogReader } from './types.ts';
 
 /** No record for this long while the log holds more: the consumer is restarted. */
 const STALL_MS = 3000;
+/**
+ * Request timeout of the reader's JetStream API calls (creating its consumer), ms. After SIGKILL of
+ * one of three servers (nats-server 2.9.10), about one consumer create in three went unanswered for
+ * the 15-25 s after the kill, while the others answered within 100 ms (measured here; consistent
+ * with new R1 consumers still being placed on the dead stream peer). The client's default (5 s) made
+ * each misplaced create stall the reader 5 s; at 2 s the retry, placed again at random, soon lands
+ * on a live server. A create slower than this on a live server is only retried.
+ */
+const CREATE_TIMEOUT_MS = 2000;
 
 export interface JetStreamReaderOptions {
   readonly stream: string;
@@ -29,7 +38,7 @@ export const entryOf = (m: JsMsg): LogEntry => ({
 });
 
 export async function createJetStreamReader(nc: NatsConnection, options: JetStreamReaderOptions): Promise<JetStreamReader> {
-  const js = jetstream(nc);
+  const js = jetstream(nc, { timeout: CREATE_TIMEOUT_MS });
   const jsm = await jetstreamManager(nc);
   const bufferRecords = options.bufferRecords ?? 4096;
   let firstSeq = (await jsm.streams.info(options.stream)).state.first_seq;

@@ -45,12 +45,16 @@ function publishOf(e: LogEntry): RawPublish {
   return record.publish;
 }
 
-/** Every record of the stream from `from`, read through the LogReader as a consumer would. */
-async function readAll(stream: string, from: number, until: number): Promise<LogEntry[]> {
+/**
+ * Every record of the stream in [from, until), read through the LogReader as a consumer would.
+ * A reader that stalls past `timeoutMs` fails the test as a stall: records it did not reach are
+ * not reported as missing from the stream.
+ */
+async function readAll(stream: string, from: number, until: number, timeoutMs = 20_000): Promise<LogEntry[]> {
   const reader = await createJetStreamReader(nc, { stream });
   const out: LogEntry[] = [];
   let pos = from;
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + timeoutMs;
   try {
     while (pos < until && Date.now() < deadline) {
       const { entries, next } = await reader.read(pos, 1000);
@@ -61,6 +65,7 @@ async function readAll(stream: string, from: number, until: number): Promise<Log
   } finally {
     await reader.close();
   }
+  if (pos < until) throw new Error(`reader of ${stream} stalled at ${pos} of ${until} for ${timeoutMs} ms`);
   return out;
 }
 
@@ -171,14 +176,16 @@ describe('JetStream log (3-node cluster, R3)', () => {
     const liveReader = await createJetStreamReader(nc, { stream: 'LOG_FAILOVER' });
     const live: number[] = [];
     let liveUntil = Number.POSITIVE_INFINITY;
+    // It has until 30 s after the end is known to reach it (the end is known only after the
+    // election, the appends and the read-back, whose lengths vary with the machine's load).
+    let giveUp = Number.POSITIVE_INFINITY;
+    let livePos = 1;
     const following = (async () => {
-      let pos = 1;
-      const giveUp = Date.now() + 60_000;
-      while (pos < liveUntil && Date.now() < giveUp) {
-        const { entries, next } = await liveReader.read(pos, 500);
+      while (livePos < liveUntil && Date.now() < giveUp) {
+        const { entries, next } = await liveReader.read(livePos, 500);
         for (const e of entries) live.push(e.position);
-        pos = next;
-        if (entries.length === 0) await Promise.race([liveReader.waitBeyond(pos), new Promise((r) => setTimeout(r, 200))]);
+        livePos = next;
+        if (entries.length === 0) await Promise.race([liveReader.waitBeyond(livePos), new Promise((r) => setTimeout(r, 200))]);
       }
     })();
     await new Promise((r) => setTimeout(r, 1_000));
@@ -206,9 +213,13 @@ describe('JetStream log (3-node cluster, R3)', () => {
     expect({ missing, twice, failed }).toEqual({ missing: [], twice: [], failed: 0 });
     for (const [seq, pos] of acked) expect(bySeq.get(seq)).toEqual([pos]);
     liveUntil = end;
+    giveUp = Date.now() + 30_000;
     await following;
     await liveReader.close();
+    expect(livePos, 'the live reader stalled').toBeGreaterThanOrEqual(end);
     expect(live).toEqual(entries.map((e) => e.position)); // in order, nothing skipped or repeated
     await leader!.restart();
-  });
+    // Its own bounded waits (election and appends 30 s, read-back 20 s, live reader 30 s, restart
+    // 30 s) add up to more than the default 60 s: the timeout is theirs plus a margin.
+  }, 150_000);
 });
