@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../contracts/password-hash.ts';
 import { createLastGoodFile } from '../server/last-good-file.ts';
 import { ApiError } from './errors.ts';
-import { createSemaphore } from './semaphore.ts';
+import { createSemaphore } from '../server/semaphore.ts';
 import { parseUsersFile, ROLES, type Role, type UsersFile } from './users-file.ts';
 
 /** Who a valid token belongs to. */

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { identityOf } from './client-identity.ts';
 import type { CredentialStore } from './gateway-credentials.ts';
 import { createAuthenticate } from './hooks/authenticate.ts';
+import { createSemaphore } from '../server/semaphore.ts';
 import { createAuthorizePublish, type PublishSink } from './hooks/authorize-publish.ts';
 import { createAuthorizeSubscribe } from './hooks/authorize-subscribe.ts';
 import { preConnect } from './hooks/pre-connect.ts';
@@ -24,6 +25,8 @@ export interface BrokerOptions {
   readonly port: number | undefined;
   readonly allowAnonymous: boolean;
   readonly credentials: CredentialStore | undefined;
+  /** Password checks (scrypt) at once, and how many more may wait before a CONNECT is refused (CONNACK 3). */
+  readonly authHashing?: { readonly concurrency: number; readonly queueMax: number };
   /** A subscriber that does not read for this long is dropped, ms. */
   readonly drainTimeoutMs: number;
   /** The gateway of a station (undefined when unknown); the publish ACL needs it. */
@@ -81,6 +84,8 @@ export interface Broker {
   listening(): boolean;
   /** Stops accepting connections and publishes; disconnects clients. */
   close(): Promise<void>;
+  /** Password checks running and waiting now, and the most ever run at once. */
+  hashingStats(): { running: number; waiting: number; peakRunning: number } | undefined;
 }
 
 export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: Logger, events: BrokerEvents = {}): Promise<Broker> {
@@ -93,6 +98,7 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
       log[level]({ clientId: client?.id ?? undefined, address, reason, topic }, `MQTT ${what} refused`);
     };
   let inflightPeak = 0;
+  const hashing = opts.authHashing ? createSemaphore(opts.authHashing.concurrency, opts.authHashing.queueMax) : undefined;
   const unanswered = createUnansweredCount();
   const authorizePublish = createAuthorizePublish({ sink, stationGateway: opts.stationGateway, denyAction: opts.denyAction, aclMode: opts.aclMode, onRefused: refused('publish') });
   if (opts.aclMode === 'open') {
@@ -103,7 +109,7 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
   const aedes = await Aedes.createBroker({
     drainTimeout: opts.drainTimeoutMs,
     preConnect,
-    authenticate: createAuthenticate({ credentials: opts.credentials, allowAnonymous: opts.allowAnonymous, onRefused: refused('connect') }),
+    authenticate: createAuthenticate({ credentials: opts.credentials, allowAnonymous: opts.allowAnonymous, onRefused: refused('connect'), ...(hashing ? { hashing } : {}) }),
     authorizePublish: unanswered.wrap(limitInflight(opts.maxInflight, authorizePublish, {
       onHeld: (client) => {
         events.onInflightHeld?.();
@@ -197,6 +203,7 @@ export async function startBroker(opts: BrokerOptions, sink: PublishSink, log: L
 
   return {
     aedes,
+    hashingStats: () => hashing?.stats(),
     port: () => (plain ? (portOf(plain) ?? opts.port ?? 0) : 0),
     tlsPort: () => portOf(secure),
     listening: () => !aedes.closed && servers.every((s) => s.listening),

@@ -58,6 +58,13 @@ export const EnvSchema = z.object({
   MQTT_CONNECT_BAN_MS: int(60_000, 0),
   /** Unacknowledged publishes per client before the broker stops reading its socket. */
   MQTT_MAX_INFLIGHT: int(100, 1),
+  /**
+   * Gateway password checks (scrypt, on libuv's 4-thread pool that the log's fdatasync shares) at
+   * once; with API_LOGIN_HASH_CONCURRENCY (1) at least one pool thread stays free for the log.
+   */
+  MQTT_AUTH_HASH_CONCURRENCY: int(2, 1),
+  /** CONNECTs waiting for a password check before more are refused with CONNACK 3 (server unavailable). */
+  MQTT_AUTH_QUEUE_MAX: int(1000, 0),
   /** What a publish outside the client's ACL gets: `ignore` (ack and drop, mosquitto) or `disconnect`. */
   MQTT_DENY_ACTION: z.enum(['ignore', 'disconnect']).default('ignore'),
   /** `strict` (the topic ACL) or `open`: DEVELOPMENT ONLY, any topic outside `$…` and `quantrac/…` (for MQTT interoperability suites); warned at start. */

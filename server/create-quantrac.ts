@@ -205,6 +205,7 @@ export async function startQuantrac(config: Readonly<Config>, log: Logger = pino
       port: config.MQTT_PLAIN ? config.MQTT_PORT : undefined,
       allowAnonymous: config.MQTT_ALLOW_ANONYMOUS,
       credentials,
+      authHashing: { concurrency: config.MQTT_AUTH_HASH_CONCURRENCY, queueMax: config.MQTT_AUTH_QUEUE_MAX },
       drainTimeoutMs: config.MQTT_DRAIN_TIMEOUT_MS,
       stationGateway: (id) => registry.get(id)?.gatewayId,
       denyAction: config.MQTT_DENY_ACTION,

@@ -7,7 +7,7 @@ import { LoginRequestSchema } from '../../contracts/api.ts';
 import type { Auth } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import type { LoginLimiter } from '../login-limiter.ts';
-import { BusyError } from '../semaphore.ts';
+import { BusyError } from '../../server/semaphore.ts';
 import { parseOr400 } from '../validate.ts';
 
 export interface AuthRoutesDeps {

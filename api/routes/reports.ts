@@ -10,7 +10,7 @@ import { reportCsv } from '../reports/csv.ts';
 import type { HourlySource } from '../reports/hourly-source.ts';
 import type { ValidationStore } from '../validation-store.ts';
 import { ApiError } from '../errors.ts';
-import { BusyError, createSemaphore } from '../semaphore.ts';
+import { BusyError, createSemaphore } from '../../server/semaphore.ts';
 import { parseOr400 } from '../validate.ts';
 
 export interface ReportRoutesDeps {

@@ -2,6 +2,7 @@
 // a consumer with its name as username and client id `name` or `name:suffix` (several dashboards).
 // Safe default: refuse. Anonymous only when configured.
 import type { AuthenticateError, Client } from 'aedes';
+import { BusyError, type Semaphore } from '../../server/semaphore.ts';
 import type { CredentialStore, VerifiedUser } from '../gateway-credentials.ts';
 import { setIdentity } from '../client-identity.ts';
 import { identifierRejected } from './pre-connect.ts';
@@ -10,11 +11,17 @@ export interface AuthenticateDeps {
   readonly credentials: CredentialStore | undefined;
   readonly allowAnonymous: boolean;
   readonly onRefused: (reason: string, client: Client) => void;
+  /**
+   * Bounds the password checks running at once: scrypt runs on libuv's thread pool, where the log's
+   * fdatasync waits behind it, so a fleet reconnecting at once would hold every acknowledgement.
+   * A check that finds the queue full is refused as server unavailable (the gateway retries).
+   */
+  readonly hashing?: Semaphore;
 }
 
-// MQTT 3.1.1 CONNACK return codes [MQTT-3.2.2.3]: 2 identifier rejected, 4 bad user name or
-// password, 5 not authorized.
-function refusal(code: 2 | 4 | 5, message: string): AuthenticateError {
+// MQTT 3.1.1 CONNACK return codes [MQTT-3.2.2.3]: 2 identifier rejected, 3 server unavailable,
+// 4 bad user name or password, 5 not authorized.
+function refusal(code: 2 | 3 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
 }
 
@@ -70,7 +77,9 @@ export function createAuthenticate(deps: AuthenticateDeps) {
       deps.onRefused('bad_credentials', client);
       return done(refusal(4, 'bad user name or password'), false);
     }
-    deps.credentials.verify(username, password).then(
+    const credentials = deps.credentials;
+    const check = () => credentials.verify(username, password);
+    (deps.hashing ? deps.hashing.run(check) : check()).then(
       (user) => {
         if (!user) {
           deps.onRefused('bad_credentials', client);
@@ -83,7 +92,11 @@ export function createAuthenticate(deps: AuthenticateDeps) {
         setIdentity(client, { role: user.role, gatewayId: user.role === 'gateway' ? user.id : undefined, user, anonymous: false });
         done(null, true);
       },
-      () => {
+      (err: unknown) => {
+        if (err instanceof BusyError) {
+          deps.onRefused('busy', client);
+          return done(refusal(3, 'too many connections being authenticated; retry shortly'), false);
+        }
         deps.onRefused('credential_store_error', client);
         done(refusal(5, 'credential check failed'), false);
       },

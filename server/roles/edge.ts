@@ -36,6 +36,7 @@ export async function startEdge(config: Readonly<Config>, log: Logger): Promise<
       port: config.MQTT_PORT,
       allowAnonymous: config.MQTT_ALLOW_ANONYMOUS,
       credentials,
+      authHashing: { concurrency: config.MQTT_AUTH_HASH_CONCURRENCY, queueMax: config.MQTT_AUTH_QUEUE_MAX },
       drainTimeoutMs: config.MQTT_DRAIN_TIMEOUT_MS,
       stationGateway: (id) => registry.get(id)?.gatewayId,
       denyAction: config.MQTT_DENY_ACTION,

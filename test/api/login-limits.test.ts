@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuth, loadOrCreateSecret, setUser } from '../../api/auth.ts';
-import { BusyError } from '../../api/semaphore.ts';
+import { BusyError } from '../../server/semaphore.ts';
 import { startTestQuantrac, type TestQuantrac } from '../support/quantrac.ts';
 
 const login = (t: TestQuantrac, user: string, password: string, from?: string) =>

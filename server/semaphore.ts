@@ -1,7 +1,8 @@
 // A small counting semaphore with a bounded queue: at most `max` tasks run at once, at most
 // `maxWaiting` wait; beyond that run() refuses at once (BusyError) instead of queueing without end.
 // Used to bound password hashing (scrypt runs on libuv's thread pool, which the spool's fdatasync
-// shares: a login storm must not take every thread).
+// shares: a login storm — API logins, gateways reconnecting after a restart — must not take every
+// thread) and report computations.
 export class BusyError extends Error {
   override readonly name = 'BusyError';
 }
