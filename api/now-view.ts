@@ -101,6 +101,12 @@ export function createNowView(opts: NowViewOptions): NowView {
       params.forEach((p, i) => typeof values[p] === 'number' && (st.cols[i]![at - 1] = values[p]));
       return;
     }
+    if (at === st.ts.length) {
+      // In time order (the usual case): append.
+      st.ts.push(ts);
+      params.forEach((p, i) => st.cols[i]!.push(typeof values[p] === 'number' ? values[p] : NaN));
+      return;
+    }
     st.ts.splice(at, 0, ts);
     params.forEach((p, i) => st.cols[i]!.splice(at, 0, typeof values[p] === 'number' ? values[p] : NaN));
   }
