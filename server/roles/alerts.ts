@@ -112,7 +112,15 @@ export async function startAlertsRole(config: Readonly<Config>, log: Logger): Pr
       onLive: () => undefined, // the live stream: api processes follow the log themselves
       onRecordError: (err, position) => log.error({ err, position, partition: p }, 'a log record could not be processed: skipped by the alert engine'),
     });
-    await lane.start();
+    try {
+      await lane.start();
+    } catch (err) {
+      // The runner tries the start again: leave nothing of this attempt running.
+      service.stop();
+      await webhooks?.stop(true, 0);
+      await reader.close();
+      throw err;
+    }
     return {
       async stop(lost) {
         if (lost) {

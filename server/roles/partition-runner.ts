@@ -1,6 +1,8 @@
 // Runs one consumer per log partition this process holds the lease of (writer and alerts roles):
 // a lease acquired starts the partition's consumer, a lease lost stops it at once. Starts and
 // stops of one partition are serialised, so a quick lose-and-retake never runs two consumers.
+// A start that fails (the cluster electing a leader after a server died) is tried again while the
+// lease is held: the lease stays renewed, so no other process would take the partition over.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import type { Logger } from 'pino';
@@ -33,6 +35,9 @@ export async function startPartitionRunner(nc: NatsConnection, o: PartitionRunne
   const consumers = new Map<number, PartitionConsumer>();
   const chains = new Map<number, Promise<void>>();
   const wanted = new Set<number>();
+  const retries = new Map<number, NodeJS.Timeout>();
+  const startFailures = new Map<number, number>();
+  let stopping = false;
 
   const settle = (p: number) => {
     const next = (chains.get(p) ?? Promise.resolve()).then(async () => {
@@ -40,10 +45,19 @@ export async function startPartitionRunner(nc: NatsConnection, o: PartitionRunne
       if (wanted.has(p) && !running) {
         try {
           consumers.set(p, await o.start(p));
+          startFailures.delete(p);
           log.info({ partition: p, owner: o.owner }, 'partition consumer started');
         } catch (err) {
-          log.error({ err, partition: p }, 'partition consumer failed to start; giving the lease back');
-          wanted.delete(p);
+          const failures = (startFailures.get(p) ?? 0) + 1;
+          startFailures.set(p, failures);
+          const delayMs = Math.min(250 * 2 ** (failures - 1), 5000);
+          log.error({ err, partition: p, failures, retryInMs: delayMs }, 'partition consumer failed to start; trying again while the lease is held');
+          if (!stopping && !retries.has(p)) {
+            retries.set(p, setTimeout(() => {
+              retries.delete(p);
+              if (!stopping) settle(p);
+            }, delayMs));
+          }
         }
       } else if (!wanted.has(p) && running) {
         consumers.delete(p);
@@ -74,6 +88,9 @@ export async function startPartitionRunner(nc: NatsConnection, o: PartitionRunne
     running: () => [...consumers.keys()].sort((a, b) => a - b),
     async stop() {
       // Graceful: each consumer saves its state, then the leases are handed over.
+      stopping = true;
+      for (const t of retries.values()) clearTimeout(t);
+      retries.clear();
       await Promise.all(chains.values());
       for (const [p, c] of consumers) {
         wanted.delete(p);

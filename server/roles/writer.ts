@@ -59,7 +59,12 @@ export async function startWriter(config: Readonly<Config>, log: Logger): Promis
       checkpointEveryMs: 200,
       onRecordError: (err, position) => log.error({ err, position, partition: p }, 'a log record could not be processed: skipped by the writer'),
     });
-    await lane.open();
+    try {
+      await lane.open();
+    } catch (err) {
+      await reader.close(); // the runner tries the start again
+      throw err;
+    }
     const writer = createInfluxWriter(
       lane,
       influx,
