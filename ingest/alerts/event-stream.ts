@@ -6,8 +6,9 @@
 //
 //   alerts owner p{n} ─ event ─▶ QUANTRAC_ALERTS (quantrac.alerts.p.{n}, dedupe by transition) ─▶ api × N
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { AlertEvent } from '../../contracts/alerts.ts';
+import { createJetStreamReader } from '../log/jetstream-reader.ts';
 
 export const ALERT_STREAM = 'QUANTRAC_ALERTS';
 export const ALERT_SUBJECT_PREFIX = 'quantrac.alerts.p';
@@ -84,22 +85,32 @@ export function createAlertEventPublisher(nc: NatsConnection, partition: number,
   };
 }
 
-/** Follows the whole alert history from its start; `onEvent` sees each stored transition once, in order per partition. */
+/**
+ * Follows the whole alert history from its start; `onEvent` sees each stored transition once, in
+ * order per partition. Read through the log's JetStream reader, whose watchdog restarts a consumer
+ * that stopped delivering after its server died (a bare ordered consumer stalled there for good:
+ * seen after SIGKILL of a nats-server, the views stopped at the events before it).
+ */
 export async function followAlertEvents(nc: NatsConnection, onEvent: (e: AlertEvent, seq: number) => void): Promise<{ caughtUp(): Promise<void>; stop(): Promise<void> }> {
-  const js = jetstream(nc);
-  const consumer = await js.consumers.get(ALERT_STREAM, { deliver_policy: DeliverPolicy.All });
-  const messages = await consumer.consume();
+  const reader = await createJetStreamReader(nc, { stream: ALERT_STREAM });
   const info = await (await jetstreamManager(nc)).streams.info(ALERT_STREAM);
   const target = info.state.last_seq;
   let at = 0;
+  let position = reader.start();
+  let running = true;
   let wake: (() => void) | undefined;
   const done = (async () => {
-    for await (const m of messages) {
-      at = m.seq;
-      try {
-        onEvent(JSON.parse(m.string()) as AlertEvent, m.seq);
-      } catch {
-        // not an event (foreign message): skipped
+    while (running) {
+      await reader.waitBeyond(position);
+      const { entries, next } = await reader.read(position, 512);
+      position = next;
+      for (const e of entries) {
+        at = e.position;
+        try {
+          onEvent(JSON.parse(e.body.toString('utf8')) as AlertEvent, e.position);
+        } catch {
+          // not an event (foreign message): skipped
+        }
       }
       if (at >= target) wake?.();
     }
@@ -107,7 +118,8 @@ export async function followAlertEvents(nc: NatsConnection, onEvent: (e: AlertEv
   return {
     caughtUp: () => (at >= target ? Promise.resolve() : new Promise<void>((r) => (wake = r))),
     async stop() {
-      await messages.close();
+      running = false;
+      await reader.close();
       await done.catch(() => undefined);
     },
   };
