@@ -1,8 +1,10 @@
 // Set tests of the whole cluster against the real engine (issue 12): a gateway publishes sequenced
-// QoS 1 readings through HAProxy to an edge; a writer stores them in InfluxDB; two alert
+// QoS 1 readings through HAProxy to two edges; a writer stores them in InfluxDB; two alert
 // evaluators share the partitions' leases (one active, one standby). The tests (c) SIGKILL the
-// active evaluator (the standby takes over within the lease) and (d) take InfluxDB away for 30 s
-// (a proxy in front of the real server refuses every connection). After each: every acknowledged
+// active evaluator (the standby takes over within the lease), (d) take InfluxDB away for 30 s
+// (a proxy in front of the real server refuses every connection), (b) SIGKILL the edge holding
+// the gateway's session (the gateway reconnects through HAProxy to the other edge and resends)
+// and (a) SIGKILL the nats-server leading the log's stream. After each: every acknowledged
 // (station, seq) is in InfluxDB exactly once, and the alert history the cluster stored
 // (QUANTRAC_ALERTS) equals a single-process run of the same alert engine over the same readings
 // (the backtest replay of what InfluxDB holds): no transition missed, repeated or stuck. A
@@ -12,6 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { AlertEvent } from '../../contracts/alerts.ts';
@@ -22,6 +25,7 @@ import { backtestStored } from '../../ingest/alerts/backtest-source.ts';
 import { ensureAlertStream, followAlertEvents } from '../../ingest/alerts/event-stream.ts';
 import { parseRules } from '../../ingest/alerts/rules.ts';
 import { createInfluxHttp } from '../../ingest/influx/influx-http.ts';
+import { LOG_DEFAULTS } from '../../ingest/log/jetstream-log.ts';
 import { freePort } from '../../ops/local-influxd.ts';
 import { startLocalHaproxy, type LocalHaproxy } from '../../ops/local-haproxy.ts';
 import { createAuditLog } from '../../server/audit-log.ts';
@@ -30,7 +34,7 @@ import { influxTargets } from '../../server/influx-targets.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { eventually, influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
 import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
-import { startPublisher, storedCounts } from '../support/publisher.ts';
+import { startPublisher, storedCounts, type Publisher } from '../support/publisher.ts';
 import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
 
 const TTL_MS = 1500;
@@ -52,6 +56,7 @@ let password: string;
 let env: Record<string, string>;
 const procs: ServerProcess[] = [];
 const evaluators: ServerProcess[] = [];
+const edges: ServerProcess[] = [];
 let api: ServerProcess;
 const history: AlertEvent[] = [];
 let stopHistory: (() => Promise<void>) | undefined;
@@ -82,8 +87,12 @@ beforeAll(async () => {
     DATA_DIR: dir,
     LOG_LEVEL: 'warn',
   };
-  const edgePort = await freePort();
-  procs.push(await startServerProcess({ ...env, QUANTRAC_ROLE: 'edge', MQTT_HOST: '127.0.0.1', MQTT_PORT: String(edgePort), MQTT_PROXY_PROTOCOL: 'true' }));
+  const edgePorts = [await freePort(), await freePort()];
+  for (const port of edgePorts) {
+    const edge = await startServerProcess({ ...env, QUANTRAC_ROLE: 'edge', MQTT_HOST: '127.0.0.1', MQTT_PORT: String(port), MQTT_PROXY_PROTOCOL: 'true' });
+    procs.push(edge);
+    edges.push(edge);
+  }
   procs.push(await startServerProcess({ ...env, QUANTRAC_ROLE: 'writer', QUANTRAC_NAME: 'writer-1' }));
   for (const name of ['alerts-1', 'alerts-2']) {
     const p = await startServerProcess({ ...env, QUANTRAC_ROLE: 'alerts', QUANTRAC_NAME: name });
@@ -92,7 +101,7 @@ beforeAll(async () => {
   }
   api = await startServerProcess({ ...env, QUANTRAC_ROLE: 'api' });
   procs.push(api);
-  haproxy = await startLocalHaproxy({ dir, bindHost: '127.0.0.1', port: await freePort(), edges: [{ name: 'e1', host: '127.0.0.1', port: edgePort }] });
+  haproxy = await startLocalHaproxy({ dir, bindHost: '127.0.0.1', port: await freePort(), edges: edgePorts.map((port, i) => ({ name: `e${i + 1}`, host: '127.0.0.1', port })) });
   await ensureAlertStream(nc);
   const follower = await followAlertEvents(nc, (e) => void history.push(e));
   stopHistory = () => follower.stop();
@@ -121,7 +130,7 @@ async function partitionsOf(p: ServerProcess): Promise<number[] | undefined> {
 }
 
 /** Publishes `count` readings per station, running `fault` once a third of them are acknowledged. */
-async function publishThrough(baseMs: number, count: number, fault: () => Promise<void>): Promise<Set<string>> {
+async function publishThrough(baseMs: number, count: number, fault: (publisher: Publisher) => Promise<void>): Promise<Set<string>> {
   const publisher = startPublisher({
     url: `mqtt://127.0.0.1:${haproxy.port}`,
     gateways: [{ gatewayId: 'gw-air-01', password, stations: STATIONS.map((id) => ({ id, values: (seq) => ({ pm25: pm25(seq) }) })) }],
@@ -132,7 +141,7 @@ async function publishThrough(baseMs: number, count: number, fault: () => Promis
   });
   try {
     await eventually(async () => (publisher.acked.size >= (count * STATIONS.length) / 3 ? true : undefined), 60_000, 'a third acknowledged');
-    await fault();
+    await fault(publisher);
     await Promise.race([publisher.done, new Promise((r) => setTimeout(r, 120_000))]);
   } finally {
     await publisher.stop();
@@ -233,6 +242,59 @@ it('(d) InfluxDB unreachable for 30 s: readings wait in the log, then every ackn
   live.close();
   // The live stream does not wait for the database: it carried readings during the outage too.
   expect(liveReadings).toBeGreaterThan(100);
+  await expectStoredOnce(acked, baseMs, baseMs + count * 60_000);
+  await expectApiActive(await expectSameHistory(firstBaseMs, baseMs + count * 60_000));
+}, 240_000);
+
+async function appendedBy(p: ServerProcess): Promise<number> {
+  try {
+    const res = await fetch(`${p.http}/healthz`, { signal: AbortSignal.timeout(1000) });
+    return ((await res.json()) as { appended: number }).appended;
+  } catch {
+    return -1;
+  }
+}
+
+it('(b) SIGKILL of the edge holding the gateway session: the gateway resends through the other edge; nothing lost, stored twice, or transitioned twice', async () => {
+  const baseMs = Date.now() - 3.5 * 86_400_000;
+  firstBaseMs = Math.min(firstBaseMs, baseMs);
+  const count = 1500;
+  let killed: ServerProcess | undefined;
+  const acked = await publishThrough(baseMs, count, async (publisher) => {
+    // The holder is the edge whose appends grow while the gateway publishes.
+    const before = await Promise.all(edges.map(appendedBy));
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await Promise.all(edges.map(appendedBy));
+    const holder = after[0]! - before[0]! >= after[1]! - before[1]! ? 0 : 1;
+    killed = edges[holder]!;
+    const other = edges[1 - holder]!;
+    const otherAtKill = await appendedBy(other);
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    const atKill = publisher.acked.size;
+    await eventually(async () => (publisher.acked.size >= atKill + 200 ? true : undefined), 60_000, 'acknowledgements through the other edge');
+    expect(await appendedBy(other)).toBeGreaterThanOrEqual(otherAtKill + 200); // the gateway came back through it
+  });
+  expect(killed).toBeDefined();
+  await expectStoredOnce(acked, baseMs, baseMs + count * 60_000);
+  await expectApiActive(await expectSameHistory(firstBaseMs, baseMs + count * 60_000));
+}, 240_000);
+
+it('(a) SIGKILL of the nats-server leading the log: appends wait for the election; nothing lost, stored twice, or transitioned twice', async () => {
+  const baseMs = Date.now() - 2 * 86_400_000;
+  firstBaseMs = Math.min(firstBaseMs, baseMs);
+  const count = 1500;
+  const jsm = await jetstreamManager(nc);
+  const acked = await publishThrough(baseMs, count, async (publisher) => {
+    const leaderName = (await jsm.streams.info(LOG_DEFAULTS.stream)).cluster?.leader;
+    const leader = cluster.server(leaderName ?? '');
+    expect(leader, `leader ${leaderName}`).toBeDefined();
+    await leader!.kill();
+    const atKill = publisher.acked.size;
+    await eventually(async () => (publisher.acked.size >= atKill + 200 ? true : undefined), 60_000, 'acknowledgements after the election');
+    expect((await jsm.streams.info(LOG_DEFAULTS.stream)).cluster?.leader).not.toBe(leaderName);
+    await leader!.restart();
+  });
   await expectStoredOnce(acked, baseMs, baseMs + count * 60_000);
   await expectApiActive(await expectSameHistory(firstBaseMs, baseMs + count * 60_000));
 }, 240_000);
