@@ -56,7 +56,8 @@ export async function startClusterAlertView(deps: ClusterAlertViewDeps): Promise
   });
   await follower.caughtUp();
   live = true;
-  const deliveries = await followDeliveries(await openDeliveryBucket(deps.nc));
+  await openDeliveryBucket(deps.nc); // created here too when no evaluator has sent a webhook yet
+  const deliveries = await followDeliveries(deps.nc);
 
   const api: AlertApi = {
     hub,

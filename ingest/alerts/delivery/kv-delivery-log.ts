@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { AlertEvent } from '../../../contracts/alerts.ts';
+import { createJetStreamReader } from '../../log/jetstream-reader.ts';
 import { alertEventId } from '../event-stream.ts';
 import type { DeliveryLog, DeliveryRecord } from './delivery-log.ts';
 import type { WebhookBody } from './webhooks.ts';
@@ -113,27 +114,39 @@ export async function openPartitionDeliveryLog(kv: KV, partition: number, onWrit
   };
 }
 
-/** Every delivery in the bucket, kept current (api processes): GET /api/alerts/:id/deliveries. */
-export async function followDeliveries(kv: KV): Promise<{ forAlert(alertId: string): DeliveryRecord[]; stop(): Promise<void> }> {
+/**
+ * Every delivery in the bucket, kept current (api processes): GET /api/alerts/:id/deliveries. The
+ * bucket's stream is read through the log's JetStream reader (a restarted consumer after a server
+ * dies, as for the alert history); each message is a delivery's state, later ones replace earlier.
+ */
+export async function followDeliveries(nc: NatsConnection): Promise<{ forAlert(alertId: string): DeliveryRecord[]; stop(): Promise<void> }> {
   const byAlert = new Map<string, Map<string, DeliveryRecord>>();
-  const watch = await kv.watch({ key: '>' });
+  const reader = await createJetStreamReader(nc, { stream: `KV_${DELIVERY_BUCKET}` });
+  let position = reader.start();
+  let running = true;
   const done = (async () => {
-    for await (const e of watch) {
-      if (e.operation !== 'PUT') continue;
-      try {
-        const { body: _body, ...r } = e.json<DeliveryRecord>();
-        let m = byAlert.get(r.alertId);
-        if (!m) byAlert.set(r.alertId, (m = new Map()));
-        m.set(r.deliveryId, r);
-      } catch {
-        // not a delivery record: skipped
+    while (running) {
+      await reader.waitBeyond(position);
+      const { entries, next } = await reader.read(position, 512);
+      position = next;
+      for (const e of entries) {
+        try {
+          const { body: _body, ...r } = JSON.parse(e.body.toString('utf8')) as DeliveryRecord;
+          if (typeof r.alertId !== 'string' || typeof r.deliveryId !== 'string') continue;
+          let m = byAlert.get(r.alertId);
+          if (!m) byAlert.set(r.alertId, (m = new Map()));
+          m.set(r.deliveryId, r);
+        } catch {
+          // not a delivery record (a delete marker): skipped
+        }
       }
     }
   })();
   return {
     forAlert: (alertId) => [...(byAlert.get(alertId)?.values() ?? [])].sort((a, b) => a.createdAt - b.createdAt),
     async stop() {
-      watch.stop();
+      running = false;
+      await reader.close();
       await done.catch(() => undefined);
     },
   };
