@@ -71,7 +71,10 @@ export async function startPartitionWebhooks(kv: KV, partition: number, options:
       stopped = true;
       await webhooks.stop(lost ? 0 : drainMs);
       await claims;
-      await deliveryLog.flushed();
+      // The state changes so far, while the bucket answers within the drain; the next owner resumes the rest.
+      if (lost) deliveryLog.close();
+      await Promise.race([deliveryLog.flushed(), new Promise((r) => setTimeout(r, drainMs).unref())]);
+      deliveryLog.close();
     },
   };
 }

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { setUser } from '../../api/auth.ts';
 import type { Alert, AlertEvent } from '../../contracts/alerts.ts';
@@ -219,4 +220,54 @@ it('SIGKILL of the active evaluator while webhooks are in flight: every transiti
   expect(listed.filter((d) => d.attempts >= 2).length).toBeGreaterThan(listed.length / 2);
   const { alerts } = await getJson<{ alerts: Alert[] }>(`${api.http}/api/alerts?limit=1000`, token);
   expect(alerts.map((a) => a.id).sort()).toEqual(alertIds.sort());
+}, 240_000);
+
+it('SIGKILL of the nats-server leading the deliveries bucket while deliveries wait for their retry: every transition delivered, under its one id', async () => {
+  const baseMs = Date.now() - 1.5 * 86_400_000; // after the first test's readings
+  const seqs = Array.from({ length: COUNT }, (_, i) => i);
+  await appendReadings(baseMs, seqs.slice(0, COUNT / 3), 10);
+  await new Promise((r) => setTimeout(r, 1000));
+  const jsm = await jetstreamManager(nc);
+  const leaderName = (await jsm.streams.info('KV_quantrac_deliveries')).cluster?.leader;
+  const leader = cluster.server(leaderName ?? '');
+  expect(leader, `leader ${leaderName}`).toBeDefined();
+  await leader!.kill();
+  await appendReadings(baseMs, seqs.slice(COUNT / 3), 10); // each append waits for the log's election if it has one
+  await leader!.restart();
+  const sentinelAt = baseMs + COUNT * 60_000;
+  await appender.append({ topic: 'sensors/air-004/reading', payload: Buffer.from(JSON.stringify({ ts: sentinelAt, seq: COUNT, values: { pm25: 95 } })), qos: 1, gatewayId: 'gw-air-01', clientId: 'gw-air-01', receivedAt: Date.now() });
+
+  const inRange = () => new Map([...new Map(history.filter((e) => e.at >= baseMs).map((e) => [alertEventId(e), e])).values()].map((e) => [clusterDeliveryId(e, hookUrl), e]));
+  const deliveredIds = () => new Set(received.filter((r) => r.status === 204).map((r) => r.deliveryId));
+  const expected = await eventually(
+    async () => {
+      const ids = inRange();
+      if (![...ids.values()].some((e) => e.alert.stationId === 'air-004' && e.type === 'opened' && e.at === sentinelAt)) return undefined;
+      const delivered = deliveredIds();
+      return [...ids.keys()].every((id) => delivered.has(id)) ? ids : undefined;
+    },
+    90_000,
+    'every transition delivered',
+  ).catch(inRange);
+  expect(expected.size).toBeGreaterThan(20);
+  const delivered = deliveredIds();
+  const missing = [...expected.keys()].filter((id) => !delivered.has(id));
+  const unexpected = [...new Set(received.filter((r) => r.body.event.at >= baseMs).map((r) => r.deliveryId))].filter((id) => !expected.has(id));
+  expect({ missing: missing.map((id) => alertEventId(expected.get(id)!)), unexpected }).toEqual({ missing: [], unexpected: [] });
+  expect(received.every((r) => r.signed && r.body.deliveryId === r.deliveryId)).toBe(true);
+  // Their final state reached the bucket through the election: the API lists each as delivered.
+  const login = await fetch(`${api.http}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'lan', password: 'officer-pw' }) });
+  const { token } = (await login.json()) as { token: string };
+  const alertIds = [...new Set([...expected.values()].map((e) => e.alert.id))];
+  const listed = async () => {
+    const all: DeliveryRecord[] = [];
+    for (const id of alertIds) all.push(...(await getJson<{ deliveries: DeliveryRecord[] }>(`${api.http}/api/alerts/${encodeURIComponent(id)}/deliveries`, token)).deliveries);
+    return new Map(all.filter((d) => expected.has(d.deliveryId)).map((d) => [d.deliveryId, d.status]));
+  };
+  const statuses = await eventually(async () => {
+    const m = await listed();
+    return m.size === expected.size && [...m.values()].every((st) => st === 'delivered') ? m : undefined;
+  }, 20_000, 'the API to list every delivery as delivered').catch(listed);
+  const notDelivered = [...expected.keys()].filter((id) => statuses.get(id) !== 'delivered').map((id) => `${alertEventId(expected.get(id)!)}: ${statuses.get(id) ?? 'not listed'}`);
+  expect(notDelivered).toEqual([]);
 }, 240_000);

@@ -47,6 +47,8 @@ export interface PartitionDeliveryLog extends Pick<DeliveryLog, 'record' | 'unfi
   claim(r: DeliveryRecord & { body: string }): Promise<boolean>;
   /** Resolves once every record() so far is written (or refused). */
   flushed(): Promise<void>;
+  /** Stops retrying writes (the partition was handed over, or the process stops). */
+  close(): void;
 }
 
 /**
@@ -77,6 +79,7 @@ export async function openPartitionDeliveryLog(kv: KV, partition: number, onWrit
   }
   unfinished.sort((a, b) => a.createdAt - b.createdAt);
   let writes: Promise<void> = Promise.resolve();
+  let closed = false;
   const key = (id: string) => `${prefix}.${id}`;
 
   return {
@@ -101,17 +104,44 @@ export async function openPartitionDeliveryLog(kv: KV, partition: number, onWrit
       if (isFinal(r)) bodies.delete(r.deliveryId);
       const value = JSON.stringify(body ? { ...r, body } : r);
       writes = writes.then(async () => {
-        try {
-          const revision = revisions.get(r.deliveryId);
-          revisions.set(r.deliveryId, revision ? await kv.update(key(r.deliveryId), value, revision) : await kv.create(key(r.deliveryId), value));
-        } catch (err) {
-          onWriteError(err, r);
-        }
+        await store(r, value);
         if (isFinal(r)) revisions.delete(r.deliveryId);
       });
     },
     flushed: () => writes,
+    close: () => void (closed = true),
   };
+
+  /**
+   * Writes one state change, retried while the bucket is unavailable (a leader election after a
+   * server died): a delivered record left 'retrying' would be shown so for 30 days and sent again
+   * by the next owner. A compare-and-set that fails is settled on what the bucket holds: a final
+   * or newer record stays (another owner finished it, or our own write was stored and only its
+   * answer lost); an older unfinished one is overwritten on its revision.
+   */
+  async function store(r: DeliveryRecord, value: string): Promise<void> {
+    const k = key(r.deliveryId);
+    for (let delayMs = 100; !closed; delayMs = Math.min(delayMs * 2, 2000)) {
+      try {
+        const revision = revisions.get(r.deliveryId);
+        revisions.set(r.deliveryId, revision ? await kv.update(k, value, revision) : await kv.create(k, value));
+        return;
+      } catch (err) {
+        const held = await kv.get(k).catch(() => undefined);
+        if (held && held.operation === 'PUT') {
+          const stored = held.json<DeliveryRecord>();
+          if (isFinal(stored) || stored.updatedAt > r.updatedAt || (stored.updatedAt === r.updatedAt && stored.status === r.status)) {
+            if (stored.updatedAt !== r.updatedAt || stored.status !== r.status) onWriteError(err, r);
+            return;
+          }
+          revisions.set(r.deliveryId, held.revision);
+          continue;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+    onWriteError(new Error('the delivery log was closed before this change was stored'), r);
+  }
 }
 
 /**
