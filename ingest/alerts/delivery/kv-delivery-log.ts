@@ -85,6 +85,7 @@ export async function openPartitionDeliveryLog(kv: KV, partition: number, onWrit
   return {
     unfinished: () => unfinished,
     async claim(r) {
+      if (bodies.has(r.deliveryId)) return false; // already this owner's (resumed at open, or claimed)
       try {
         revisions.set(r.deliveryId, await kv.create(key(r.deliveryId), JSON.stringify(r)));
         bodies.set(r.deliveryId, r.body);
