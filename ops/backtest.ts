@@ -8,7 +8,7 @@ import { backtestStored } from '../ingest/alerts/backtest-source.ts';
 import { createInfluxHttp } from '../ingest/influx/influx-http.ts';
 import { parseConfig } from '../server/config.ts';
 import { influxTargets } from '../server/influx-targets.ts';
-import { loadAlertRules, summarise } from '../server/create-alerts.ts';
+import { SUMMARY_REPORT, loadAlertRules, summarise } from '../server/create-alerts.ts';
 import { runCli } from './run-cli.ts';
 
 const USAGE = 'usage: npm run backtest -- --from ISO --to ISO [--rules FILE] [--stations id,id,...] [--json]';
@@ -28,7 +28,7 @@ async function main(): Promise<number> {
   const rules = loadAlertRules(values.rules ?? config.ALERT_RULES_PATH);
   const stationIds = values.stations?.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
   const influx = createInfluxHttp(influxTargets(config).raw);
-  const report = summarise(await backtestStored({ influx, registry, rules, fromMs, toMs, stationIds }));
+  const report = summarise(await backtestStored({ influx, registry, rules, fromMs, toMs, stationIds, report: SUMMARY_REPORT }));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return 0;

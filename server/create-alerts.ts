@@ -163,7 +163,9 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     async backtest(req) {
       const tried = backtestRules(req.rules, rules);
       audited({ actor: req.by ?? 'operator', action: 'alert.backtest', subject: `${new Date(req.fromMs).toISOString()}/${new Date(req.toMs).toISOString()}`, detail: { customRules: req.rules !== undefined } });
-      const window = { registry, rules: tried, fromMs: req.fromMs, toMs: req.toMs, stationIds: req.stationIds };
+      // The API shows transitions, not value updates, and at most BACKTEST_MAX_EVENTS of them: the
+      // heap stays bounded whatever the registry and window (byRule still counts every event).
+      const window = { registry, rules: tried, fromMs: req.fromMs, toMs: req.toMs, stationIds: req.stationIds, report: SUMMARY_REPORT };
       try {
         // Off the broker's thread: the window is streamed and replayed in a worker (bounded heap).
         const report = deps.influxTarget ? await runBacktestOffThread({ ...window, target: deps.influxTarget }) : await backtestStored({ ...window, influx: deps.influx });
@@ -218,12 +220,19 @@ export function backtestRules(requested: unknown, inForce: RulesFile): RulesFile
 }
 
 /** A backtest report as the API returns it: counts per rule and each lifecycle event, compactly. */
+/** Most events a backtest answer lists (the first ones; `eventsTotal` says how many there were). */
+export const BACKTEST_MAX_EVENTS = 50_000;
+/** What summarise() needs of a backtest: transitions (no value updates), at most BACKTEST_MAX_EVENTS. */
+export const SUMMARY_REPORT = { valueUpdates: false, maxEvents: BACKTEST_MAX_EVENTS } as const;
+
 export function summarise(report: Awaited<ReturnType<typeof backtestStored>>) {
   return {
     from: new Date(report.fromMs).toISOString(),
     to: new Date(report.toMs).toISOString(),
     readings: report.readings,
     byRule: report.byRule,
+    eventsTotal: report.eventsTotal,
+    eventsTruncated: report.eventsTruncated,
     events: report.events
       .filter((e) => e.type !== 'updated' || e.reason === 'deescalated')
       .map((e) => ({

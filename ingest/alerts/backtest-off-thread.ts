@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { Registry, RegistryFile } from '../../contracts/stations.ts';
 import type { InfluxTarget } from '../influx/influx-http.ts';
 import type { BacktestWindow, StoredBacktestReport } from './backtest-source.ts';
+import type { BacktestReportOptions } from './backtest.ts';
 import type { RulesFile } from './rules.ts';
 
 export interface BacktestJob extends BacktestWindow {
@@ -12,6 +13,7 @@ export interface BacktestJob extends BacktestWindow {
   readonly registry: RegistryFile;
   readonly rules: RulesFile;
   readonly chunkMs?: number | undefined;
+  readonly report?: BacktestReportOptions | undefined;
 }
 
 export class BacktestFailedError extends Error {
@@ -61,7 +63,7 @@ function watchHeap(worker: Worker): () => Promise<void> {
   return sample;
 }
 
-export function runBacktestOffThread(o: { target: InfluxTarget; registry: Registry; rules: RulesFile; chunkMs?: number } & BacktestWindow): Promise<StoredBacktestReport> {
+export function runBacktestOffThread(o: { target: InfluxTarget; registry: Registry; rules: RulesFile; chunkMs?: number; report?: BacktestReportOptions } & BacktestWindow): Promise<StoredBacktestReport> {
   const job: BacktestJob = {
     target: o.target,
     registry: { version: o.registry.version, updated: '1970-01-01', stations: [...o.registry.stations] },
@@ -70,6 +72,7 @@ export function runBacktestOffThread(o: { target: InfluxTarget; registry: Regist
     toMs: o.toMs,
     stationIds: o.stationIds,
     chunkMs: o.chunkMs,
+    report: o.report,
   };
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./backtest-worker.ts', import.meta.url), {

@@ -7,7 +7,7 @@ import type { Reading } from '../../contracts/reading.ts';
 import { PARAMETERS, STATION_KINDS, type StationKind } from '../../contracts/parameters.ts';
 import type { Registry } from '../../contracts/stations.ts';
 import { quoteIdent, quoteString, type InfluxHttp, type InfluxSeries } from '../influx/influx-http.ts';
-import { createBacktestRun, type BacktestReport } from './backtest.ts';
+import { createBacktestRun, type BacktestReport, type BacktestReportOptions } from './backtest.ts';
 import type { RulesFile } from './rules.ts';
 
 export interface BacktestWindow {
@@ -85,9 +85,9 @@ export interface StoredBacktestReport extends BacktestReport {
 }
 
 /** Replays the stored readings of a window through `rules`, chunk by chunk (no effect on the running engine). */
-export async function backtestStored(opts: { influx: InfluxHttp; registry: Registry; rules: RulesFile } & BacktestWindow & StreamOptions): Promise<StoredBacktestReport> {
+export async function backtestStored(opts: { influx: InfluxHttp; registry: Registry; rules: RulesFile; report?: BacktestReportOptions | undefined } & BacktestWindow & StreamOptions): Promise<StoredBacktestReport> {
   // Silence is judged against arrival time, which the database does not keep: off in replays.
-  const run = createBacktestRun({ rules: opts.rules, registry: opts.registry, silence: false });
+  const run = createBacktestRun({ rules: opts.rules, registry: opts.registry, silence: false, ...opts.report });
   for await (const chunk of streamStoredReadings(opts.influx, opts.registry, opts, opts)) run.feed(chunk);
   return { ...run.report(), fromMs: opts.fromMs, toMs: opts.toMs };
 }

@@ -15,6 +15,7 @@ backtestStored({
   toMs: job.toMs,
   stationIds: job.stationIds,
   chunkMs: job.chunkMs,
+  report: job.report,
 }).then(
   (report) => parentPort?.postMessage({ ok: true, report }),
   (err: unknown) => parentPort?.postMessage({ ok: false, message: err instanceof Error ? err.message : String(err) }),

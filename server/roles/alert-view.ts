@@ -20,7 +20,7 @@ import { backtestStored } from '../../ingest/alerts/backtest-source.ts';
 import type { RulesFile } from '../../ingest/alerts/rules.ts';
 import type { InfluxHttp } from '../../ingest/influx/influx-http.ts';
 import type { JetStreamAppender } from '../../ingest/log/jetstream-log.ts';
-import { backtestRules, summarise } from '../create-alerts.ts';
+import { SUMMARY_REPORT, backtestRules, summarise } from '../create-alerts.ts';
 
 export interface ClusterAlertView {
   readonly api: AlertApi;
@@ -83,7 +83,7 @@ export async function startClusterAlertView(deps: ClusterAlertViewDeps): Promise
     deliveries: (id): DeliveryRecord[] => deliveries.forAlert(id).map((r) => ({ ...r, url: redactUrl(r.url) })),
     async backtest(req) {
       const tried = backtestRules(req.rules, deps.rules);
-      return summarise(await backtestStored({ influx: deps.influx, registry: deps.registry, rules: tried, fromMs: req.fromMs, toMs: req.toMs, stationIds: req.stationIds }));
+      return summarise(await backtestStored({ influx: deps.influx, registry: deps.registry, rules: tried, fromMs: req.fromMs, toMs: req.toMs, stationIds: req.stationIds, report: SUMMARY_REPORT }));
     },
   };
   return {
