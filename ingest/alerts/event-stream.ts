@@ -8,7 +8,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { AlertEvent } from '../../contracts/alerts.ts';
-import { createJetStreamReader } from '../log/jetstream-reader.ts';
+import { createJetStreamReader, followReader } from '../log/jetstream-reader.ts';
 
 export const ALERT_STREAM = 'QUANTRAC_ALERTS';
 export const ALERT_SUBJECT_PREFIX = 'quantrac.alerts.p';
@@ -96,31 +96,20 @@ export async function followAlertEvents(nc: NatsConnection, onEvent: (e: AlertEv
   const info = await (await jetstreamManager(nc)).streams.info(ALERT_STREAM);
   const target = info.state.last_seq;
   let at = 0;
-  let position = reader.start();
-  let running = true;
   let wake: (() => void) | undefined;
-  const done = (async () => {
-    while (running) {
-      await reader.waitBeyond(position);
-      const { entries, next } = await reader.read(position, 512);
-      position = next;
-      for (const e of entries) {
-        at = e.position;
-        try {
-          onEvent(JSON.parse(e.body.toString('utf8')) as AlertEvent, e.position);
-        } catch {
-          // not an event (foreign message): skipped
-        }
+  const following = followReader(reader, reader.start(), (entries) => {
+    for (const e of entries) {
+      at = e.position;
+      try {
+        onEvent(JSON.parse(e.body.toString('utf8')) as AlertEvent, e.position);
+      } catch {
+        // not an event (foreign message): skipped
       }
-      if (at >= target) wake?.();
     }
-  })();
+    if (at >= target) wake?.();
+  });
   return {
     caughtUp: () => (at >= target ? Promise.resolve() : new Promise<void>((r) => (wake = r))),
-    async stop() {
-      running = false;
-      await reader.close();
-      await done.catch(() => undefined);
-    },
+    stop: following.stop,
   };
 }

@@ -167,3 +167,27 @@ export async function createJetStreamReader(nc: NatsConnection, options: JetStre
     },
   };
 }
+
+/**
+ * Follows `reader` from `from`, handing each batch read to `onBatch` (synchronously, in order) until
+ * stop(), which also closes the reader.
+ */
+export function followReader(reader: JetStreamReader, from: LogPosition, onBatch: (entries: readonly LogEntry[]) => void): { stop(): Promise<void> } {
+  let position = from;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await reader.waitBeyond(position);
+      const { entries, next } = await reader.read(position, 512);
+      position = next;
+      onBatch(entries);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await reader.close();
+      await loop.catch(() => undefined);
+    },
+  };
+}

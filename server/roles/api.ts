@@ -17,7 +17,7 @@ import { ensureAlertStream } from '../../ingest/alerts/event-stream.ts';
 import { createReadingStage, type ReadingStageOptions } from '../../ingest/consumers/reading-stage.ts';
 import { createInfluxHttp } from '../../ingest/influx/influx-http.ts';
 import { createJetStreamAppender, ensureJetStreamLog } from '../../ingest/log/jetstream-log.ts';
-import { createJetStreamReader } from '../../ingest/log/jetstream-reader.ts';
+import { createJetStreamReader, followReader } from '../../ingest/log/jetstream-reader.ts';
 import { decodeRecord } from '../../ingest/log/records.ts';
 import { createMetrics } from '../../ingest/metrics.ts';
 import type { Registry } from '../../contracts/stations.ts';
@@ -32,30 +32,17 @@ import type { RoleProcess } from './writer.ts';
 async function followLive(nc: NatsConnection, stream: string, registry: Registry, stageOptions: ReadingStageOptions, sinks: { live: LiveHub; nowView: NowView }): Promise<{ stop(): Promise<void> }> {
   const reader = await createJetStreamReader(nc, { stream });
   const stage = createReadingStage(registry, stageOptions);
-  let position = (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq + 1;
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      await reader.waitBeyond(position);
-      const { entries, next } = await reader.read(position, 512);
-      position = next;
-      for (const e of entries) {
-        const record = decodeRecord(e.body);
-        if (record.type !== 'publish') continue;
-        const staged = stage.process(record.publish);
-        if (!staged || staged.accepted.length === 0) continue;
-        sinks.nowView.onReadings(staged.accepted);
-        sinks.live.broadcast(staged.accepted);
-      }
+  const from = (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq + 1;
+  return followReader(reader, from, (entries) => {
+    for (const e of entries) {
+      const record = decodeRecord(e.body);
+      if (record.type !== 'publish') continue;
+      const staged = stage.process(record.publish);
+      if (!staged || staged.accepted.length === 0) continue;
+      sinks.nowView.onReadings(staged.accepted);
+      sinks.live.broadcast(staged.accepted);
     }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await reader.close();
-      await loop.catch(() => undefined);
-    },
-  };
+  });
 }
 
 export async function startApiRole(config: Readonly<Config>, log: Logger): Promise<RoleProcess> {

@@ -35,7 +35,7 @@ import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { eventually, influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
 import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
 import { startPublisher, storedCounts, type Publisher } from '../support/publisher.ts';
-import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
+import { partitionsOf, startAlertRoles, stopProcesses, startServerProcess, type ServerProcess } from '../support/server-process.ts';
 
 const TTL_MS = 1500;
 const STATIONS = ['air-001', 'air-002'];
@@ -94,13 +94,10 @@ beforeAll(async () => {
     edges.push(edge);
   }
   procs.push(await startServerProcess({ ...env, QUANTRAC_ROLE: 'writer', QUANTRAC_NAME: 'writer-1' }));
-  for (const name of ['alerts-1', 'alerts-2']) {
-    const p = await startServerProcess({ ...env, QUANTRAC_ROLE: 'alerts', QUANTRAC_NAME: name });
-    procs.push(p);
-    evaluators.push(p);
-  }
-  api = await startServerProcess({ ...env, QUANTRAC_ROLE: 'api' });
-  procs.push(api);
+  const roles = await startAlertRoles(env);
+  procs.push(...roles.evaluators, roles.api);
+  evaluators.push(...roles.evaluators);
+  api = roles.api;
   haproxy = await startLocalHaproxy({ dir, bindHost: '127.0.0.1', port: await freePort(), edges: edgePorts.map((port, i) => ({ name: `e${i + 1}`, host: '127.0.0.1', port })) });
   await ensureAlertStream(nc);
   const follower = await followAlertEvents(nc, (e) => void history.push(e));
@@ -110,24 +107,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopHistory?.();
   await haproxy?.stop();
-  for (const p of procs) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
-    await p.exited;
-  }
+  await stopProcesses(procs);
   await nc?.close();
   await cluster?.close();
   await influxProxy?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-async function partitionsOf(p: ServerProcess): Promise<number[] | undefined> {
-  try {
-    const res = await fetch(`${p.http}/healthz`, { signal: AbortSignal.timeout(1000) });
-    return ((await res.json()) as { partitions: number[] }).partitions;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Publishes `count` readings per station, running `fault` once a third of them are acknowledged. */
 async function publishThrough(baseMs: number, count: number, fault: (publisher: Publisher) => Promise<void>): Promise<Set<string>> {

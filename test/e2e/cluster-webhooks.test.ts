@@ -23,7 +23,7 @@ import { alertEventId, ensureAlertStream, followAlertEvents } from '../../ingest
 import { createJetStreamAppender, ensureJetStreamLog, type JetStreamAppender } from '../../ingest/log/jetstream-log.ts';
 import { eventually, influxUrl, uniqueDatabase } from '../support/influx.ts';
 import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
-import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
+import { partitionsOf, startAlertRoles, stopProcesses, type ServerProcess } from '../support/server-process.ts';
 
 const SECRET = 'cluster-webhook-secret-0123';
 const STATIONS = ['air-001', 'air-002'];
@@ -95,13 +95,10 @@ beforeAll(async () => {
     DATA_DIR: dir,
     LOG_LEVEL: 'warn',
   };
-  for (const name of ['alerts-1', 'alerts-2']) {
-    const p = await startServerProcess({ ...env, QUANTRAC_ROLE: 'alerts', QUANTRAC_NAME: name });
-    procs.push(p);
-    evaluators.push(p);
-  }
-  api = await startServerProcess({ ...env, QUANTRAC_ROLE: 'api' });
-  procs.push(api);
+  const roles = await startAlertRoles(env);
+  procs.push(...roles.evaluators, roles.api);
+  evaluators.push(...roles.evaluators);
+  api = roles.api;
   await ensureAlertStream(nc);
   const follower = await followAlertEvents(nc, (e) => void history.push(e));
   stopHistory = () => follower.stop();
@@ -109,25 +106,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopHistory?.();
-  for (const p of procs) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
-    await p.exited;
-  }
+  await stopProcesses(procs);
   await appender?.close();
   await nc?.close();
   await cluster?.close();
   await new Promise((r) => receiver?.close(r));
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-async function partitionsOf(p: ServerProcess): Promise<number[] | undefined> {
-  try {
-    const res = await fetch(`${p.http}/healthz`, { signal: AbortSignal.timeout(1000) });
-    return ((await res.json()) as { partitions: number[] }).partitions;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Appends the readings of `seqs` as an edge does (one gateway: one partition), alternating stations. */
 async function appendReadings(baseMs: number, seqs: number[], pauseMs: number): Promise<void> {

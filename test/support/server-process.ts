@@ -42,3 +42,28 @@ export async function startServerProcess(env: Record<string, string>, opts: { ex
   ]);
   return { child, exited, ...ready };
 }
+
+/** The alert partitions a cluster role process says it owns (`/healthz`), or undefined when it does not answer. */
+export async function partitionsOf(p: ServerProcess): Promise<number[] | undefined> {
+  try {
+    const res = await fetch(`${p.http}/healthz`, { signal: AbortSignal.timeout(1000) });
+    return ((await res.json()) as { partitions: number[] }).partitions;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A cluster's two alert evaluators (alerts-1, alerts-2: one ends up the standby) and one API process. */
+export async function startAlertRoles(env: Record<string, string>): Promise<{ evaluators: ServerProcess[]; api: ServerProcess }> {
+  const evaluators: ServerProcess[] = [];
+  for (const name of ['alerts-1', 'alerts-2']) evaluators.push(await startServerProcess({ ...env, QUANTRAC_ROLE: 'alerts', QUANTRAC_NAME: name }));
+  return { evaluators, api: await startServerProcess({ ...env, QUANTRAC_ROLE: 'api' }) };
+}
+
+/** SIGTERM to each process still running, one after the other, waiting for each to exit. */
+export async function stopProcesses(procs: readonly ServerProcess[]): Promise<void> {
+  for (const p of procs) {
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+    await p.exited;
+  }
+}

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { AlertEvent } from '../../../contracts/alerts.ts';
-import { createJetStreamReader } from '../../log/jetstream-reader.ts';
+import { createJetStreamReader, followReader } from '../../log/jetstream-reader.ts';
 import { alertEventId } from '../event-stream.ts';
 import type { DeliveryLog, DeliveryRecord } from './delivery-log.ts';
 import type { WebhookBody } from './webhooks.ts';
@@ -153,32 +153,21 @@ export async function openPartitionDeliveryLog(kv: KV, partition: number, onWrit
 export async function followDeliveries(nc: NatsConnection): Promise<{ forAlert(alertId: string): DeliveryRecord[]; stop(): Promise<void> }> {
   const byAlert = new Map<string, Map<string, DeliveryRecord>>();
   const reader = await createJetStreamReader(nc, { stream: `KV_${DELIVERY_BUCKET}` });
-  let position = reader.start();
-  let running = true;
-  const done = (async () => {
-    while (running) {
-      await reader.waitBeyond(position);
-      const { entries, next } = await reader.read(position, 512);
-      position = next;
-      for (const e of entries) {
-        try {
-          const { body: _body, ...r } = JSON.parse(e.body.toString('utf8')) as DeliveryRecord;
-          if (typeof r.alertId !== 'string' || typeof r.deliveryId !== 'string') continue;
-          let m = byAlert.get(r.alertId);
-          if (!m) byAlert.set(r.alertId, (m = new Map()));
-          m.set(r.deliveryId, r);
-        } catch {
-          // not a delivery record (a delete marker): skipped
-        }
+  const following = followReader(reader, reader.start(), (entries) => {
+    for (const e of entries) {
+      try {
+        const { body: _body, ...r } = JSON.parse(e.body.toString('utf8')) as DeliveryRecord;
+        if (typeof r.alertId !== 'string' || typeof r.deliveryId !== 'string') continue;
+        let m = byAlert.get(r.alertId);
+        if (!m) byAlert.set(r.alertId, (m = new Map()));
+        m.set(r.deliveryId, r);
+      } catch {
+        // not a delivery record (a delete marker): skipped
       }
     }
-  })();
+  });
   return {
     forAlert: (alertId) => [...(byAlert.get(alertId)?.values() ?? [])].sort((a, b) => a.createdAt - b.createdAt),
-    async stop() {
-      running = false;
-      await reader.close();
-      await done.catch(() => undefined);
-    },
+    stop: following.stop,
   };
 }
