@@ -4,13 +4,14 @@
 // node. Every write is a compare-and-set on the revision this store last read or wrote, and
 // claim() moves both revisions on, so once a new owner of the lane has claimed it, an old owner
 // that still runs (a lease it lost, a pause) can write nothing more: its saves fail with
-// LaneFencedError.
+// LaneFencedError. Any other failure (the cluster out of reach, a timeout) is a LaneStateSaveError:
+// the save is tried again with the next one, after adopting the key's revision if the write landed.
 //
 //   owner B takes the lease ─▶ claim(): read + rewrite both keys (revisions move)
 //   old owner A saves ─▶ CAS on its old revision ─▶ LaneFencedError (A stops)
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import type { LaneSnapshot, LaneStateStore } from '../consumers/lane-state.ts';
 import { CHECKPOINT_BUCKET } from './jetstream-log.ts';
 import type { LogPosition } from './types.ts';
@@ -18,6 +19,15 @@ import type { LogPosition } from './types.ts';
 export class LaneFencedError extends Error {
   override readonly name = 'LaneFencedError';
 }
+
+/** A save that failed for another reason than a newer owner (the cluster unreachable, a timeout). */
+export class LaneStateSaveError extends Error {
+  override readonly name = 'LaneStateSaveError';
+}
+
+/** The compare-and-set lost: the key moved past the revision this store knows. */
+const casLost = (err: unknown) =>
+  err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 
 export interface KvLaneState extends LaneStateStore {
   /** Makes this store the lane's only writer (call once, before the lane opens). */
@@ -54,7 +64,13 @@ export function createKvLaneState(kv: KV, name: string): KvLaneState {
     try {
       revisions.set(key, revision === 0 ? await kv.create(key, value) : await kv.update(key, value, revision));
     } catch (err) {
-      throw new LaneFencedError(`lane ${name}: ${key} was written by another owner`, { cause: err });
+      if (casLost(err)) throw new LaneFencedError(`lane ${name}: ${key} was written by another owner`, { cause: err });
+      // Not known whether it landed (a timeout may follow a stored write): if the key now holds what
+      // was written, take its revision — else the next save would lose its compare-and-set against
+      // our own write and the lane would count itself fenced for good.
+      const now = await kv.get(key).catch(() => null);
+      if (now && now.operation === 'PUT' && now.string() === value) revisions.set(key, now.revision);
+      throw new LaneStateSaveError(`lane ${name}: ${key} not saved (${err instanceof Error ? err.message : String(err)}); the next save tries again`, { cause: err });
     }
   }
 

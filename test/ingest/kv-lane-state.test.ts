@@ -6,7 +6,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createJetStreamAppender, ensureJetStreamLog, LOG_DEFAULTS } from '../../ingest/log/jetstream-log.ts';
-import { LaneFencedError, createKvLaneState, openLaneStateBucket, releaseSnapshotted } from '../../ingest/log/kv-lane-state.ts';
+import { LaneFencedError, LaneStateSaveError, createKvLaneState, openLaneStateBucket, releaseSnapshotted } from '../../ingest/log/kv-lane-state.ts';
 import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
 
 let cluster: TestNatsCluster;
@@ -58,4 +58,23 @@ it('the release purges the log below the oldest snapshot, and not at all while a
   await y.saveSnapshot({ position: 25, state: {} });
   expect(await releaseSnapshotted(nc, kv, LOG_DEFAULTS.stream, lanes)).toBe(25);
   expect((await jsm.streams.info(LOG_DEFAULTS.stream)).state.first_seq).toBe(25);
+});
+
+it('a save that fails for another reason than a newer owner (the cluster out of reach) is not taken for fencing', async () => {
+  const own = await connect({ servers: [...cluster.urls] });
+  const kv = await openLaneStateBucket(own);
+  const a = createKvLaneState(kv, 'store-p5');
+  await a.claim();
+  await a.saveCheckpoint(10);
+  // The cluster out of reach for this owner: its connection drained and closed.
+  await own.close();
+  const failed = await a.saveCheckpoint(20).then(() => undefined, (err: unknown) => err);
+  expect(failed).toBeInstanceOf(LaneStateSaveError);
+  expect(failed).not.toBeInstanceOf(LaneFencedError);
+  // Nobody else wrote: what it saved last is still there, and a new owner fences it as before.
+  const b = createKvLaneState(await openLaneStateBucket(nc), 'store-p5');
+  await b.claim();
+  expect(await b.loadCheckpoint()).toBe(10);
+  await b.saveCheckpoint(30);
+  expect(await createKvLaneState(await openLaneStateBucket(nc), 'store-p5').loadCheckpoint()).toBe(30);
 });
