@@ -32,11 +32,21 @@ interface RecentReading {
   readonly status?: StationStatus | undefined;
 }
 
-/** One station's window as columns (ts ascending, NaN = parameter absent), plus its newest readings. */
+/**
+ * One station's window as columns (ts ascending), plus its newest readings. A point is one reading
+ * or, when a station sends faster than its interval, the readings of one bucket (its interval, at
+ * most a minute) merged: `cols` holds each parameter's sum and `ns` how many values it sums (0 =
+ * absent, the sum then NaN), `ts` the newest reading's time. So the window holds at most one point
+ * per bucket whatever the rate (a gateway sending 80 readings a second for a station grew it by
+ * ~45 MB a minute before).
+ */
 interface StationState {
   readonly station: Station;
+  /** Bucket of merged readings, ms. */
+  readonly bucketMs: number;
   readonly ts: number[];
   readonly cols: number[][];
+  readonly ns: number[][];
   recent: RecentReading[];
 }
 
@@ -75,7 +85,10 @@ function upperBound(ts: readonly number[], t: number): number {
 export function createNowView(opts: NowViewOptions): NowView {
   const clock = opts.now ?? Date.now;
   const states = new Map<string, StationState>();
-  for (const s of opts.registry.stations) states.set(s.id, { station: s, ts: [], cols: WINDOWS[s.kind].params.map(() => []), recent: [] });
+  for (const s of opts.registry.stations) {
+    const params = WINDOWS[s.kind].params;
+    states.set(s.id, { station: s, bucketMs: Math.min(60_000, s.intervalS * 1000), ts: [], cols: params.map(() => []), ns: params.map(() => []), recent: [] });
+  }
   let isReady = false;
   /** Snapshots computed at the clock's time, reused for up to MEMO_MS while no reading of their kind arrived. */
   const memo = new Map<string, { atMs: number; snapshot: ReturnType<typeof snapshotCollection> }>();
@@ -90,6 +103,7 @@ export function createNowView(opts: NowViewOptions): NowView {
     const cut = upperBound(st.ts, horizon);
     st.ts.splice(0, cut);
     for (const c of st.cols) c.splice(0, cut);
+    for (const c of st.ns) c.splice(0, cut);
   }
 
   /** A point with the same station and time overwrites the fields it carries, as in InfluxDB. */
@@ -97,18 +111,43 @@ export function createNowView(opts: NowViewOptions): NowView {
     const params = WINDOWS[st.station.kind].params;
     if (!params.some((p) => typeof values[p] === 'number')) return;
     const at = upperBound(st.ts, ts);
+    const value = (p: string) => (typeof values[p] === 'number' ? values[p] : NaN);
     if (at > 0 && st.ts[at - 1] === ts) {
-      params.forEach((p, i) => typeof values[p] === 'number' && (st.cols[i]![at - 1] = values[p]));
+      // The same time again: it overwrites what a single reading carried (a merged point already
+      // holds its newest reading: a retransmission of it changes nothing).
+      params.forEach((p, i) => {
+        if (typeof values[p] !== 'number' || st.ns[i]![at - 1]! > 1) return;
+        st.cols[i]![at - 1] = values[p];
+        st.ns[i]![at - 1] = 1;
+      });
       return;
     }
     if (at === st.ts.length) {
+      const last = at - 1;
+      if (last >= 0 && Math.floor(ts / st.bucketMs) === Math.floor(st.ts[last]! / st.bucketMs)) {
+        // A second reading in the newest point's bucket: merged into it.
+        st.ts[last] = ts;
+        params.forEach((p, i) => {
+          if (typeof values[p] !== 'number') return;
+          const n = st.ns[i]![last]!;
+          st.cols[i]![last] = n > 0 ? st.cols[i]![last]! + values[p] : values[p];
+          st.ns[i]![last] = n + 1;
+        });
+        return;
+      }
       // In time order (the usual case): append.
       st.ts.push(ts);
-      params.forEach((p, i) => st.cols[i]!.push(typeof values[p] === 'number' ? values[p] : NaN));
+      params.forEach((p, i) => {
+        st.cols[i]!.push(value(p));
+        st.ns[i]!.push(Number.isNaN(value(p)) ? 0 : 1);
+      });
       return;
     }
     st.ts.splice(at, 0, ts);
-    params.forEach((p, i) => st.cols[i]!.splice(at, 0, typeof values[p] === 'number' ? values[p] : NaN));
+    params.forEach((p, i) => {
+      st.cols[i]!.splice(at, 0, value(p));
+      st.ns[i]!.splice(at, 0, Number.isNaN(value(p)) ? 0 : 1);
+    });
   }
 
   function addRecent(st: StationState, r: RecentReading): void {
@@ -156,13 +195,13 @@ export function createNowView(opts: NowViewOptions): NowView {
       let means: HourMeans | undefined;
       for (let p = 0; p < AQI_POLLUTANTS.length; p++) {
         const col = st.cols[p]!;
+        const ns = st.ns[p]!;
         let sum = 0;
         let n = 0;
         for (let i = start; i < end; i++) {
-          const v = col[i]!;
-          if (v === v) {
-            sum += v;
-            n++;
+          if (ns[i]! > 0) {
+            sum += col[i]!;
+            n += ns[i]!;
           }
         }
         if (n > 0) (means ??= {})[AQI_POLLUTANTS[p]!] = sum / n;
@@ -178,9 +217,8 @@ export function createNowView(opts: NowViewOptions): NowView {
     let n = 0;
     const end = upperBound(st.ts, toInclusive);
     for (let i = upperBound(st.ts, fromExclusive); i < end; i++) {
-      const v = st.cols[0]![i]!;
-      if (!Number.isNaN(v)) {
-        sum += v;
+      if (st.ns[0]![i]! > 0) {
+        sum += st.cols[0]![i]!;
         n++;
       }
     }
@@ -197,7 +235,7 @@ export function createNowView(opts: NowViewOptions): NowView {
     if (s.kind === 'flood' && s.floodType === 'river') {
       const lastHour: Record<string, unknown>[] = [];
       const end = upperBound(st.ts, nowMs);
-      for (let i = upperBound(st.ts, nowMs - HOUR_MS); i < end; i++) if (!Number.isNaN(st.cols[0]![i]!)) lastHour.push({ time: st.ts[i], level_m: st.cols[0]![i] });
+      for (let i = upperBound(st.ts, nowMs - HOUR_MS); i < end; i++) if (st.ns[0]![i]! > 0) lastHour.push({ time: st.ts[i], level_m: st.cols[0]![i]! / st.ns[0]![i]! });
       return snapshotFeature(s, latest, { lastHour }, scale, nowMs);
     }
     return snapshotFeature(s, latest, {}, scale, nowMs);
