@@ -138,15 +138,17 @@ export function createNowView(opts: NowViewOptions): NowView {
       // In time order (the usual case): append.
       st.ts.push(ts);
       params.forEach((p, i) => {
-        st.cols[i]!.push(value(p));
-        st.ns[i]!.push(Number.isNaN(value(p)) ? 0 : 1);
+        const v = value(p);
+        st.cols[i]!.push(v);
+        st.ns[i]!.push(Number.isNaN(v) ? 0 : 1);
       });
       return;
     }
     st.ts.splice(at, 0, ts);
     params.forEach((p, i) => {
-      st.cols[i]!.splice(at, 0, value(p));
-      st.ns[i]!.splice(at, 0, Number.isNaN(value(p)) ? 0 : 1);
+      const v = value(p);
+      st.cols[i]!.splice(at, 0, v);
+      st.ns[i]!.splice(at, 0, Number.isNaN(v) ? 0 : 1);
     });
   }
 

@@ -3,8 +3,6 @@
 // webhooks, MQTT subscribers get the republished events, an acknowledgement made through the API
 // shows on the WebSocket, and after a restart of the server the same alert continues and clears.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -19,6 +17,7 @@ import { createAuditLog } from '../../server/audit-log.ts';
 import type { WebhookBody } from '../../ingest/alerts/delivery/webhooks.ts';
 import { eventually, uniqueDatabase } from '../support/influx.ts';
 import { startTestQuantrac, type TestQuantrac } from '../support/quantrac.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
 const SECRET = 'e2e-webhook-secret-0123456789';
 const STATION = 'flood-longbien';
@@ -29,33 +28,27 @@ const at = (min: number) => new Date(T0 + min * 60_000).toISOString();
 const dataDir = mkdtempSync(join(tmpdir(), 'quantrac-alerts-e2e-'));
 const database = uniqueDatabase('alerts');
 const hooks: { body: WebhookBody; verified: boolean; tamperedVerified: boolean }[] = [];
-let receiver: Server;
+let receiver: WebhookReceiver | undefined;
 let webhookUrl: string;
 let t: TestQuantrac | undefined;
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      hooks.push({
-        body: JSON.parse(raw.toString('utf8')) as WebhookBody,
-        verified: verifyWebhook(SECRET, raw, req.headers).ok,
-        tamperedVerified: verifyWebhook(SECRET, Buffer.concat([raw, Buffer.from(' ')]), req.headers).ok,
-      });
-      res.writeHead(204).end();
+  receiver = await startWebhookReceiver((raw, req) => {
+    hooks.push({
+      body: JSON.parse(raw.toString('utf8')) as WebhookBody,
+      verified: verifyWebhook(SECRET, raw, req.headers).ok,
+      tamperedVerified: verifyWebhook(SECRET, Buffer.concat([raw, Buffer.from(' ')]), req.headers).ok,
     });
+    return 204;
   });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  webhookUrl = `${receiver.url}/hook`;
   await setUser(join(dataDir, 'users.json'), 'lan', 'officer', 'officer-pw');
   await setUser(join(dataDir, 'users.json'), 'minh', 'operator', 'operator-pw');
 });
 
 afterAll(async () => {
   await t?.stop();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -22,7 +22,6 @@ import { loadRegistry } from '../../contracts/stations.ts';
 import { addCredential } from '../../broker/credential-admin.ts';
 import { kvCredentialUpdater, openCredentialsBucket } from '../../broker/kv-credentials.ts';
 import { backtestStored } from '../../ingest/alerts/backtest-source.ts';
-import { ensureAlertStream, followAlertEvents } from '../../ingest/alerts/event-stream.ts';
 import { parseRules } from '../../ingest/alerts/rules.ts';
 import { createInfluxHttp } from '../../ingest/influx/influx-http.ts';
 import { LOG_DEFAULTS } from '../../ingest/log/jetstream-log.ts';
@@ -33,7 +32,7 @@ import { parseConfig } from '../../server/config.ts';
 import { influxTargets } from '../../server/influx-targets.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { eventually, influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
-import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
+import { followAlertHistory, startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
 import { startPublisher, storedCounts, type Publisher } from '../support/publisher.ts';
 import { partitionsOf, startAlertRoles, stopProcesses, startServerProcess, type ServerProcess } from '../support/server-process.ts';
 
@@ -94,14 +93,11 @@ beforeAll(async () => {
     edges.push(edge);
   }
   procs.push(await startServerProcess({ ...env, QUANTRAC_ROLE: 'writer', QUANTRAC_NAME: 'writer-1' }));
-  const roles = await startAlertRoles(env);
-  procs.push(...roles.evaluators, roles.api);
+  const roles = await startAlertRoles(env, procs);
   evaluators.push(...roles.evaluators);
   api = roles.api;
   haproxy = await startLocalHaproxy({ dir, bindHost: '127.0.0.1', port: await freePort(), edges: edgePorts.map((port, i) => ({ name: `e${i + 1}`, host: '127.0.0.1', port })) });
-  await ensureAlertStream(nc);
-  const follower = await followAlertEvents(nc, (e) => void history.push(e));
-  stopHistory = () => follower.stop();
+  stopHistory = await followAlertHistory(nc, history);
 }, 90_000);
 
 afterAll(async () => {

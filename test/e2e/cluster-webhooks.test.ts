@@ -5,8 +5,6 @@
 // flow, then a sentinel reading whose alert opens once all before it were judged. Afterwards: every transition in the cluster's alert history (QUANTRAC_ALERTS) reached the
 // receiver, signed, under the one delivery id the cluster gives that (transition, URL), and under no
 // other; nothing else arrived; and a stateless API process lists each delivery as delivered.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,11 +17,12 @@ import type { DeliveryRecord } from '../../contracts/alerts-api.ts';
 import { clusterDeliveryId } from '../../ingest/alerts/delivery/kv-delivery-log.ts';
 import { verifyWebhook } from '../../ingest/alerts/delivery/webhook-signature.ts';
 import type { WebhookBody } from '../../ingest/alerts/delivery/webhooks.ts';
-import { alertEventId, ensureAlertStream, followAlertEvents } from '../../ingest/alerts/event-stream.ts';
+import { alertEventId } from '../../ingest/alerts/event-stream.ts';
 import { createJetStreamAppender, ensureJetStreamLog, type JetStreamAppender } from '../../ingest/log/jetstream-log.ts';
 import { eventually, influxUrl, uniqueDatabase } from '../support/influx.ts';
-import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
+import { followAlertHistory, startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
 import { partitionsOf, startAlertRoles, stopProcesses, type ServerProcess } from '../support/server-process.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
 const SECRET = 'cluster-webhook-secret-0123';
 const STATIONS = ['air-001', 'air-002'];
@@ -39,7 +38,7 @@ let nc: NatsConnection;
 let appender: JetStreamAppender;
 let dir: string;
 let hookUrl: string;
-let receiver: Server;
+let receiver: WebhookReceiver | undefined;
 const procs: ServerProcess[] = [];
 const evaluators: ServerProcess[] = [];
 let api: ServerProcess;
@@ -56,21 +55,15 @@ const received: Received[] = [];
 const refusedOnce = new Set<string>();
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      const deliveryId = String(req.headers['x-quantrac-delivery']);
-      // The first attempt of every delivery fails: the sender retries it (backoff, as in single mode).
-      const status = refusedOnce.has(deliveryId) ? 204 : 503;
-      refusedOnce.add(deliveryId);
-      received.push({ deliveryId, body: JSON.parse(raw.toString('utf8')) as WebhookBody, signed: verifyWebhook(SECRET, raw, req.headers).ok, status });
-      res.writeHead(status).end();
-    });
+  receiver = await startWebhookReceiver((raw, req) => {
+    const deliveryId = String(req.headers['x-quantrac-delivery']);
+    // The first attempt of every delivery fails: the sender retries it (backoff, as in single mode).
+    const status = refusedOnce.has(deliveryId) ? 204 : 503;
+    refusedOnce.add(deliveryId);
+    received.push({ deliveryId, body: JSON.parse(raw.toString('utf8')) as WebhookBody, signed: verifyWebhook(SECRET, raw, req.headers).ok, status });
+    return status;
   });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  hookUrl = `${receiver.url}/hook`;
 
   cluster = await startTestNatsCluster();
   dir = mkdtempSync(join(tmpdir(), 'quantrac-cluster-webhooks-'));
@@ -95,13 +88,10 @@ beforeAll(async () => {
     DATA_DIR: dir,
     LOG_LEVEL: 'warn',
   };
-  const roles = await startAlertRoles(env);
-  procs.push(...roles.evaluators, roles.api);
+  const roles = await startAlertRoles(env, procs);
   evaluators.push(...roles.evaluators);
   api = roles.api;
-  await ensureAlertStream(nc);
-  const follower = await followAlertEvents(nc, (e) => void history.push(e));
-  stopHistory = () => follower.stop();
+  stopHistory = await followAlertHistory(nc, history);
 }, 90_000);
 
 afterAll(async () => {
@@ -110,7 +100,7 @@ afterAll(async () => {
   await appender?.close();
   await nc?.close();
   await cluster?.close();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

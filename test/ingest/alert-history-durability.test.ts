@@ -16,8 +16,6 @@
 // order in both runs. The one rule that reads arrival time — station silence, measured on the
 // clock of receipt and the broker's tick records — is left out of the rules here, as its alerts
 // depend on when the test happens to run, not on the readings.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +31,7 @@ import { freePort } from '../../ops/local-influxd.ts';
 import { eventually, influxUrl, uniqueDatabase } from '../support/influx.ts';
 import { startPublisher, type Publisher, type PublisherGateway } from '../support/publisher.ts';
 import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
 const STEP_MS = 10 * 60_000;
 const COUNT = 180; // 30 h per station
@@ -90,24 +89,19 @@ afterEach(async () => {
 
 /** Webhook bodies received, by path (one path per run). */
 const received = new Map<string, WebhookBody[]>();
-let receiver: Server;
+let receiver: WebhookReceiver | undefined;
 let receiverUrl: string;
 let rulesPath: string;
 const rootDir = mkdtempSync(join(tmpdir(), 'quantrac-alert-history-'));
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const list = received.get(req.url ?? '') ?? [];
-      received.set(req.url ?? '', list);
-      list.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as WebhookBody);
-      res.writeHead(204).end();
-    });
+  receiver = await startWebhookReceiver((raw, req) => {
+    const list = received.get(req.url ?? '') ?? [];
+    received.set(req.url ?? '', list);
+    list.push(JSON.parse(raw.toString('utf8')) as WebhookBody);
+    return 204;
   });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiverUrl = receiver.url;
   // The default rules without the silence rule (see the header).
   const rules = JSON.parse(readFileSync(DEFAULT_RULES_PATH, 'utf8')) as { rules: { signal: string }[] };
   rules.rules = rules.rules.filter((r) => r.signal !== 'silence');
@@ -116,7 +110,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
   rmSync(rootDir, { recursive: true, force: true });
 });
 

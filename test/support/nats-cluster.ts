@@ -4,6 +4,9 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { AlertEvent } from '../../contracts/alerts.ts';
+import { ensureAlertStream, followAlertEvents } from '../../ingest/alerts/event-stream.ts';
 import { startLocalNatsCluster, type LocalNatsCluster } from '../../ops/local-nats.ts';
 
 const DIR_PREFIX = 'quantrac-test-nats-';
@@ -40,4 +43,11 @@ export async function startTestNatsCluster(size = 3): Promise<TestNatsCluster> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Follows the cluster's alert history (QUANTRAC_ALERTS, created if missing) into `into`; returns the stop. */
+export async function followAlertHistory(nc: NatsConnection, into: AlertEvent[]): Promise<() => Promise<void>> {
+  await ensureAlertStream(nc);
+  const follower = await followAlertEvents(nc, (e) => void into.push(e));
+  return () => follower.stop();
 }

@@ -53,11 +53,20 @@ export async function partitionsOf(p: ServerProcess): Promise<number[] | undefin
   }
 }
 
-/** A cluster's two alert evaluators (alerts-1, alerts-2: one ends up the standby) and one API process. */
-export async function startAlertRoles(env: Record<string, string>): Promise<{ evaluators: ServerProcess[]; api: ServerProcess }> {
+/**
+ * A cluster's two alert evaluators (alerts-1, alerts-2: one ends up the standby) and one API
+ * process; each is also added to `started` (for stopProcesses).
+ */
+export async function startAlertRoles(env: Record<string, string>, started: ServerProcess[]): Promise<{ evaluators: ServerProcess[]; api: ServerProcess }> {
   const evaluators: ServerProcess[] = [];
-  for (const name of ['alerts-1', 'alerts-2']) evaluators.push(await startServerProcess({ ...env, QUANTRAC_ROLE: 'alerts', QUANTRAC_NAME: name }));
-  return { evaluators, api: await startServerProcess({ ...env, QUANTRAC_ROLE: 'api' }) };
+  for (const name of ['alerts-1', 'alerts-2']) {
+    const p = await startServerProcess({ ...env, QUANTRAC_ROLE: 'alerts', QUANTRAC_NAME: name });
+    started.push(p);
+    evaluators.push(p);
+  }
+  const api = await startServerProcess({ ...env, QUANTRAC_ROLE: 'api' });
+  started.push(api);
+  return { evaluators, api };
 }
 
 /** SIGTERM to each process still running, one after the other, waiting for each to exit. */
