@@ -79,8 +79,9 @@ interface Probe {
  * Times probe samples every `gapMs` (spread over the whole load, so periodic work in the server is
  * sampled fairly) until the load ends or `max` samples are taken.
  */
-async function probe(p: Probe, max: number, gapMs: number, stop: () => boolean): Promise<number[]> {
+async function probe(p: Probe, max: number, gapMs: number, stop: () => boolean): Promise<{ times: number[]; acks: number[] }> {
   const out: number[] = [];
+  const acks: number[] = [];
   for (let i = 0; i < max && !stop(); i++) {
     await p.prepare?.(i);
     // A sample whose effect never arrives (the pipeline fell behind the load) is infinitely late, not
@@ -88,10 +89,11 @@ async function probe(p: Probe, max: number, gapMs: number, stop: () => boolean):
     const arrived = within(p.seen(i), PROBE_TIMEOUT_MS).catch(() => Infinity);
     const t0 = performance.now();
     await p.fire(i);
+    acks.push(performance.now() - t0);
     out.push((await arrived) - t0);
     await new Promise((r) => setTimeout(r, gapMs));
   }
-  return out;
+  return { times: out, acks };
 }
 
 const within = <T>(p: Promise<T>, ms: number) =>
@@ -99,6 +101,8 @@ const within = <T>(p: Promise<T>, ms: number) =>
 
 interface Run {
   readonly latency: Percentiles;
+  /** Publish → PUBACK of the same samples (the pipeline's PUBACK waits for the log's fsync). */
+  readonly puback: Percentiles;
   readonly load: LoadResult;
   /** Cores the server (or bare broker) used while the probe ran, from /proc. */
   readonly serverCores: number;
@@ -131,7 +135,7 @@ async function referenceBareBroker(o: AlertLatencyOptions, ratePerS: number, max
   });
   try {
     await new Promise((r) => setTimeout(r, 2000));
-    const { value: times, serverCores } = await withCpu(child.pid!, () =>
+    const { value: { times, acks }, serverCores } = await withCpu(child.pid!, () =>
       probe(
         {
           fire: (i) => pub.publishAsync(`sensors/${PROBE_STATION}/reading`, JSON.stringify({ ts: Date.now(), seq: i, values: { level_m: 9 } }), { qos: 1 }),
@@ -142,7 +146,7 @@ async function referenceBareBroker(o: AlertLatencyOptions, ratePerS: number, max
         () => done,
       ),
     );
-    return { latency: summarise(times), load: await loadResult, serverCores };
+    return { latency: summarise(times), puback: summarise(acks), load: await loadResult, serverCores };
   } finally {
     await Promise.all([pub.endAsync(true), sub.endAsync(true)]);
     await loadResult.catch(() => undefined);
@@ -186,7 +190,7 @@ async function measurePipeline(o: AlertLatencyOptions, ratePerS: number, maxSamp
     let seq = 0;
     const send = (levelM: number) =>
       probeClient!.publishAsync(`sensors/${PROBE_STATION}/reading`, JSON.stringify({ ts: tsMs, seq: ++seq, values: { level_m: levelM } }), { qos: 1 });
-    const { value: times, serverCores } = await withCpu(p.child.pid!, () =>
+    const { value: { times, acks }, serverCores } = await withCpu(p.child.pid!, () =>
       probe(
         {
           prepare: async (i) => {
@@ -204,7 +208,7 @@ async function measurePipeline(o: AlertLatencyOptions, ratePerS: number, maxSamp
         () => done,
       ),
     );
-    return { latency: summarise(times), load: await loadResult, serverCores, backgroundEvents: otherEvents - eventsBefore };
+    return { latency: summarise(times), puback: summarise(acks), load: await loadResult, serverCores, backgroundEvents: otherEvents - eventsBefore };
   } finally {
     ws?.close();
     await probeClient?.endAsync(true);
@@ -235,13 +239,13 @@ export async function benchAlertLatency(o: AlertLatencyOptions): Promise<{ resul
     const reference = await referenceBareBroker(o, ratePerS, maxSamples, durationS);
     log(`alerts: pipeline — publish→officer WebSocket under ${ratePerS} readings/s…`);
     const pipeline = await measurePipeline(o, ratePerS, maxSamples, durationS);
-    log(`alerts: ${ratePerS}/s — p50 ${pipeline.latency.p50Ms.toFixed(1)} ms, p99 ${pipeline.latency.p99Ms.toFixed(1)} ms, ${pipeline.latency.timedOut} timed out (bare broker p99 ${reference.latency.p99Ms.toFixed(1)} ms)`);
+    log(`alerts: ${ratePerS}/s — p50 ${pipeline.latency.p50Ms.toFixed(1)} ms, p99 ${pipeline.latency.p99Ms.toFixed(1)} ms, ${pipeline.latency.timedOut} timed out (bare broker p99 ${reference.latency.p99Ms.toFixed(1)} ms); PUBACK p50 ${pipeline.puback.p50Ms.toFixed(1)} ms, p99 ${pipeline.puback.p99Ms.toFixed(1)} ms`);
     runs.push({ loadTargetPerS: ratePerS, reference, pipeline });
   }
   const achieved = (r: Run) => Math.round(r.load.acked / (r.load.elapsedMs / 1000)).toLocaleString('en-US');
   const ms = (x: number) => (x === Infinity ? `> ${PROBE_TIMEOUT_MS / 1000} s` : x.toFixed(1));
   const row = (name: string, target: number, r: Run) =>
-    `| ${target.toLocaleString('en-US')} | ${name} | ${achieved(r)} | ${r.latency.samples} | ${r.latency.timedOut} | ${ms(r.latency.p50Ms)} | ${ms(r.latency.p99Ms)} | ${ms(r.latency.maxMs)} | ${r.serverCores.toFixed(2)} | ${r.load.cores.toFixed(2)} |`;
+    `| ${target.toLocaleString('en-US')} | ${name} | ${achieved(r)} | ${r.latency.samples} | ${r.latency.timedOut} | ${ms(r.latency.p50Ms)} | ${ms(r.latency.p99Ms)} | ${ms(r.latency.maxMs)} | ${r.serverCores.toFixed(2)} | ${r.load.cores.toFixed(2)} | ${ms(r.puback.p50Ms)} / ${ms(r.puback.p99Ms)} |`;
   const verdict = ({ loadTargetPerS, reference, pipeline }: RateRun) => {
     const target = targetP99Ms(reference.latency.p99Ms);
     const met = pipeline.latency.p99Ms <= target;
@@ -250,10 +254,10 @@ export async function benchAlertLatency(o: AlertLatencyOptions): Promise<{ resul
   const markdown = [
     `# Alert latency — ${new Date().toISOString().slice(0, 10)}`,
     '',
-    `MQTT publish (QoS 1) of a Long Biên gauge reading that opens or clears its flood alert → the event on an officer's /ws/officer, while the other ${o.registry.stations.length - o.registry.ofGateway(PROBE_GATEWAY).length} stations' gateways publish a steady background load (from their own process) for ${durationS} s. One probe sample every ${PROBE_GAP_MS} ms for the whole load; a sample with no event within ${PROBE_TIMEOUT_MS / 1000} s counts as timed out (infinitely late in the percentiles). The server runs as its own process, as npm start runs it. Reference: the same probe through the bare embedded broker (publish → a subscriber) under the same load. Cores: CPU time per second of the server (or bare broker) while the probe ran, from /proc, and of the load process while it published (the machine has ${cpus().length}; influxd and the probe use the rest).`,
+    `MQTT publish (QoS 1) of a Long Biên gauge reading that opens or clears its flood alert → the event on an officer's /ws/officer, while the other ${o.registry.stations.length - o.registry.ofGateway(PROBE_GATEWAY).length} stations' gateways publish a steady background load (from their own process) for ${durationS} s. One probe sample every ${PROBE_GAP_MS} ms for the whole load; a sample with no event within ${PROBE_TIMEOUT_MS / 1000} s counts as timed out (infinitely late in the percentiles). The server runs as its own process, as npm start runs it. Reference: the same probe through the bare embedded broker (publish → a subscriber) under the same load. Cores: CPU time per second of the server (or bare broker) while the probe ran, from /proc, and of the load process while it published (the machine has ${cpus().length}; influxd and the probe use the rest). PUBACK: publish → PUBACK of the same probe readings (the pipeline's waits for the log's fsync; an alert cannot come before it).`,
     '',
-    '| load target/s | path | load acknowledged/s | samples | timed out | p50 ms | p99 ms | max ms | server cores | load cores |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| load target/s | path | load acknowledged/s | samples | timed out | p50 ms | p99 ms | max ms | server cores | load cores | PUBACK p50 / p99 ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...runs.flatMap((r) => [row('bare broker publish → subscriber (reference)', r.loadTargetPerS, r.reference), row('**quantrac publish → alert on /ws/officer**', r.loadTargetPerS, r.pipeline)]),
     '',
     ...runs.map(verdict),

@@ -194,7 +194,9 @@ async function main(): Promise<void> {
     if (wants('api')) await apiBench(influxd.url);
     if (wants('alerts')) {
       const { benchAlertLatency } = await import('./alerts.ts');
-      const out = await benchAlertLatency({ influxUrl: influxd.url, registry: o.registry, quick, log });
+      const rateArg = process.argv.find((a) => a.startsWith('--rate='))?.slice(7);
+      if (rateArg !== undefined && !(Number.isInteger(Number(rateArg)) && Number(rateArg) >= 1)) throw new Error(`--rate=${rateArg}: readings per second, a whole number ≥ 1`);
+      const out = await benchAlertLatency({ influxUrl: influxd.url, registry: o.registry, quick, log, ...(rateArg ? { loadRatePerS: Number(rateArg) } : {}) });
       save('alerts', out.result, out.markdown);
     }
     if (wants('reports')) await reportsBench(influxd.url);
