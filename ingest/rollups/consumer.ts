@@ -22,6 +22,8 @@ export interface RollupConsumerDeps {
   readonly rollups: InfluxHttp;
   /** Journal of pending buckets (survives a crash); undefined = memory only. */
   readonly dirtyPath?: string | undefined;
+  /** The pending buckets kept elsewhere (cluster mode: kv-dirty-set.ts); instead of `dirtyPath`. */
+  readonly dirty?: DirtySet | undefined;
   readonly now?: () => number;
   /** Stations recomputed per round of queries (bounds memory and statements per request). */
   readonly stationsPerRound?: number;
@@ -55,7 +57,7 @@ const rowsOf = (s: InfluxSeries | undefined): RawRow[] =>
 const WRITE_LINES = 5000;
 
 export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
-  const dirty: DirtySet = createDirtySet(deps.dirtyPath);
+  const dirty: DirtySet = deps.dirty ?? createDirtySet(deps.dirtyPath);
   const now = deps.now ?? Date.now;
   const perRound = deps.stationsPerRound ?? 10;
   let queries = 0;

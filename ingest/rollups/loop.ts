@@ -8,6 +8,8 @@ export interface RollupLoop {
   flushNow(): Promise<void>;
   /** Stops the timer and runs a last flush bounded by `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** Stops the timer without a last flush (cluster mode: the partition was handed over with its marks). */
+  abandon(): void;
 }
 
 export function startRollupLoop(consumer: RollupConsumer, intervalMs: number, log: Logger): RollupLoop {
@@ -30,6 +32,9 @@ export function startRollupLoop(consumer: RollupConsumer, intervalMs: number, lo
     async flushNow() {
       await running;
       await round();
+    },
+    abandon() {
+      clearInterval(timer);
     },
     async stop(graceMs = 5000) {
       clearInterval(timer);

@@ -4,8 +4,13 @@
 // quality snapshot in the replicated KV bucket (kv-lane-state.ts). The checkpoint moves only after
 // InfluxDB answered 2xx; a writer that dies leaves its partitions to another after the lease ttl,
 // which resumes from the checkpoint (InfluxDB keeps a re-written point once: same series and time).
+// Hourly rollups of the partition's stations as the embedded server's (ingest/rollups/consumer.ts):
+// the hours a confirmed batch touched are marked in KV (rollups-p{n}, kv-dirty-set.ts) before the
+// checkpoint moves, and recomputed every ROLLUP_FLUSH_INTERVAL_MS; a new owner inherits the marks.
+// A station's readings all land in one partition (its gateway's), so one writer rolls up a station.
 //
 //   JetStream quantrac.log.p.{n} ─▶ store lane (decode, validate, quality) ─▶ writer ─2xx─▶ KV checkpoint store-p{n}
+//                                                                                └─▶ KV rollups-p{n} ─▶ rollups (InfluxDB)
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { loadRegistry } from '../../contracts/stations.ts';
@@ -16,7 +21,10 @@ import { createInfluxHttp } from '../../ingest/influx/influx-http.ts';
 import { ensureJetStreamLog } from '../../ingest/log/jetstream-log.ts';
 import { createJetStreamReader } from '../../ingest/log/jetstream-reader.ts';
 import { createKvLaneState, openLaneStateBucket, releaseSnapshotted } from '../../ingest/log/kv-lane-state.ts';
-import { createLineEncoder } from '../../ingest/sink/line-protocol.ts';
+import { createRollupConsumer, type RollupConsumer } from '../../ingest/rollups/consumer.ts';
+import { createKvDirtySet, rollupsPendingKey } from '../../ingest/rollups/kv-dirty-set.ts';
+import { startRollupLoop } from '../../ingest/rollups/loop.ts';
+import { createLineEncoder, readingKeysOfLines } from '../../ingest/sink/line-protocol.ts';
 import { createInfluxWriter } from '../../ingest/sink/influx-writer.ts';
 import type { Config } from '../config.ts';
 import { readingStageOptions, writerOptions } from '../create-services.ts';
@@ -33,6 +41,13 @@ export interface RoleProcess {
 export const storeLaneName = (p: number) => `store-p${p}`;
 export const nowLaneName = (p: number) => `now-p${p}`;
 
+/**
+ * Pending station-hours of a partition beyond which a confirmed batch waits for a rollup round before
+ * its checkpoint moves (a replay of old data): keeps the KV value of the marks far below NATS's 1 MB
+ * payload limit (about 7 bytes a mark, plus up to WRITE_BATCH_LINES new marks of one batch).
+ */
+const MAX_PENDING_HOURS = 20_000;
+
 export async function startWriter(config: Readonly<Config>, log: Logger): Promise<RoleProcess> {
   const owner = config.QUANTRAC_NAME ?? `writer-${process.pid}`;
   const nc = await connect({ servers: [...config.natsServers], name: `quantrac-${owner}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
@@ -40,7 +55,10 @@ export async function startWriter(config: Readonly<Config>, log: Logger): Promis
   const stateKv = await openLaneStateBucket(nc);
   const registry = loadRegistry(config.REGISTRY_PATH);
   const stageOptions = readingStageOptions(config, registry);
-  const influx = createInfluxHttp(influxTargets(config).raw);
+  const targets = influxTargets(config);
+  const influx = createInfluxHttp(targets.raw);
+  const rollupInflux = createInfluxHttp(targets.rollups);
+  const rollupsOf = new Map<number, RollupConsumer>();
   await influx.ensureDatabase().catch((err: Error) => log.warn({ err: err.message }, 'InfluxDB not ready at start; readings stay in the log'));
   const encode = createLineEncoder(registry);
   let written = 0;
@@ -48,6 +66,10 @@ export async function startWriter(config: Readonly<Config>, log: Logger): Promis
   const startPartition = async (p: number): Promise<PartitionConsumer> => {
     const state = createKvLaneState(stateKv, storeLaneName(p));
     await state.claim();
+    // Claimed after the lane: the predecessor's marks of every batch before its checkpoint are in KV.
+    const dirty = createKvDirtySet(stateKv, rollupsPendingKey(p));
+    await dirty.claim();
+    const rollups = createRollupConsumer({ registry, raw: influx, rollups: rollupInflux, dirty });
     const reader = await createJetStreamReader(nc, { stream: logOptions.stream, filterSubject: `${logOptions.subjectPrefix}.p.${p}` });
     const lane = createStoreLane({
       reader,
@@ -73,9 +95,15 @@ export async function startWriter(config: Readonly<Config>, log: Logger): Promis
         onWritten: (n) => void (written += n),
         onRetry: (err, delayMs) => log.warn({ err: err.message, delayMs: Math.round(delayMs), partition: p }, 'InfluxDB write failed; retrying'),
         onRejectedLine: (line, reason) => log.error({ line: line.slice(0, 300), reason, partition: p }, 'InfluxDB refused a point; dropped'),
+        onStored: async (lines) => {
+          await rollups.onReadings(readingKeysOfLines(lines));
+          if (rollups.pending() > MAX_PENDING_HOURS) await rollupLoop.flushNow();
+        },
         onError: (err) => log.error({ err, partition: p }, 'InfluxDB writer loop failed; continuing'),
       },
     );
+    const rollupLoop = startRollupLoop(rollups, config.ROLLUP_FLUSH_INTERVAL_MS, log.child({ partition: p }));
+    rollupsOf.set(p, rollups);
     writer.start();
     // Wake the writer as soon as the partition grows (it also polls every second).
     let stopped = false;
@@ -90,6 +118,10 @@ export async function startWriter(config: Readonly<Config>, log: Logger): Promis
       async stop(handedOver) {
         stopped = true;
         await writer.stop(handedOver ? 0 : config.SHUTDOWN_DRAIN_MS);
+        rollupsOf.delete(p);
+        // Handed over: the marks stay in KV for the new owner. Else what is not recomputed in time stays marked.
+        if (handedOver) rollupLoop.abandon();
+        else await rollupLoop.stop(config.SHUTDOWN_DRAIN_MS);
         if (!handedOver) await lane.close().catch((err: unknown) => log.warn({ err, partition: p }, 'checkpoint not saved at stop'));
         await reader.close();
       },
@@ -116,6 +148,7 @@ export async function startWriter(config: Readonly<Config>, log: Logger): Promis
     owner,
     partitions: runner.running(),
     pointsWritten: written,
+    rollupsPending: [...rollupsOf.values()].reduce((n, r) => n + r.pending(), 0),
   }));
   log.info({ owner, http: health.url }, 'writer ready');
 

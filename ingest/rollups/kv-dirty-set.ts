@@ -1,0 +1,129 @@
+// The rollups' pending (station, hour) buckets in cluster mode: the DirtySet of dirty-set.ts on one
+// key of the replicated KV bucket (quantrac_checkpoints, key `rollups-p{n}` per log partition)
+// instead of DATA_DIR/rollups/pending.json, so a writer that dies leaves its marks to whichever
+// writer takes its partition over. Marks are durable before the store lane's checkpoint passes
+// their readings (the writer awaits mark() in onStored), as with the file journal.
+// Every write is a compare-and-set on the revision this set last read or wrote; claim() moves the
+// revision on, so an old owner still running after losing its lease can write nothing more
+// (LaneFencedError, the lane state's rule: kv-lane-state.ts).
+import type { KV } from '@nats-io/kv';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { hourStart, HOUR_MS } from '../../contracts/rollups.ts';
+import { LaneFencedError, LaneStateSaveError } from '../log/kv-lane-state.ts';
+import type { DirtyHour, DirtySet } from './dirty-set.ts';
+
+export interface KvDirtySet extends DirtySet {
+  /** Makes this set the key's only writer and loads the marks a predecessor left (call once, first). */
+  claim(): Promise<void>;
+}
+
+/** `{version, stations: {id: [hour numbers since the epoch]}}`: compact (the key's value is bounded by NATS's max payload). */
+const FORMAT_VERSION = 1;
+
+const casLost = (err: unknown) =>
+  err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+
+export const rollupsPendingKey = (partition: number) => `rollups-p${partition}`;
+
+export function createKvDirtySet(kv: KV, key: string): KvDirtySet {
+  /** station → hourMs → generation of its latest mark. */
+  const marks = new Map<string, Map<number, number>>();
+  let generation = 0;
+  let revision: number | undefined; // undefined until claim(); 0 = the key never existed
+  /** Changes to the marks, and how many of them the key holds: a mark after a failed write writes again. */
+  let changes = 0;
+  let savedChanges = 0;
+  let writing: Promise<void> = Promise.resolve();
+
+  const encode = () => {
+    const stations: Record<string, number[]> = {};
+    for (const [s, hours] of marks) if (hours.size > 0) stations[s] = [...hours.keys()].map((h) => h / HOUR_MS);
+    return JSON.stringify({ version: FORMAT_VERSION, stations });
+  };
+
+  function load(value: string): void {
+    try {
+      const saved = JSON.parse(value) as { stations?: Record<string, number[]> };
+      for (const [s, hours] of Object.entries(saved.stations ?? {})) {
+        for (const h of hours) if (Number.isSafeInteger(h)) add(s, h * HOUR_MS, 0);
+      }
+    } catch {
+      // unreadable: nothing pending (the next write replaces it)
+    }
+  }
+
+  function add(stationId: string, hourMs: number, gen: number): boolean {
+    let hours = marks.get(stationId);
+    if (!hours) marks.set(stationId, (hours = new Map()));
+    const isNew = !hours.has(hourMs);
+    hours.set(hourMs, gen);
+    if (isNew) changes++;
+    return isNew;
+  }
+
+  async function writeNow(): Promise<void> {
+    if (revision === undefined) throw new LaneFencedError(`${key}: write before claim()`);
+    const value = encode();
+    const upTo = changes;
+    try {
+      revision = revision === 0 ? await kv.create(key, value) : await kv.update(key, value, revision);
+      savedChanges = Math.max(savedChanges, upTo);
+    } catch (err) {
+      if (casLost(err)) throw new LaneFencedError(`${key} was written by another owner`, { cause: err });
+      const now = await kv.get(key).catch(() => null);
+      if (now && now.operation === 'PUT' && now.string() === value) revision = now.revision;
+      throw new LaneStateSaveError(`${key} not saved (${err instanceof Error ? err.message : String(err)}); the next write tries again`, { cause: err });
+    }
+  }
+
+  /** Writes are serialised; each writes the marks as they are when it runs. */
+  function persist(): Promise<void> {
+    writing = writing.catch(() => undefined).then(writeNow);
+    return writing;
+  }
+
+  return {
+    async claim() {
+      for (let attempt = 0; ; attempt++) {
+        const e = await kv.get(key);
+        revision = e?.revision ?? 0;
+        if (e && e.operation === 'PUT') load(e.string());
+        try {
+          if (e && e.operation === 'PUT') await writeNow(); // moves the revision: the old owner is fenced
+          return;
+        } catch (err) {
+          // The old owner wrote between our read and rewrite: read its newer marks and try again.
+          if (!(err instanceof LaneFencedError) || attempt >= 5) throw err;
+        }
+      }
+    },
+    async mark(readings) {
+      generation++;
+      for (const r of readings) add(r.stationId, hourStart(r.ts), generation);
+      if (changes > savedChanges) await persist();
+    },
+    take() {
+      const hours: DirtyHour[] = [];
+      for (const [stationId, hs] of marks) for (const hourMs of hs.keys()) hours.push({ stationId, hourMs });
+      return { hours, token: generation };
+    },
+    async clear(token) {
+      let removed = false;
+      for (const [s, hours] of marks) {
+        for (const [h, g] of hours) {
+          if (g > token) continue;
+          hours.delete(h);
+          changes++;
+          removed = true;
+        }
+        if (hours.size === 0) marks.delete(s);
+      }
+      if (removed) await persist();
+    },
+    size: () => {
+      let n = 0;
+      for (const hours of marks.values()) n += hours.size;
+      return n;
+    },
+  };
+}

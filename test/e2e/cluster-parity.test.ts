@@ -1,0 +1,143 @@
+// Cluster mode does what the embedded server does (issue 12), against the real engine: a 3-node
+// JetStream cluster, an edge and writer processes (server/main.ts with QUANTRAC_ROLE), the test
+// InfluxDB. Rollups: readings a writer stored are rolled up hourly and daily into the rollups
+// retention policy, equal to the aggregates of the known values — also when the writer that stored
+// them is SIGKILLed before its rollup round (its pending hours are in KV, the next owner rolls them up).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { addCredential } from '../../broker/credential-admin.ts';
+import { kvCredentialUpdater, openCredentialsBucket } from '../../broker/kv-credentials.ts';
+import { HOUR_MS, hanoiDayStart } from '../../contracts/rollups.ts';
+import { freePort } from '../../ops/local-influxd.ts';
+import { createAuditLog } from '../../server/audit-log.ts';
+import { eventually, influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
+import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
+import { startPublisher, storedCounts } from '../support/publisher.ts';
+import { startServerProcess, stopProcesses, type ServerProcess } from '../support/server-process.ts';
+
+const STATIONS = ['air-001', 'air-002'];
+const STEP_MS = 5 * 60_000;
+const COUNT = 36; // three hours of readings per station
+// Smooth values (no QARTOD spike or flat line): every one is kept by the rollups.
+const values = (station: string) => (seq: number) => ({ pm25: 30 + (seq % 6) + (station === 'air-002' ? 10 : 0), pm10: 50 + (seq % 4) });
+
+let cluster: TestNatsCluster;
+let nc: NatsConnection;
+let dir: string;
+let db: string;
+let password: string;
+let env: Record<string, string>;
+let edge: ServerProcess;
+const procs: ServerProcess[] = [];
+
+beforeAll(async () => {
+  cluster = await startTestNatsCluster();
+  dir = mkdtempSync(join(tmpdir(), 'quantrac-cluster-parity-'));
+  db = uniqueDatabase('parity');
+  nc = await connect({ servers: [...cluster.urls], maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  password = await addCredential({ credentialsPath: join(dir, 'unused.json'), audit: createAuditLog(join(dir, 'audit.jsonl')), actor: 'test', update: kvCredentialUpdater(await openCredentialsBucket(nc)) }, 'gw-air-01');
+  env = {
+    NATS_URL: cluster.urls.join(','),
+    INFLUX_URL: influxUrl(),
+    INFLUX_DATABASE: db,
+    CLUSTER_LEASE_TTL_MS: '1500',
+    LOG_SNAPSHOT_EVERY_MS: '1000',
+    WRITE_FLUSH_INTERVAL_MS: '50',
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: '0',
+    DATA_DIR: dir,
+    LOG_LEVEL: 'warn',
+  };
+  edge = await startServerProcess({ ...env, QUANTRAC_ROLE: 'edge', MQTT_HOST: '127.0.0.1', MQTT_PORT: String(await freePort()) });
+  procs.push(edge);
+}, 60_000);
+
+afterAll(async () => {
+  await stopProcesses(procs);
+  await nc?.close();
+  await cluster?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const health = async (p: ServerProcess): Promise<Record<string, unknown> | undefined> => {
+  try {
+    return (await (await fetch(`${p.http}/healthz`, { signal: AbortSignal.timeout(1000) })).json()) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+};
+
+/** mean/min/max/count of one parameter's known values per bucket start. */
+function expected(station: string, param: 'pm25' | 'pm10', baseMs: number, bucket: (ts: number) => number) {
+  const acc = new Map<number, number[]>();
+  for (let seq = 0; seq < COUNT; seq++) {
+    const ts = baseMs + seq * STEP_MS;
+    acc.set(bucket(ts), [...(acc.get(bucket(ts)) ?? []), values(station)(seq)[param]]);
+  }
+  return new Map([...acc].map(([b, xs]) => [b, { mean: xs.reduce((a, c) => a + c, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs), count: xs.length }]));
+}
+
+const rollupRows = (m: string, station: string, fromMs: number) =>
+  influxRows(db, `SELECT * FROM "rollups"."${m}" WHERE "station" = '${station}' AND time >= ${fromMs - 86_400_000}ms ORDER BY time`);
+
+it('readings stored by a writer SIGKILLed before its rollup round are rolled up by the writer taking its partition over, equal to the aggregates of the known values', async () => {
+  // writer-1 never reaches its rollup round: what it stored is only marked (in KV).
+  const writer1 = await startServerProcess({ ...env, QUANTRAC_ROLE: 'writer', QUANTRAC_NAME: 'writer-1', ROLLUP_FLUSH_INTERVAL_MS: '600000' });
+  procs.push(writer1);
+  const baseMs = Math.floor((Date.now() - 3 * 86_400_000) / HOUR_MS) * HOUR_MS;
+  const publisher = startPublisher({
+    url: edge.mqtt,
+    gateways: [{ gatewayId: 'gw-air-01', password, stations: STATIONS.map((id) => ({ id, values: values(id) })) }],
+    countPerStation: COUNT,
+    inflight: 4,
+    baseMs,
+    stepMs: STEP_MS,
+  });
+  await publisher.done;
+  await publisher.stop();
+  expect(publisher.acked.size).toBe(COUNT * STATIONS.length);
+
+  const range = (q: string) => influxRows(db, q.replace(/WHERE (.*)$/, `WHERE ($1) AND time >= ${baseMs}ms`));
+  await eventually(async () => ((await storedCounts(range, 'air', STATIONS)).size === COUNT * STATIONS.length ? true : undefined), 30_000, 'every reading stored');
+  // Three hours of two stations marked, and nothing rolled up yet.
+  await eventually(async () => (((await health(writer1))?.rollupsPending as number) >= 6 ? true : undefined), 10_000, 'the hours marked');
+  expect(await rollupRows('air_1h', 'air-001', baseMs)).toEqual([]);
+  writer1.child.kill('SIGKILL');
+  await writer1.exited;
+
+  const writer2 = await startServerProcess({ ...env, QUANTRAC_ROLE: 'writer', QUANTRAC_NAME: 'writer-2', ROLLUP_FLUSH_INTERVAL_MS: '300' });
+  procs.push(writer2);
+  for (const station of STATIONS) {
+    const hours = expected(station, 'pm25', baseMs, (ts) => Math.floor(ts / HOUR_MS) * HOUR_MS);
+    const stored = await eventually(
+      async () => {
+        const rows = await rollupRows('air_1h', station, baseMs);
+        return rows.length >= hours.size ? new Map(rows.map((r) => [r.time as number, r])) : undefined;
+      },
+      30_000,
+      `the hourly rollups of ${station}`,
+    );
+    for (const [period, bucket] of [['1h', (ts: number) => Math.floor(ts / HOUR_MS) * HOUR_MS], ['1d', hanoiDayStart]] as const) {
+      const rows = period === '1h' ? stored : await eventually(async () => {
+        const r = new Map((await rollupRows('air_1d', station, baseMs)).map((x) => [x.time as number, x]));
+        return r.size > 0 ? r : undefined;
+      }, 10_000, `the daily rollups of ${station}`);
+      for (const param of ['pm25', 'pm10'] as const) {
+        const want = expected(station, param, baseMs, bucket);
+        expect([...rows.keys()].sort()).toEqual([...want.keys()].sort());
+        for (const [b, w] of want) {
+          const got = rows.get(b)!;
+          expect(got[`${param}_count`], `${station} ${period} ${param} ${new Date(b).toISOString()}`).toBe(w.count);
+          expect(got[`${param}_mean`]).toBeCloseTo(w.mean, 9);
+          expect(got[`${param}_min`]).toBe(w.min);
+          expect(got[`${param}_max`]).toBe(w.max);
+        }
+      }
+    }
+    expect((await rollupRows('aqi_1h', station, baseMs)).length).toBeGreaterThan(0);
+  }
+  await eventually(async () => ((await health(writer2))?.rollupsPending === 0 ? true : undefined), 10_000, 'no hour left pending');
+}, 80_000);

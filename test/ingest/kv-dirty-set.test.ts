@@ -1,0 +1,69 @@
+// The rollups' pending hours in the replicated KV bucket (cluster mode) against a real 3-node
+// JetStream cluster: what one owner marked is what the next claims, cleared marks stay cleared,
+// and once a new owner has claimed the key the old one can mark nothing more.
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { HOUR_MS } from '../../contracts/rollups.ts';
+import { ensureJetStreamLog } from '../../ingest/log/jetstream-log.ts';
+import { LaneFencedError, openLaneStateBucket } from '../../ingest/log/kv-lane-state.ts';
+import { createKvDirtySet, rollupsPendingKey } from '../../ingest/rollups/kv-dirty-set.ts';
+import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
+
+let cluster: TestNatsCluster;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  cluster = await startTestNatsCluster();
+  nc = await connect({ servers: [...cluster.urls] });
+  await ensureJetStreamLog(nc);
+}, 60_000);
+
+afterAll(async () => {
+  await nc?.close();
+  await cluster?.close();
+});
+
+const H0 = Date.UTC(2026, 9, 10, 5);
+const sorted = (hours: { stationId: string; hourMs: number }[]) => hours.map((h) => `${h.stationId}@${(h.hourMs - H0) / HOUR_MS}`).sort();
+
+it('a new owner takes over the marks the old one made durable; after its claim the old owner is fenced', async () => {
+  const kv = await openLaneStateBucket(nc);
+  const a = createKvDirtySet(kv, rollupsPendingKey(5));
+  await a.claim();
+  expect(a.size()).toBe(0);
+  await a.mark([{ stationId: 'air-001', ts: H0 + 10 }, { stationId: 'air-001', ts: H0 + 20 }, { stationId: 'air-002', ts: H0 + HOUR_MS + 5 }]);
+  const first = a.take();
+  await a.mark([{ stationId: 'air-003', ts: H0 + 2 * HOUR_MS }]);
+  await a.clear(first.token); // the first two hours recomputed; air-003's mark came later and stays
+  expect(sorted(a.take().hours)).toEqual(['air-003@2']);
+  await a.mark([{ stationId: 'air-001', ts: H0 + 3 * HOUR_MS }]);
+
+  const b = createKvDirtySet(kv, rollupsPendingKey(5));
+  await b.claim();
+  expect(sorted(b.take().hours)).toEqual(['air-001@3', 'air-003@2']);
+  await expect(a.mark([{ stationId: 'air-009', ts: H0 }])).rejects.toBeInstanceOf(LaneFencedError);
+
+  const { token } = b.take();
+  await b.clear(token);
+  const c = createKvDirtySet(kv, rollupsPendingKey(5));
+  await c.claim();
+  expect(c.size()).toBe(0);
+  // Another partition's key is its own.
+  const other = createKvDirtySet(kv, rollupsPendingKey(6));
+  await other.claim();
+  expect(other.size()).toBe(0);
+});
+
+it('a mark whose write failed is written with the next mark, even when that adds no new hour', async () => {
+  const kv = await openLaneStateBucket(nc);
+  const a = createKvDirtySet(kv, rollupsPendingKey(7));
+  await a.claim();
+  await a.mark([{ stationId: 'air-001', ts: H0 }]);
+  const b = createKvDirtySet(kv, rollupsPendingKey(7));
+  await b.claim(); // fences a
+  const c = createKvDirtySet(kv, rollupsPendingKey(7));
+  await c.claim(); // fences b: b's next write fails
+  await expect(b.mark([{ stationId: 'air-002', ts: H0 }])).rejects.toBeInstanceOf(LaneFencedError);
+  // A writer retries the batch: the same readings again must not resolve without a durable write.
+  await expect(b.mark([{ stationId: 'air-002', ts: H0 }])).rejects.toBeInstanceOf(LaneFencedError);
+});
