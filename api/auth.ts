@@ -1,16 +1,16 @@
-// Officer and operator authentication: users in a JSON file of scrypt hashes, signed bearer tokens
-// (HMAC-SHA256 over a JSON payload with expiry), a Fastify preHandler per role, and verifyToken()
-// for WebSocket upgrades. Public routes never call into this module.
+// Officer and operator authentication: users of scrypt hashes from a UsersSource (users.json, or the
+// cluster's KV bucket), signed bearer tokens (HMAC-SHA256 over a JSON payload with expiry), a Fastify
+// preHandler per role, and verifyToken() for WebSocket upgrades. Public routes never call into this module.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../contracts/password-hash.ts';
-import { createLastGoodFile } from '../server/last-good-file.ts';
 import { ApiError } from './errors.ts';
 import { createSemaphore } from '../server/semaphore.ts';
-import { parseUsersFile, ROLES, type Role, type UsersFile } from './users-file.ts';
+import { ROLES, type Role } from './users-file.ts';
+import { createFileUsersSource, type UsersSource } from './users-source.ts';
 
 /** Who a valid token belongs to. */
 export interface Principal {
@@ -23,6 +23,7 @@ export interface Principal {
 
 export { hashPassword, verifyPassword };
 export { disableUser, parseUsersFile, ROLES, setUser, UsersFileSchema, type Role, type UsersFile } from './users-file.ts';
+export type { UsersSource } from './users-source.ts';
 
 /** The token secret: the configured one, else one generated once and kept in `secretPath` (0600). */
 export function loadOrCreateSecret(configured: string | undefined, secretPath: string): Buffer {
@@ -35,18 +36,21 @@ export function loadOrCreateSecret(configured: string | undefined, secretPath: s
   return secret;
 }
 
-export interface AuthOptions {
-  readonly usersPath: string;
+interface AuthCommonOptions {
+  /** The HMAC key of the tokens: the same on every API process that must accept the others' tokens. */
   readonly secret: Buffer;
   /** Lifetime of an issued token, seconds. */
   readonly tokenTtlS: number;
   readonly now?: () => number;
-  /** A new version of the users file cannot be used (the last good one keeps serving): log and count it. */
+  /** With `usersPath`: a new version of the users file cannot be used (the last good one keeps serving): log and count it. */
   readonly onBadRead?: (problem: string) => void;
   /** Password checks running at once (default 1); more wait, up to `hashQueueMax` (64), then login() throws BusyError. */
   readonly hashConcurrency?: number;
   readonly hashQueueMax?: number;
 }
+
+/** The accounts: the users file at `usersPath` (one process), or any other source (the cluster's KV bucket). */
+export type AuthOptions = AuthCommonOptions & ({ readonly usersPath: string; readonly users?: undefined } | { readonly users: UsersSource; readonly usersPath?: undefined });
 
 export interface Auth {
   /** A token for valid credentials of an enabled user, else undefined (no reason given); BusyError when too many checks wait. */
@@ -57,8 +61,8 @@ export interface Auth {
   verifyToken(token: string): Principal | undefined;
   /** preHandler: 401 without a valid bearer token, 403 when the role is not among `roles`. */
   requireRole(...roles: Role[]): preHandlerAsyncHookHandler;
-  /** Why the users file on disk is not the one in use (for /readyz), or undefined. */
-  usersFileProblem(): string | undefined;
+  /** Why the accounts in use are not the ones stored (users file, KV entries) (for /readyz), or undefined. */
+  usersProblem(): string | undefined;
   /** Password checks running and waiting now, and the most ever running at once. */
   hashingStats(): { running: number; waiting: number; peakRunning: number };
 }
@@ -70,10 +74,7 @@ const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAA
 
 export function createAuth(opts: AuthOptions): Auth {
   const now = opts.now ?? Date.now;
-  // Re-read when the file changes, so adding or disabling a user needs no restart; a hand-edited
-  // file that does not parse leaves the last good one in force.
-  const usersFile = createLastGoodFile<UsersFile>({ path: opts.usersPath, parse: parseUsersFile, absent: { version: 1, users: {} }, onBadRead: opts.onBadRead });
-  const users = (): UsersFile['users'] => usersFile.get().users;
+  const users = opts.users ?? createFileUsersSource(opts.usersPath, opts.onBadRead);
   // scrypt runs on libuv's thread pool, shared with the spool's fdatasync: logins take few threads.
   const hashing = createSemaphore(opts.hashConcurrency ?? 1, opts.hashQueueMax ?? 64);
   const sign = (body: string) => createHmac('sha256', opts.secret).update(body).digest('base64url');
@@ -96,16 +97,14 @@ export function createAuth(opts: AuthOptions): Auth {
       return undefined;
     }
     if (payload.exp <= now()) return undefined;
-    const all = users();
-    const u = Object.hasOwn(all, payload.sub) ? all[payload.sub] : undefined;
+    const u = users.get(payload.sub);
     if (!u || u.disabled || u.role !== payload.role) return undefined;
     return { user: payload.sub, role: payload.role, expiresAt: payload.exp };
   };
 
   return {
     async login(user, password) {
-      const all = users();
-      const u = Object.hasOwn(all, user) ? all[user] : undefined;
+      const u = users.get(user);
       const ok = await hashing.run(() => verifyPassword(password, u?.hash ?? DUMMY_HASH));
       if (!u || !ok || u.disabled) return undefined;
       const token = issueToken(user, u.role);
@@ -113,7 +112,7 @@ export function createAuth(opts: AuthOptions): Auth {
     },
     issueToken,
     verifyToken,
-    usersFileProblem: () => usersFile.problem(),
+    usersProblem: () => users.problem(),
     hashingStats: () => hashing.stats(),
     requireRole(...roles) {
       return async (req: FastifyRequest, _reply: FastifyReply) => {

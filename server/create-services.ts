@@ -330,7 +330,7 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
       { name: 'influxdb', check: async () => ((await influx.ping()) ? undefined : 'InfluxDB does not answer its ping') },
       brokerCheck('broker'),
       brokerCheck('spool'),
-      { name: 'users-file', degradesOnly: true, check: async () => auth.usersFileProblem() },
+      { name: 'users-file', degradesOnly: true, check: async () => auth.usersProblem() },
       { name: 'validations-file', degradesOnly: true, check: async () => validations.store.problem() },
       brokerCheck('gateways-file', true),
     ],
