@@ -1,16 +1,20 @@
 // The cluster's API role (QUANTRAC_ROLE=api): the same Fastify app as the embedded server, stateless
 // (any number behind a load balancer). Data from InfluxDB; the live stream (/ws/live) and the
 // "now" view from a follower of the replicated log starting at its end (its own reading stage);
-// the alert views and /ws/officer from the replicated alert history (alert-view.ts).
+// the alert views and /ws/officer from the replicated alert history (alert-view.ts); the accounts and
+// the token secret from KV (quantrac_users, quantrac_api_secrets), shared by every API process.
 //
 //   QUANTRAC_LOG (from its end) ─▶ reading stage ─▶ /ws/live, now-view
 //   QUANTRAC_ALERTS (whole)     ─▶ alert view   ─▶ /api/alerts*, /ws/officer;  ack ─▶ command into the log
+import { existsSync } from 'node:fs';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { loadRegistry } from '../../contracts/stations.ts';
 import { buildApp } from '../../api/app.ts';
-import { createAuth, loadOrCreateSecret } from '../../api/auth.ts';
+import { createAuth } from '../../api/auth.ts';
+import { createKvUsersSource, openUsersBucket, USERS_BUCKET } from '../../api/kv-users.ts';
+import { loadOrCreateKvSecret } from '../../api/kv-token-secret.ts';
 import { createLiveHub, type LiveHub } from '../../api/live-hub.ts';
 import { createNowView, type NowView } from '../../api/now-view.ts';
 import { ensureAlertStream } from '../../ingest/alerts/event-stream.ts';
@@ -54,11 +58,16 @@ export async function startApiRole(config: Readonly<Config>, log: Logger): Promi
   const targets = influxTargets(config);
   const influx = createInfluxHttp(targets.raw);
   const rollupInflux = createInfluxHttp(targets.rollups);
+  if (existsSync(config.apiUsersPath)) {
+    log.warn({ file: config.apiUsersPath, bucket: USERS_BUCKET }, 'cluster mode reads the accounts from the KV bucket, not this file: add them with NATS_URL=… npm run users -- add');
+  }
+  const users = await createKvUsersSource(await openUsersBucket(nc), {
+    onBadEntry: (user, problem) => log.error({ bucket: USERS_BUCKET, user, problem }, 'account entry not usable: that user is refused until it is replaced'),
+  });
   const auth = createAuth({
-    usersPath: config.apiUsersPath,
-    secret: loadOrCreateSecret(config.API_TOKEN_SECRET, config.apiTokenSecretPath),
+    users,
+    secret: await loadOrCreateKvSecret(nc, config.API_TOKEN_SECRET),
     tokenTtlS: config.API_TOKEN_TTL_S,
-    onBadRead: (problem: string) => log.error({ file: 'users.json', problem }, 'file not usable: serving its last good version'),
     hashConcurrency: config.API_LOGIN_HASH_CONCURRENCY,
   });
   const appender = createJetStreamAppender(nc, logOptions);
@@ -98,7 +107,7 @@ export async function startApiRole(config: Readonly<Config>, log: Logger): Promi
     readiness: [
       { name: 'influxdb', check: async () => ((await influx.ping()) ? undefined : 'InfluxDB does not answer its ping') },
       { name: 'nats', check: async () => (nc.isClosed() ? 'the NATS connection is closed' : undefined) },
-      { name: 'users-file', degradesOnly: true, check: async () => auth.usersFileProblem() },
+      { name: 'users', degradesOnly: true, check: async () => auth.usersProblem() },
     ],
   });
   await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
@@ -113,6 +122,7 @@ export async function startApiRole(config: Readonly<Config>, log: Logger): Promi
       live.close();
       await app.close();
       await alertView.stop();
+      await users.close();
       await appender.close();
       await nc.drain();
     },
