@@ -12,6 +12,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { setUser } from '../../api/auth.ts';
+import { kvUsersUpdater, openUsersBucket } from '../../api/kv-users.ts';
 import type { Alert, AlertEvent } from '../../contracts/alerts.ts';
 import type { DeliveryRecord } from '../../contracts/alerts-api.ts';
 import { clusterDeliveryId } from '../../ingest/alerts/delivery/kv-delivery-log.ts';
@@ -68,8 +69,8 @@ beforeAll(async () => {
   cluster = await startTestNatsCluster();
   dir = mkdtempSync(join(tmpdir(), 'quantrac-cluster-webhooks-'));
   writeFileSync(join(dir, 'rules.json'), JSON.stringify(RULES));
-  await setUser(join(dir, 'users.json'), 'lan', 'officer', 'officer-pw');
   nc = await connect({ servers: [...cluster.urls], maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  await setUser(kvUsersUpdater(await openUsersBucket(nc)), 'lan', 'officer', 'officer-pw'); // the cluster's accounts bucket
   appender = createJetStreamAppender(nc, await ensureJetStreamLog(nc));
   const env = {
     NATS_URL: cluster.urls.join(','),
