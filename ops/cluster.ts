@@ -4,8 +4,9 @@
 // INFLUX_URL) and the simulator through HAProxy unless SIM=off — prints where to look, writes
 // DATA_DIR/cluster.json, and stops everything on Ctrl-C/SIGTERM. `npm run cluster -- status`
 // prints each member's role, pid, health and alert partitions as JSON (ops/cluster-status.ts).
+// Gateway credentials and officer accounts live in the cluster's KV buckets; it prints how to add them.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { ensureSimulatorCredentials } from '../broker/ensure-credentials.ts';
@@ -145,6 +146,10 @@ async function main(): Promise<void> {
     members.push({ name: 'simulator', role: 'simulator', pid: sim.pid ?? -1 });
   }
 
+  // Accounts live in the quantrac_users bucket: a users.json left from `npm start` is not read.
+  const usersFileLeft = existsSync(join(dataDir, 'users.json'))
+    ? `\n  ${join(dataDir, 'users.json')} is not read in cluster mode; copy its accounts: NATS_URL=${natsUrl} npm run users -- import`
+    : '';
   const file: ClusterFile = { startedAt: new Date().toISOString(), natsUrl, mqtt: mqttUrl, influxUrl, members };
   writeFileSync(clusterFile, `${JSON.stringify(file, null, 2)}\n`);
   say(`
@@ -157,6 +162,7 @@ quantrac cluster is running.
   Members (roles, pids, ports)         ${clusterFile}
   Status                               npm run cluster -- status
   Gateways                             NATS_URL=${natsUrl} npm run gateways -- add <id>
+  Officers (KV quantrac_users)         NATS_URL=${natsUrl} npm run users -- add <user> officer${usersFileLeft}
 Press Ctrl-C to stop.
 `);
 }
