@@ -100,7 +100,7 @@ export const EnvSchema = z.object({
   API_RATE_LIMIT_PER_MIN: int(600, 1),
   /** Comma-separated origins allowed by CORS (e.g. `https://a.example,https://b.example`), `*` for any; empty = same origin only. */
   API_CORS_ORIGINS: z.string().default(''),
-  /** HMAC secret of officer/operator bearer tokens; when absent one is generated once into DATA_DIR/api-token-secret. */
+  /** HMAC secret of officer/operator bearer tokens; when absent one is generated once into DATA_DIR/api-token-secret (cluster: into KV quantrac_api_secrets, shared by every API process). */
   API_TOKEN_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   /** Lifetime of a bearer token, seconds (8 h). */
   API_TOKEN_TTL_S: int(8 * 3600, 60),
