@@ -29,6 +29,7 @@ export const EnvSchema = z.object({
   RETENTION_ROLLUP_DAYS: z.coerce.number().min(0).default(0),
   /** How often the rollups of the hours and days touched by stored readings are recomputed, ms. */
   ROLLUP_FLUSH_INTERVAL_MS: int(30_000, 100),
+  ROLLUP_OPEN_HOUR_EVERY_MS: int(300_000, 0),
   INFLUX_ORG: z.string().optional(),
   INFLUX_BUCKET: z.string().optional(),
   INFLUX_TOKEN: z.string().optional(),

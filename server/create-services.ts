@@ -200,7 +200,7 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
   // store lane's checkpoint moves). Officers' validation marks leave values out of them.
   // The store lane and the rollups yield to the now lane (alerts first: ingest/consumers/time-slice.ts).
   const urgent = () => nowLane?.urgent();
-  const rollups = createRollupConsumer({ registry, raw: influx, rollups: rollupInflux, dirtyPath: join(config.dataDir, 'rollups', 'pending.json'), excluded: validations.excluded, yieldTo: urgent });
+  const rollups = createRollupConsumer({ registry, raw: influx, rollups: rollupInflux, dirtyPath: join(config.dataDir, 'rollups', 'pending.json'), excluded: validations.excluded, yieldTo: urgent, openHourEveryMs: config.ROLLUP_OPEN_HOUR_EVERY_MS });
   connectRollups(validations, rollups, log);
   const rollupLoop = startRollupLoop(rollups, config.ROLLUP_FLUSH_INTERVAL_MS, log);
 

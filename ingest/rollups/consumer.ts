@@ -28,6 +28,19 @@ export interface RollupConsumerDeps {
   /** Stations recomputed per round of queries (bounds memory and statements per request). */
   readonly stationsPerRound?: number;
   /**
+   * The raw rows one round aims to read (default 50,000): stations whose hours hold many rows (a
+   * station reporting every second) go fewer to a round, so a round's memory stays bounded.
+   */
+  readonly rowsPerRound?: number;
+  /**
+   * A station's open hour (the current clock hour, still filling) is recomputed at most this often,
+   * ms (default 0: at every flush); closed hours at every flush. Each recompute reads the whole hour
+   * so far, so without a bound a fast station's hour costs O(rows²) over the hour. The API reads
+   * raw readings from the start of the previous hour on (api/rollup-queries.ts freshEdgeMs), so
+   * only reports over the current hour see the bound, as an hour up to this much behind.
+   */
+  readonly openHourEveryMs?: number;
+  /**
    * Values officers marked invalid (contracts/validations.ts): left out like failed ones. Called once
    * per round for the predicate of the marks in force.
    */
@@ -60,6 +73,17 @@ export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
   const dirty: DirtySet = deps.dirty ?? createDirtySet(deps.dirtyPath);
   const now = deps.now ?? Date.now;
   const perRound = deps.stationsPerRound ?? 10;
+  const rowsPerRound = deps.rowsPerRound ?? 50_000;
+  const openHourEveryMs = deps.openHourEveryMs ?? 0;
+  /** When each station's open hour was last recomputed (its start, and the time). */
+  const openDone = new Map<string, { hourMs: number; atMs: number }>();
+  /**
+   * Rows a station's recompute is expected to read (sizes the rounds): the most of the rows its last
+   * recompute read and the readings marked for it since.
+   */
+  const lastRows = new Map<string, number>();
+  const markedSince = new Map<string, number>();
+  const expectedRows = (stationId: string) => Math.max(lastRows.get(stationId) ?? 0, markedSince.get(stationId) ?? 0);
   let queries = 0;
 
   /**
@@ -126,6 +150,9 @@ export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
       }
     }
     const results = await queryAll(statements, deps.raw);
+    const rowsOfStation = new Map<string, number>();
+    for (const [i, [station]] of owners.entries()) rowsOfStation.set(station.id, (rowsOfStation.get(station.id) ?? 0) + (results[i]?.[0]?.values.length ?? 0));
+    for (const [id, n] of rowsOfStation) lastRows.set(id, n);
     const hourLines: string[] = [];
     let hoursDone = 0;
     // Sliced: the lanes and the API share this thread (see ../consumers/time-slice.ts).
@@ -175,8 +202,18 @@ export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
   }
 
   async function flush(): Promise<FlushStats> {
-    const { hours, token } = dirty.take();
+    const { hours: marked, token } = dirty.take();
     const startQueries = queries;
+    const startedMs = now();
+    const openHour = hourStart(startedMs);
+    const opened: [string, number][] = [];
+    const hours = openHourEveryMs > 0 ? marked.filter(({ stationId, hourMs }) => {
+      if (hourMs < openHour) return true;
+      const done = openDone.get(stationId);
+      if (done?.hourMs === hourMs && startedMs - done.atMs < openHourEveryMs) return false; // stays marked
+      opened.push([stationId, hourMs]);
+      return true;
+    }) : marked;
     const byStation = new Map<Station, number[]>();
     for (const { stationId, hourMs } of hours) {
       const station = deps.registry.get(stationId);
@@ -187,16 +224,28 @@ export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
     }
     const all = [...byStation];
     let total = { hours: 0, days: 0, points: 0 };
-    for (let i = 0; i < all.length; i += perRound) {
-      const r = await recomputeRound(all.slice(i, i + perRound));
+    const estimates = all.map(([station]) => expectedRows(station.id));
+    for (const [station] of all) markedSince.delete(station.id);
+    for (let i = 0; i < all.length; ) {
+      // As many stations as fit the round's rows (at least one, at most perRound).
+      let n = 1;
+      let rows = estimates[i]!;
+      while (n < perRound && i + n < all.length && rows + estimates[i + n]! <= rowsPerRound) rows += estimates[i + n++]!;
+      const r = await recomputeRound(all.slice(i, i + n));
+      i += n;
       total = { hours: total.hours + r.hours, days: total.days + r.days, points: total.points + r.points };
     }
-    await dirty.clear(token);
+    await dirty.clear(token, hours.length === marked.length ? undefined : hours);
+    for (const [stationId, hourMs] of opened) openDone.set(stationId, { hourMs, atMs: startedMs });
     return { ...total, queries: queries - startQueries };
   }
 
   return {
-    onReadings: (readings) => dirty.mark(readings),
+    onReadings(readings) {
+      const list = [...readings];
+      for (const r of list) markedSince.set(r.stationId, (markedSince.get(r.stationId) ?? 0) + 1);
+      return dirty.mark(list);
+    },
     flush,
     pending: () => dirty.size(),
   };

@@ -16,8 +16,8 @@ export interface DirtySet {
   mark(readings: Iterable<{ readonly stationId: string; readonly ts: number }>): Promise<void>;
   /** Everything marked so far, with a token to clear exactly these marks after they are recomputed. */
   take(): { hours: DirtyHour[]; token: number };
-  /** Clears the marks taken with `token` that were not marked again since. */
-  clear(token: number): Promise<void>;
+  /** Clears the marks taken with `token` that were not marked again since (only `hours` of them, when given). */
+  clear(token: number, hours?: readonly DirtyHour[]): Promise<void>;
   size(): number;
 }
 
@@ -78,10 +78,12 @@ export function createDirtySet(path?: string): DirtySet {
       }
       return { hours, token: generation };
     },
-    async clear(token) {
+    async clear(token, hours) {
       let removed = false;
-      for (const [k, g] of marks) {
-        if (g <= token) {
+      const keys = hours ? hours.map((h) => keyOf(h.stationId, h.hourMs)) : [...marks.keys()];
+      for (const k of keys) {
+        const g = marks.get(k);
+        if (g !== undefined && g <= token) {
           marks.delete(k);
           removed = true;
         }

@@ -156,6 +156,59 @@ describe('rollups', () => {
     expect(await snapshot()).toBe(once);
   });
 
+  it("recomputes a station's open hour at most every openHourEveryMs, closed hours at every flush; rounds shrink for stations with many rows", async () => {
+    const { db, raw, rollups } = await fresh();
+    const openHour = DAY0 + 10 * HOUR_MS; // the "current" hour of a clock the test moves
+    let clock = openHour + 10 * 60_000;
+    const consumer = createRollupConsumer({ registry, raw, rollups, now: () => clock, openHourEveryMs: 5 * 60_000, rowsPerRound: 100 });
+    const put = async (station: string, ts: number, pm25: number) => {
+      await raw.write(`air,station=${station},district=x,ward=y pm25=${pm25},pm10=60 ${ts}`);
+      await consumer.onReadings([{ stationId: station, ts }]);
+    };
+    const hourRow = async (station: string, hourMs: number) => (await rollupRows(db, 'air_1h', station)).find((r) => r.time === hourMs);
+    await put('air-001', openHour + 60_000, 10);
+    expect((await consumer.flush()).hours).toBe(1); // first time for this open hour: at once
+    expect((await hourRow('air-001', openHour))?.pm25_count).toBe(1);
+
+    // One more reading in the open hour a minute later, and a late one in a closed hour.
+    clock += 60_000;
+    await put('air-001', openHour + 120_000, 20);
+    await put('air-001', openHour - HOUR_MS + 60_000, 30);
+    expect((await consumer.flush()).hours).toBe(1); // the closed hour only
+    expect((await hourRow('air-001', openHour - HOUR_MS))?.pm25_count).toBe(1);
+    expect((await hourRow('air-001', openHour))?.pm25_count).toBe(1); // not yet
+    expect(consumer.pending()).toBe(1); // still marked: nothing is forgotten
+
+    clock += 5 * 60_000; // the bound has passed
+    expect((await consumer.flush()).hours).toBe(1);
+    expect((await hourRow('air-001', openHour))?.pm25_count).toBe(2);
+    expect(consumer.pending()).toBe(0);
+
+    // The hour closes with a reading still marked: recomputed at the next flush, bound or not.
+    await put('air-001', openHour + 3_000_000, 30);
+    clock = openHour + HOUR_MS + 1000;
+    expect((await consumer.flush()).hours).toBe(1);
+    expect((await hourRow('air-001', openHour))?.pm25_count).toBe(3);
+
+    // Rows per round: 150 readings marked for each of three stations, above the round's 100: one
+    // station a round.
+    const lines: string[] = [];
+    const marks: { stationId: string; ts: number }[] = [];
+    for (const station of ['air-002', 'air-003', 'air-004']) {
+      for (let i = 0; i < 150; i++) {
+        const ts = DAY0 + 3 * HOUR_MS + i * 20_000;
+        lines.push(`air,station=${station},district=x,ward=y pm25=${i},pm10=60 ${ts}`);
+        marks.push({ stationId: station, ts });
+      }
+    }
+    await raw.write(lines.join('\n'));
+    await consumer.onReadings(marks);
+    const stats = await consumer.flush();
+    expect(stats.hours).toBe(3);
+    expect(stats.queries).toBe(3 * 2); // each round: one query for its hours, one for its days
+    for (const station of ['air-002', 'air-003', 'air-004']) expect((await hourRow(station, DAY0 + 3 * HOUR_MS))?.pm25_count).toBe(150);
+  });
+
   it('rolls up rain totals and flood peaks with the hours above each level', async () => {
     const { db, raw, rollups } = await fresh();
     const gauge = registry.get('flood-longbien')!; // levels I 9.5, II 10.5, III 11.5 m; interval 300 s
