@@ -10,11 +10,17 @@ export interface LocalInfluxd {
   readonly httpPort: number;
   /** `host:port` of its backup/restore RPC service (`influxd backup -host`). */
   readonly rpcAddress: string;
+  /** The running process's pid (a new one after restart()). */
   readonly pid: number;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. Keeps the folder. */
   stop(graceMs?: number): Promise<void>;
-  /** SIGKILL at once (fault tests). */
+  /** SIGKILL at once (fault tests). Keeps the folder. */
   kill(): Promise<void>;
+  /**
+   * After stop() or kill(): runs influxd again with the same config — the same ports, meta, data
+   * and wal folders — and resolves once it answers /ping. Fails if a port was taken meanwhile.
+   */
+  restart(): Promise<void>;
 }
 
 export interface LocalInfluxdOptions {
@@ -98,14 +104,13 @@ async function waitForPing(url: string, child: ChildProcess, timeoutMs: number):
   throw new InfluxdStartError(`influxd did not answer /ping within ${timeoutMs} ms`);
 }
 
-export async function startLocalInfluxd(opts: LocalInfluxdOptions): Promise<LocalInfluxd> {
-  const dir = resolve(opts.dir);
-  for (const sub of ['meta', 'data', 'wal']) mkdirSync(join(dir, sub), { recursive: true });
-  const httpPort = await freePort(opts.preferredHttpPort ?? 0);
-  let rpcPort = await freePort(0);
-  while (rpcPort === httpPort) rpcPort = await freePort(0);
-  const configPath = join(dir, 'influxd.conf');
-  writeFileSync(configPath, configText(dir, httpPort, rpcPort, opts.retentionCheckInterval));
+/** A running influxd of `configPath`, ready once it answers /ping. */
+interface Run {
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+}
+
+async function run(dir: string, configPath: string, url: string, readyTimeoutMs: number): Promise<Run> {
   const logFd = openSync(join(dir, 'influxd.log'), 'a');
   const child = spawn('influxd', ['run', '-config', configPath], {
     stdio: ['ignore', logFd, logFd],
@@ -122,27 +127,60 @@ export async function startLocalInfluxd(opts: LocalInfluxdOptions): Promise<Loca
       ),
     ),
   );
-  const url = `http://127.0.0.1:${httpPort}`;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   try {
-    await Promise.race([waitForPing(url, child, opts.readyTimeoutMs ?? 30_000), spawnError]);
+    await Promise.race([waitForPing(url, child, readyTimeoutMs), spawnError]);
   } catch (err) {
     child.kill('SIGKILL');
     throw err instanceof InfluxdStartError
       ? new InfluxdStartError(`${err.message}; see ${join(dir, 'influxd.log')}`, { cause: err })
       : err;
   }
+  return { child, exited };
+}
+
+const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+
+export async function startLocalInfluxd(opts: LocalInfluxdOptions): Promise<LocalInfluxd> {
+  const dir = resolve(opts.dir);
+  for (const sub of ['meta', 'data', 'wal']) mkdirSync(join(dir, sub), { recursive: true });
+  const httpPort = await freePort(opts.preferredHttpPort ?? 0);
+  let rpcPort = await freePort(0);
+  while (rpcPort === httpPort) rpcPort = await freePort(0);
+  const configPath = join(dir, 'influxd.conf');
+  writeFileSync(configPath, configText(dir, httpPort, rpcPort, opts.retentionCheckInterval));
+  const url = `http://127.0.0.1:${httpPort}`;
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
+  let current = await run(dir, configPath, url, readyTimeoutMs);
   const stop = async (graceMs = 10_000) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    const { child, exited } = current;
+    if (!running(child)) return;
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await exited;
     clearTimeout(timer);
   };
   const kill = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    const { child, exited } = current;
+    if (!running(child)) return;
     child.kill('SIGKILL');
     await exited;
   };
-  return { url, httpPort, rpcAddress: `127.0.0.1:${rpcPort}`, pid: child.pid ?? -1, stop, kill };
+  const restart = async () => {
+    if (running(current.child)) throw new InfluxdStartError('influxd is still running: stop() or kill() it first');
+    // Else a server that took the port meanwhile would answer the /ping meant for this one.
+    if ((await freePort(httpPort)) !== httpPort) throw new InfluxdStartError(`port ${httpPort} was taken meanwhile`);
+    current = await run(dir, configPath, url, readyTimeoutMs);
+  };
+  return {
+    url,
+    httpPort,
+    rpcAddress: `127.0.0.1:${rpcPort}`,
+    get pid() {
+      return current.child.pid ?? -1;
+    },
+    stop,
+    kill,
+    restart,
+  };
 }
