@@ -1,15 +1,14 @@
 // Set tests of the whole cluster against the real engine (issue 12): a gateway publishes sequenced
-// QoS 1 readings through HAProxy to two edges; a writer stores them in InfluxDB; two alert
-// evaluators share the partitions' leases (one active, one standby). The tests (c) SIGKILL the
-// active evaluator (the standby takes over within the lease), (d) take InfluxDB away for 30 s
-// (a proxy in front of the real server refuses every connection), (b) SIGKILL the edge holding
-// the gateway's session (the gateway reconnects through HAProxy to the other edge and resends)
-// and (a) SIGKILL the nats-server leading the log's stream. After each: every acknowledged
-// (station, seq) is in InfluxDB exactly once, and the alert history the cluster stored
-// (QUANTRAC_ALERTS) equals a single-process run of the same alert engine over the same readings
-// (the backtest replay of what InfluxDB holds): no transition missed, repeated or stuck. A
-// stateless API process serves the cluster's views: active alerts from the history, /ws/live from
-// the log.
+// QoS 1 readings through HAProxy to two edges; a writer stores them in this file's own influxd; two
+// alert evaluators share the partitions' leases (one active, one standby). The tests (c) SIGKILL the
+// active evaluator (the standby takes over within the lease), (d) SIGKILL influxd, keep it down for
+// 30 s and start it again on the same port and data folder, (b) SIGKILL the edge holding the
+// gateway's session (the gateway reconnects through HAProxy to the other edge and resends) and (a)
+// SIGKILL the nats-server leading the log's stream. After each: every acknowledged (station, seq) is
+// in InfluxDB exactly once, and the alert history the cluster stored (QUANTRAC_ALERTS) equals the
+// engine's backtest replay of what InfluxDB holds (a single-process run of the same engine in this
+// process): no transition missed, repeated or stuck. A stateless API process serves the cluster's
+// views: active alerts from the history, /ws/live from the log.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,32 +24,36 @@ import { backtestStored } from '../../ingest/alerts/backtest-source.ts';
 import { parseRules } from '../../ingest/alerts/rules.ts';
 import { createInfluxHttp } from '../../ingest/influx/influx-http.ts';
 import { LOG_DEFAULTS } from '../../ingest/log/jetstream-log.ts';
-import { freePort } from '../../ops/local-influxd.ts';
+import { freePort, startLocalInfluxd, type LocalInfluxd } from '../../ops/local-influxd.ts';
 import { startLocalHaproxy, type LocalHaproxy } from '../../ops/local-haproxy.ts';
 import { createAuditLog } from '../../server/audit-log.ts';
 import { parseConfig } from '../../server/config.ts';
 import { influxTargets } from '../../server/influx-targets.ts';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
-import { eventually, influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
+import { eventually, influxRows, uniqueDatabase } from '../support/influx.ts';
 import { followAlertHistory, startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
 import { startPublisher, storedCounts, type Publisher } from '../support/publisher.ts';
 import { partitionsOf, startAlertRoles, stopProcesses, startServerProcess, type ServerProcess } from '../support/server-process.ts';
 
 const TTL_MS = 1500;
 const STATIONS = ['air-001', 'air-002'];
+const STEP_MS = 60_000;
+const INFLIGHT = 2;
 // One rule that opens above 60 µg/m³ and clears below 40: the readings below cross both often.
 const RULES = {
   version: 1,
   rules: [{ id: 'pm25-test', signal: 'threshold', kind: 'air', parameter: 'pm25', updateEveryS: 300, levels: [{ key: 'high', label: { vi: 'Cao', en: 'High' }, severity: 'moderate', set: 60, clear: 40 }] }],
 };
 const pm25 = (seq: number) => 20 + ((seq * 7) % 70); // 20…89, crossing 40 and 60 every ten readings or so
+const GATEWAY = { gatewayId: 'gw-air-01', stations: STATIONS.map((id) => ({ id, values: (seq: number) => ({ pm25: pm25(seq) }) })) };
 
 let cluster: TestNatsCluster;
 let nc: NatsConnection;
 let dir: string;
 let db: string;
 let haproxy: LocalHaproxy;
-let influxProxy: FaultProxy;
+let influxDir: string;
+/** This file's own influxd: (d) kills it, so it cannot be the one the other test files share. */
+let influxd: LocalInfluxd;
 let password: string;
 let env: Record<string, string>;
 const procs: ServerProcess[] = [];
@@ -61,19 +64,23 @@ const history: AlertEvent[] = [];
 let stopHistory: (() => Promise<void>) | undefined;
 /** The engine's state carries over from one phase to the next: histories compare from the first. */
 let firstBaseMs = Number.POSITIVE_INFINITY;
+/** Each phase's readings, in the order the cluster got them, with the (station, seq) it acknowledged. */
+const phases: { baseMs: number; stepMs: number; countPerStation: number; acked: Set<string> }[] = [];
 
 beforeAll(async () => {
   cluster = await startTestNatsCluster();
   dir = mkdtempSync(join(tmpdir(), 'quantrac-cluster-roles-'));
   db = uniqueDatabase('cluster');
-  influxProxy = await startFaultProxy(influxUrl());
+  // The prefix of the test influxds: global-setup kills one orphaned by a killed run.
+  influxDir = mkdtempSync(join(tmpdir(), 'quantrac-test-influxd-cluster-roles-'));
+  influxd = await startLocalInfluxd({ dir: influxDir });
   writeFileSync(join(dir, 'rules.json'), JSON.stringify(RULES));
   nc = await connect({ servers: [...cluster.urls], maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   const kv = await openCredentialsBucket(nc);
-  password = await addCredential({ credentialsPath: join(dir, 'unused.json'), audit: createAuditLog(join(dir, 'audit.jsonl')), actor: 'test', update: kvCredentialUpdater(kv) }, 'gw-air-01');
+  password = await addCredential({ credentialsPath: join(dir, 'unused.json'), audit: createAuditLog(join(dir, 'audit.jsonl')), actor: 'test', update: kvCredentialUpdater(kv) }, GATEWAY.gatewayId);
   env = {
     NATS_URL: cluster.urls.join(','),
-    INFLUX_URL: influxProxy.url,
+    INFLUX_URL: influxd.url,
     INFLUX_DATABASE: db,
     INFLUX_TIMEOUT_MS: '1000',
     WRITE_BACKOFF_MAX_MS: '500',
@@ -106,20 +113,22 @@ afterAll(async () => {
   await stopProcesses(procs);
   await nc?.close();
   await cluster?.close();
-  await influxProxy?.close();
+  await influxd?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
+  if (influxDir) rmSync(influxDir, { recursive: true, force: true });
 });
 
 /** Publishes `count` readings per station, running `fault` once a third of them are acknowledged. */
 async function publishThrough(baseMs: number, count: number, fault: (publisher: Publisher) => Promise<void>): Promise<Set<string>> {
   const publisher = startPublisher({
     url: `mqtt://127.0.0.1:${haproxy.port}`,
-    gateways: [{ gatewayId: 'gw-air-01', password, stations: STATIONS.map((id) => ({ id, values: (seq) => ({ pm25: pm25(seq) }) })) }],
+    gateways: [{ ...GATEWAY, password }],
     countPerStation: count,
-    inflight: 2,
+    inflight: INFLIGHT,
     baseMs,
-    stepMs: 60_000,
+    stepMs: STEP_MS,
   });
+  phases.push({ baseMs, stepMs: STEP_MS, countPerStation: count, acked: publisher.acked });
   try {
     await eventually(async () => (publisher.acked.size >= (count * STATIONS.length) / 3 ? true : undefined), 60_000, 'a third acknowledged');
     await fault(publisher);
@@ -133,7 +142,7 @@ async function publishThrough(baseMs: number, count: number, fault: (publisher: 
 /** Every acknowledged reading is in InfluxDB exactly once (waits for the writer to catch up). */
 async function expectStoredOnce(acked: Set<string>, fromMs: number, toMs: number): Promise<void> {
   // This phase's time range only (each phase publishes the same seqs at other times).
-  const query = (q: string) => influxRows(db, q.replace(/WHERE (.*)$/, `WHERE ($1) AND time >= ${fromMs}ms AND time <= ${toMs}ms`));
+  const query = (q: string) => influxRows(db, q.replace(/WHERE (.*)$/, `WHERE ($1) AND time >= ${fromMs}ms AND time <= ${toMs}ms`), influxd.url);
   const counts = await eventually(
     async () => {
       const c = await storedCounts(query, 'air', STATIONS);
@@ -148,23 +157,26 @@ async function expectStoredOnce(acked: Set<string>, fromMs: number, toMs: number
   expect({ missing: missing.slice(0, 10), missingCount: missing.length, twice: twice.slice(0, 10) }).toEqual({ missing: [], missingCount: 0, twice: [] });
 }
 
-/** The cluster's stored history equals the engine's single-process run over what InfluxDB holds. */
+/** One transition of the history: what the cluster stores once (its Nats-Msg-Id names the same). */
+const key = (e: AlertEvent) => `${e.alert.id} ${e.type} ${e.at} ${e.alert.level.key} ${e.alert.value}`;
+const storedHistory = (fromMs: number, toMs: number) => history.filter((e) => e.at >= fromMs && e.at <= toMs).map(key).sort();
+
+/** The cluster's stored history equals the engine's backtest replay of what InfluxDB holds. */
 async function expectSameHistory(fromMs: number, toMs: number): Promise<string[]> {
-  const config = parseConfig({ INFLUX_URL: influxUrl(), INFLUX_DATABASE: db, DATA_DIR: dir });
+  const config = parseConfig({ INFLUX_URL: influxd.url, INFLUX_DATABASE: db, DATA_DIR: dir });
   const registry = loadRegistry(config.REGISTRY_PATH);
   const report = await backtestStored({ influx: createInfluxHttp(influxTargets(config).raw), registry, rules: parseRules(RULES, 'test'), fromMs, toMs, stationIds: STATIONS });
-  const key = (e: AlertEvent) => `${e.alert.id} ${e.type} ${e.at} ${e.alert.level.key} ${e.alert.value}`;
   const expected = report.events.filter((e) => STATIONS.includes(e.alert.stationId)).map(key).sort();
   expect(expected.length).toBeGreaterThan(10);
   // The evaluator lags the writer by at most a moment: wait for the history to reach the end.
   const actual = await eventually(
     async () => {
-      const got = history.filter((e) => e.at >= fromMs && e.at <= toMs).map(key).sort();
+      const got = storedHistory(fromMs, toMs);
       return got.length >= expected.length ? got : undefined;
     },
     30_000,
     'the alert history to catch up',
-  ).catch(() => history.filter((e) => e.at >= fromMs && e.at <= toMs).map(key).sort());
+  ).catch(() => storedHistory(fromMs, toMs));
   expect(actual).toEqual(expected);
   return report.alerts.filter((a) => a.state === 'active' && STATIONS.includes(a.stationId)).map((a) => a.id).sort();
 }
@@ -201,13 +213,13 @@ it('(c) SIGKILL of the active alert evaluator: the standby takes over within the
   // Within the lease: the ttl after the last renewal, plus a renewal round and the start of 16 lanes.
   expect(takeoverMs).toBeGreaterThan(0);
   expect(takeoverMs).toBeLessThan(TTL_MS + 5000);
-  await expectStoredOnce(acked, baseMs, baseMs + count * 60_000);
-  const active = await expectSameHistory(firstBaseMs, baseMs + count * 60_000);
+  await expectStoredOnce(acked, baseMs, baseMs + count * STEP_MS);
+  const active = await expectSameHistory(firstBaseMs, baseMs + count * STEP_MS);
   expect(active.length).toBeGreaterThan(0); // the last readings (pm25 83) leave alerts open
   await expectApiActive(active);
 }, 240_000);
 
-it('(d) InfluxDB unreachable for 30 s: readings wait in the log, then every acknowledged one is stored once and the history is unchanged', async () => {
+it('(d) InfluxDB killed for 30 s, then started again on its port and data: readings wait in the log, then every acknowledged one is stored once and the history is unchanged', async () => {
   const baseMs = Date.now() - 5 * 86_400_000;
   firstBaseMs = Math.min(firstBaseMs, baseMs);
   const count = 1500;
@@ -215,16 +227,27 @@ it('(d) InfluxDB unreachable for 30 s: readings wait in the log, then every ackn
   let liveReadings = 0;
   live.on('message', (d) => void (liveReadings += (String(d).match(/air-00[12]/g) ?? []).length));
   await new Promise((r, j) => live.once('open', r).once('error', j));
-  const acked = await publishThrough(baseMs, count, async () => {
-    influxProxy.mode = 'down';
+  let ackedWhileDown = 0;
+  const acked = await publishThrough(baseMs, count, async (publisher) => {
+    // SIGKILL rather than SIGTERM: a crash (OOM killer, power loss) is the harsher stop. Writes in
+    // flight lose their answer, so the writer cannot tell whether they landed (its retry must store
+    // them once), and influxd gets no chance to flush: what it acknowledged must come back from its WAL.
+    await influxd.kill();
+    await expect(fetch(`${influxd.url}/ping`)).rejects.toThrow();
+    const atKill = publisher.acked.size;
     await new Promise((r) => setTimeout(r, 30_000));
-    influxProxy.mode = 'pass';
+    ackedWhileDown = publisher.acked.size - atKill;
+    await influxd.restart();
   });
   live.close();
-  // The live stream does not wait for the database: it carried readings during the outage too.
+  // Acknowledgements do not wait for the database: the log took readings during the outage, and the
+  // live stream carried them.
+  expect(ackedWhileDown).toBeGreaterThan(100);
   expect(liveReadings).toBeGreaterThan(100);
-  await expectStoredOnce(acked, baseMs, baseMs + count * 60_000);
-  await expectApiActive(await expectSameHistory(firstBaseMs, baseMs + count * 60_000));
+  await expectStoredOnce(acked, baseMs, baseMs + count * STEP_MS);
+  // What the earlier phases stored came back with the restart too.
+  for (const p of phases.slice(0, -1)) await expectStoredOnce(p.acked, p.baseMs, p.baseMs + p.countPerStation * STEP_MS);
+  await expectApiActive(await expectSameHistory(firstBaseMs, baseMs + count * STEP_MS));
 }, 240_000);
 
 async function appendedBy(p: ServerProcess): Promise<number> {
@@ -257,8 +280,8 @@ it('(b) SIGKILL of the edge holding the gateway session: the gateway resends thr
     expect(await appendedBy(other)).toBeGreaterThanOrEqual(otherAtKill + 200); // the gateway came back through it
   });
   expect(killed).toBeDefined();
-  await expectStoredOnce(acked, baseMs, baseMs + count * 60_000);
-  await expectApiActive(await expectSameHistory(firstBaseMs, baseMs + count * 60_000));
+  await expectStoredOnce(acked, baseMs, baseMs + count * STEP_MS);
+  await expectApiActive(await expectSameHistory(firstBaseMs, baseMs + count * STEP_MS));
 }, 240_000);
 
 it('(a) SIGKILL of the nats-server leading the log: appends wait for the election; nothing lost, stored twice, or transitioned twice', async () => {
@@ -276,6 +299,6 @@ it('(a) SIGKILL of the nats-server leading the log: appends wait for the electio
     expect((await jsm.streams.info(LOG_DEFAULTS.stream)).cluster?.leader).not.toBe(leaderName);
     await leader!.restart();
   });
-  await expectStoredOnce(acked, baseMs, baseMs + count * 60_000);
-  await expectApiActive(await expectSameHistory(firstBaseMs, baseMs + count * 60_000));
+  await expectStoredOnce(acked, baseMs, baseMs + count * STEP_MS);
+  await expectApiActive(await expectSameHistory(firstBaseMs, baseMs + count * STEP_MS));
 }, 240_000);
