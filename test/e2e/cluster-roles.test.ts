@@ -6,9 +6,12 @@
 // gateway's session (the gateway reconnects through HAProxy to the other edge and resends) and (a)
 // SIGKILL the nats-server leading the log's stream. After each: every acknowledged (station, seq) is
 // in InfluxDB exactly once, and the alert history the cluster stored (QUANTRAC_ALERTS) equals the
-// engine's backtest replay of what InfluxDB holds (a single-process run of the same engine in this
-// process): no transition missed, repeated or stuck. A stateless API process serves the cluster's
-// views: active alerts from the history, /ws/live from the log.
+// engine's backtest replay of what InfluxDB holds (in this process: cheap, and it names the phase
+// that broke). Last, the single-process server (`npm start`'s: no NATS, its log a file) gets the
+// same readings phase by phase, and its alert history (every event its webhook delivers) must equal
+// the cluster's event for event (alert id, type, time, level, value): no transition missed,
+// repeated or stuck. A stateless API process serves the cluster's views: active alerts from the
+// history, /ws/live from the log.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +36,7 @@ import { eventually, influxRows, uniqueDatabase } from '../support/influx.ts';
 import { followAlertHistory, startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
 import { startPublisher, storedCounts, type Publisher } from '../support/publisher.ts';
 import { partitionsOf, startAlertRoles, stopProcesses, startServerProcess, type ServerProcess } from '../support/server-process.ts';
+import { runSingleProcess, type ReadingBatch } from '../support/single-process-run.ts';
 
 const TTL_MS = 1500;
 const STATIONS = ['air-001', 'air-002'];
@@ -65,7 +69,7 @@ let stopHistory: (() => Promise<void>) | undefined;
 /** The engine's state carries over from one phase to the next: histories compare from the first. */
 let firstBaseMs = Number.POSITIVE_INFINITY;
 /** Each phase's readings, in the order the cluster got them, with the (station, seq) it acknowledged. */
-const phases: { baseMs: number; stepMs: number; countPerStation: number; acked: Set<string> }[] = [];
+const phases: (ReadingBatch & { acked: Set<string> })[] = [];
 
 beforeAll(async () => {
   cluster = await startTestNatsCluster();
@@ -302,3 +306,28 @@ it('(a) SIGKILL of the nats-server leading the log: appends wait for the electio
   await expectStoredOnce(acked, baseMs, baseMs + count * STEP_MS);
   await expectApiActive(await expectSameHistory(firstBaseMs, baseMs + count * STEP_MS));
 }, 240_000);
+
+it('the alert history equals the single-process server\'s over the same readings, event for event', async () => {
+  // The same readings: every phase's were all acknowledged by the cluster, so its log holds each.
+  expect(phases.map((p) => p.acked.size)).toEqual(phases.map((p) => p.countPerStation * STATIONS.length));
+  const lastMs = Math.max(...phases.map((p) => p.baseMs + p.countPerStation * p.stepMs));
+  const expected = storedHistory(firstBaseMs, lastMs);
+  expect(expected.length).toBeGreaterThan(10);
+  const run = await runSingleProcess({
+    dataDir: join(dir, 'single-process'),
+    influxUrl: influxd.url,
+    env: { ALERT_RULES_PATH: env.ALERT_RULES_PATH!, ALERT_TICK_MS: env.ALERT_TICK_MS! },
+    gateway: GATEWAY,
+    batches: phases,
+    inflight: INFLIGHT,
+    // Another station of the gateway, after every phase: its alert opens once the rest was judged.
+    sentinel: { station: 'air-003', ts: lastMs + STEP_MS, values: { pm25: 89 } },
+  });
+  try {
+    const single = () => run.events().filter((e) => STATIONS.includes(e.alert.stationId)).map(key).sort();
+    const got = await eventually(async () => (single().length >= expected.length ? single() : undefined), 10_000, 'the deliveries before the sentinel').catch(single);
+    expect(got).toEqual(expected);
+  } finally {
+    await run.stop();
+  }
+}, 180_000);
