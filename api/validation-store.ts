@@ -71,14 +71,41 @@ export interface ValidationStore {
   index(): ExclusionIndex;
   /** Changes with every add/revoke (also another process's): part of cache keys. */
   revision(): string;
-  add(mark: NewMark, nowMs?: number): ValidationMark;
-  /** Why the file on disk is not the version in use (changes are refused meanwhile), else undefined. */
+  /** Stores a new mark (the file at once; the cluster's KV bucket once a quorum has it). */
+  add(mark: NewMark, nowMs?: number): ValidationMark | Promise<ValidationMark>;
+  /** Why the stored marks are not the ones in use (changes are refused meanwhile), else undefined. */
   problem(): string | undefined;
   /** Undoes a mark; undefined when there is no such active mark. */
+  revoke(id: string, by: string, reason: string | undefined, nowMs?: number): ValidationMark | undefined | Promise<ValidationMark | undefined>;
+}
+
+/** The file store: its changes are written before they return. */
+export interface FileValidationStore extends ValidationStore {
+  add(mark: NewMark, nowMs?: number): ValidationMark;
   revoke(id: string, by: string, reason: string | undefined, nowMs?: number): ValidationMark | undefined;
 }
 
-export function createValidationStore(path: string, opts: { readonly onBadRead?: (problem: string) => void } = {}): ValidationStore {
+/** A new mark as stored: a fresh id, the range as ISO times, who and when. */
+export function newMark(m: NewMark, nowMs: number): ValidationMark {
+  return {
+    id: randomUUID(),
+    station: m.station,
+    parameter: m.parameter,
+    from: new Date(m.fromMs).toISOString(),
+    to: new Date(m.toMs).toISOString(),
+    status: m.status,
+    reason: m.reason,
+    by: m.by,
+    at: new Date(nowMs).toISOString(),
+  };
+}
+
+/** A mark undone: it stays on record with who undid it, when and why. */
+export function revokedMark(old: ValidationMark, by: string, reason: string | undefined, nowMs: number): ValidationMark {
+  return { ...old, revokedAt: new Date(nowMs).toISOString(), revokedBy: by, ...(reason ? { revokeReason: reason } : {}) };
+}
+
+export function createValidationStore(path: string, opts: { readonly onBadRead?: (problem: string) => void } = {}): FileValidationStore {
   loadValidations(path); // a damaged file at start is an error naming it, not an empty store
   const source = createLastGoodFile<ValidationsFile>({ path, parse: (text) => parseValidations(path, text), absent: EMPTY, ...(opts.onBadRead ? { onBadRead: opts.onBadRead } : {}) });
   let file = source.get();
@@ -107,17 +134,7 @@ export function createValidationStore(path: string, opts: { readonly onBadRead?:
     problem: () => source.problem(),
     add(m, nowMs = Date.now()) {
       writable();
-      const mark: ValidationMark = {
-        id: randomUUID(),
-        station: m.station,
-        parameter: m.parameter,
-        from: new Date(m.fromMs).toISOString(),
-        to: new Date(m.toMs).toISOString(),
-        status: m.status,
-        reason: m.reason,
-        by: m.by,
-        at: new Date(nowMs).toISOString(),
-      };
+      const mark = newMark(m, nowMs);
       commit({ version: VALIDATIONS_FILE_VERSION, marks: [...file.marks, mark] });
       return mark;
     },
@@ -125,7 +142,7 @@ export function createValidationStore(path: string, opts: { readonly onBadRead?:
       writable();
       const old = file.marks.find((x) => x.id === id && x.revokedAt === undefined);
       if (!old) return undefined;
-      const done: ValidationMark = { ...old, revokedAt: new Date(nowMs).toISOString(), revokedBy: by, ...(reason ? { revokeReason: reason } : {}) };
+      const done = revokedMark(old, by, reason, nowMs);
       commit({ version: VALIDATIONS_FILE_VERSION, marks: file.marks.map((x) => (x.id === id ? done : x)) });
       return done;
     },

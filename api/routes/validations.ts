@@ -65,7 +65,7 @@ export async function validationRoutes(app: FastifyInstance, deps: ValidationRou
     if (body.to - body.from > MAX_MARK_RANGE_MS) throw new ApiError('RANGE_TOO_LARGE', 'one mark covers at most 366 days');
     const by = req.principal!.user;
     refuseWhileUnusable();
-    const mark = deps.store.add({ station: station.id, parameter: body.parameter, fromMs: body.from, toMs: body.to, status: body.status, reason: body.reason, by });
+    const mark = await deps.store.add({ station: station.id, parameter: body.parameter, fromMs: body.from, toMs: body.to, status: body.status, reason: body.reason, by });
     deps.audit({ actor: by, action: `validation.${body.status === 'invalid' ? 'invalidate' : 'validate'}`, subject: `${station.id}/${body.parameter}`, detail: { id: mark.id, from: mark.from, to: mark.to, reason: mark.reason } });
     deps.onChange?.({ station: station.id, fromMs: body.from, toMs: body.to });
     return reply.status(201).send(mark);
@@ -78,7 +78,7 @@ export async function validationRoutes(app: FastifyInstance, deps: ValidationRou
     const by = req.principal!.user;
     refuseWhileUnusable();
     const mark = deps.store.marks().find((m) => m.id === markId && m.station === station.id);
-    const done = mark ? deps.store.revoke(markId, by, body.reason) : undefined;
+    const done = mark ? await deps.store.revoke(markId, by, body.reason) : undefined;
     if (!done) throw new ApiError('NOT_FOUND', `no active mark ${markId} at ${station.id}`);
     deps.audit({ actor: by, action: 'validation.revoke', subject: `${station.id}/${done.parameter}`, detail: { id: done.id, from: done.from, to: done.to, ...(body.reason ? { reason: body.reason } : {}) } });
     deps.onChange?.({ station: station.id, fromMs: Date.parse(done.from), toMs: Date.parse(done.to) });

@@ -2,7 +2,8 @@
 // (any number behind a load balancer). Data from InfluxDB; the live stream (/ws/live) and the
 // "now" view from a follower of the replicated log starting at its end (its own reading stage);
 // the alert views and /ws/officer from the replicated alert history (alert-view.ts); the accounts and
-// the token secret from KV (quantrac_users, quantrac_api_secrets), shared by every API process.
+// the token secret from KV (quantrac_users, quantrac_api_secrets), shared by every API process, and
+// the officers' validation marks (quantrac_validations).
 //
 //   QUANTRAC_LOG (from its end) ─▶ reading stage ─▶ /ws/live, now-view
 //   QUANTRAC_ALERTS (whole)     ─▶ alert view   ─▶ /api/alerts*, /ws/officer;  ack ─▶ command into the log
@@ -15,6 +16,8 @@ import { buildApp } from '../../api/app.ts';
 import { createAuth } from '../../api/auth.ts';
 import { createKvUsersSource, openUsersBucket, USERS_BUCKET } from '../../api/kv-users.ts';
 import { loadOrCreateKvSecret } from '../../api/kv-token-secret.ts';
+import { createKvValidationStore, openValidationsBucket, VALIDATIONS_BUCKET } from '../../api/kv-validation-store.ts';
+import { createAuditLog } from '../audit-log.ts';
 import { createLiveHub, type LiveHub } from '../../api/live-hub.ts';
 import { createNowView, type NowView } from '../../api/now-view.ts';
 import { ensureAlertStream } from '../../ingest/alerts/event-stream.ts';
@@ -70,6 +73,10 @@ export async function startApiRole(config: Readonly<Config>, log: Logger): Promi
     tokenTtlS: config.API_TOKEN_TTL_S,
     hashConcurrency: config.API_LOGIN_HASH_CONCURRENCY,
   });
+  const marks = await createKvValidationStore(await openValidationsBucket(nc), {
+    onBadEntry: (key, problem) => log.error({ bucket: VALIDATIONS_BUCKET, key, problem }, 'validation mark not usable: left out'),
+  });
+  const auditLog = createAuditLog(config.auditLogPath);
   const appender = createJetStreamAppender(nc, logOptions);
   const alertView = await startClusterAlertView({
     nc,
@@ -103,6 +110,7 @@ export async function startApiRole(config: Readonly<Config>, log: Logger): Promi
     influx,
     rollupInflux,
     live,
+    validations: { store: marks, audit: (event) => void auditLog.append(event).catch((err: unknown) => log.error({ err, event }, 'audit log write failed')) },
     metrics: metrics.registry,
     readiness: [
       { name: 'influxdb', check: async () => ((await influx.ping()) ? undefined : 'InfluxDB does not answer its ping') },
@@ -123,6 +131,7 @@ export async function startApiRole(config: Readonly<Config>, log: Logger): Promi
       await app.close();
       await alertView.stop();
       await users.close();
+      await marks.close();
       await appender.close();
       await nc.drain();
     },

@@ -3,15 +3,18 @@
 // (NATS_URL set: the quantrac_users bucket) logs in on API #1 and its token works on API #2; after
 // `npm run users -- disable` both refuse that token within a second; a bad entry written into the
 // bucket by hand refuses that user only, without stopping either process. An account of a users.json
-// from one-process days reaches both with `npm run users -- import`.
+// from one-process days reaches both with `npm run users -- import`. Officers' validation marks
+// (quantrac_validations) made through one API are listed and applied by the other; two officers
+// undoing one mark at once through different APIs: one succeeds, the other gets 404.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openUsersBucket } from '../../api/kv-users.ts';
+import { openValidationsBucket } from '../../api/kv-validation-store.ts';
 import { setUser } from '../../api/users-file.ts';
 import { eventually, influxUrl, uniqueDatabase } from '../support/influx.ts';
 import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
@@ -133,4 +136,50 @@ it('npm run users -- import copies a users.json account the bucket lacks, and le
   await eventually(async () => ((await login(apis[1]!, 'thu', 'mat-khau-tu-tep')).status === 200 ? true : undefined), 2000, 'thu logs in');
   expect((await login(apis[1]!, 'hoa', 'mat-khau-tu-tep')).status).toBe(401); // the bucket's hoa kept its own password
   expect(usersCli('list').stdout).toMatch(/^hoa\tofficer$/m);
+});
+
+it('a validation mark made through API #1 is listed and applied by API #2 within a second; undone at once through both, exactly one undo succeeds', async () => {
+  const added = usersCli('add', 'quan', 'officer');
+  expect(added.status, added.stderr).toBe(0);
+  const token = await eventually(async () => ((await login(apis[0]!, 'quan', added.stdout.trim())).status === 200 ? tokenOf(apis[0]!, 'quan', added.stdout.trim()) : undefined), 5000, 'quan logs in');
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const list = async (api: ServerProcess) =>
+    (await (await fetch(`${api.http}/api/stations/air-001/validations?includeRevoked=true`, { headers })).json()) as { invalid: Record<string, unknown[]>; marks: { id: string; revokedAt?: string }[] };
+
+  const from = '2026-12-01T00:00:00.000Z';
+  const to = '2026-12-01T06:00:00.000Z';
+  const made = await fetch(`${apis[0]!.http}/api/stations/air-001/validations`, { method: 'POST', headers, body: JSON.stringify({ parameter: 'pm25', from, to, status: 'invalid', reason: 'inlet blocked' }) });
+  expect(made.status).toBe(201);
+  const mark = (await made.json()) as { id: string };
+  expect((await list(apis[0]!)).marks.map((m) => m.id)).toContain(mark.id); // its own change, at once
+  const madeAt = Date.now();
+  const seen = await eventually(async () => {
+    const l = await list(apis[1]!);
+    return l.marks.some((m) => m.id === mark.id) ? l : undefined;
+  }, 5000, 'API #2 lists the mark');
+  expect(Date.now() - madeAt).toBeLessThan(1000);
+  expect(seen.invalid.pm25).toEqual([{ from, to }]);
+
+  const undo = (api: ServerProcess) => fetch(`${api.http}/api/stations/air-001/validations/${mark.id}`, { method: 'DELETE', headers, body: JSON.stringify({ reason: 'inlet fine' }) });
+  const statuses = (await Promise.all(apis.map(undo))).map((r) => r.status).sort();
+  expect(statuses).toEqual([200, 404]);
+  for (const api of apis) {
+    await eventually(async () => {
+      const l = await list(api);
+      return l.marks.find((m) => m.id === mark.id)?.revokedAt && !l.invalid.pm25 ? true : undefined;
+    }, 2000, 'the undo seen');
+  }
+  // Each API audits its own changes in its DATA_DIR: one undo in all.
+  const revokes = () => dirs.map((d) => (existsSync(join(d, 'audit.jsonl')) ? readFileSync(join(d, 'audit.jsonl'), 'utf8') : '').match(/"action":"validation.revoke"/g)?.length ?? 0).reduce((a, b) => a + b);
+  await eventually(async () => (revokes() > 0 ? true : undefined), 2000, 'the undo audited');
+  expect(revokes()).toBe(1);
+
+  // A mark written into the bucket by hand that is not one is left out; both processes go on.
+  const kv = await openValidationsBucket(nc);
+  await kv.put('not-a-mark', JSON.stringify({ station: 'air-001', parameter: 'pm25' }));
+  await new Promise((r) => setTimeout(r, 300));
+  for (const api of apis) {
+    expect((await list(api)).marks.map((m) => m.id)).toEqual([mark.id]);
+    expect(api.child.exitCode).toBeNull();
+  }
 });

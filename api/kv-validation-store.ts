@@ -1,0 +1,111 @@
+// Officers' validation marks in a replicated JetStream KV bucket (cluster mode): one key per mark id
+// holding the mark as validations.json would hold it. Every API process watches the bucket, so a
+// mark made through one is listed and applied (AQI, series, exports) by all within a second; an undo
+// is a compare-and-set on the mark's revision, so two officers cannot both undo it or lose a change.
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import { ValidationMarkSchema, type ValidationMark } from '../contracts/api.ts';
+import { exclusionIndex, type ExclusionIndex } from '../contracts/validations.ts';
+import { newMark, revokedMark, type ValidationStore } from './validation-store.ts';
+
+export const VALIDATIONS_BUCKET = 'quantrac_validations';
+
+export async function openValidationsBucket(nc: NatsConnection, replicas = 3): Promise<KV> {
+  return new Kvm(nc).create(VALIDATIONS_BUCKET, { replicas, history: 5 });
+}
+
+export interface KvValidationStore extends ValidationStore {
+  add(...args: Parameters<ValidationStore['add']>): Promise<ValidationMark>;
+  revoke(...args: Parameters<ValidationStore['revoke']>): Promise<ValidationMark | undefined>;
+  close(): Promise<void>;
+}
+
+export interface KvValidationStoreOptions {
+  /** A key's value is not a mark: it is left out (not applied, not listed). Once per revision. */
+  readonly onBadEntry?: (key: string, problem: string) => void;
+}
+
+function decode(e: KvEntry): { mark: ValidationMark } | { problem: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(e.value).toString('utf8'));
+  } catch {
+    return { problem: 'not JSON' };
+  }
+  const parsed = ValidationMarkSchema.safeParse(json);
+  if (!parsed.success) return { problem: parsed.error.issues.map((i) => `${i.path.join('.') || '(mark)'}: ${i.message}`).join('; ') };
+  if (parsed.data.id !== e.key) return { problem: `id ${parsed.data.id} is not its key` };
+  return { mark: parsed.data };
+}
+
+/**
+ * Answers from the marks the watch delivered, newest revision per key first; the process's own
+ * changes are applied as soon as the bucket stored them (read your writes). Resolves once every
+ * stored mark is loaded.
+ */
+export async function createKvValidationStore(kv: KV, opts: KvValidationStoreOptions = {}): Promise<KvValidationStore> {
+  const latest = new Map<string, { revision: number; mark?: ValidationMark }>();
+  let changes = 0;
+  let cached: { changes: number; marks: ValidationMark[]; index: ExclusionIndex } | undefined;
+  const apply = (e: KvEntry): void => {
+    const known = latest.get(e.key);
+    if (known && known.revision >= e.revision) return;
+    changes++;
+    if (e.operation !== 'PUT') return void latest.set(e.key, { revision: e.revision });
+    const decoded = decode(e);
+    if ('mark' in decoded) return void latest.set(e.key, { revision: e.revision, mark: decoded.mark });
+    latest.set(e.key, { revision: e.revision });
+    opts.onBadEntry?.(e.key, decoded.problem);
+  };
+  const view = () => {
+    if (cached?.changes !== changes) {
+      const marks = [...latest.values()].flatMap((v) => (v.mark ? [v.mark] : [])).sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.id.localeCompare(b.id));
+      cached = { changes, marks, index: exclusionIndex(marks) };
+    }
+    return cached;
+  };
+  const load = async (key: string): Promise<KvEntry | undefined> => {
+    const e = await kv.get(key);
+    if (e) apply(e);
+    return e ?? undefined;
+  };
+
+  const watch = await kv.watch();
+  void (async () => {
+    for await (const e of watch) apply(e);
+  })().catch(() => undefined); // a watch that ends: this process's own changes still apply
+  for await (const key of await kv.keys()) await load(key);
+
+  return {
+    marks: () => view().marks,
+    index: () => view().index,
+    revision: () => `kv:${changes}`,
+    problem: () => undefined, // a bad entry leaves out that mark only; changes to the others go on
+    async add(m, nowMs = Date.now()) {
+      const mark = newMark(m, nowMs);
+      await kv.create(mark.id, JSON.stringify(mark));
+      await load(mark.id);
+      return mark;
+    },
+    async revoke(id, by, reason, nowMs = Date.now()) {
+      if (!/^[-/_=.a-zA-Z0-9]+$/.test(id)) return undefined; // not a key the bucket can hold: no such mark
+      for (let attempt = 0; ; attempt++) {
+        const e = await load(id);
+        const old = e ? latest.get(id)?.mark : undefined;
+        if (!e || !old || old.revokedAt !== undefined) return undefined;
+        const done = revokedMark(old, by, reason, nowMs);
+        try {
+          await kv.update(id, JSON.stringify(done), e.revision); // refused when someone changed it since
+        } catch (err) {
+          if (attempt >= 5) throw err;
+          continue; // read again: undone meanwhile → undefined
+        }
+        await load(id);
+        return done;
+      }
+    },
+    async close() {
+      watch.stop();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+// Officers' validation marks in the cluster's KV bucket (api/kv-validation-store.ts) against a real
+// 3-node nats-server cluster: a mark made by one API process is listed and applied by another within
+// a second; an undo that read the mark before another process undid it is refused by the bucket's
+// compare-and-set (the one seam: that process's update waits until the other's undo is stored).
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { KV } from '@nats-io/kv';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { isExcluded } from '../../contracts/validations.ts';
+import { createKvValidationStore, openValidationsBucket, type KvValidationStore } from '../../api/kv-validation-store.ts';
+import { eventually } from '../support/influx.ts';
+import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
+
+const T = Date.parse('2026-12-01T00:00:00Z');
+const H = 3_600_000;
+
+let cluster: TestNatsCluster;
+const ncs: NatsConnection[] = [];
+const stores: KvValidationStore[] = [];
+const bad: string[] = [];
+let gate: Promise<void> | undefined;
+
+beforeAll(async () => {
+  cluster = await startTestNatsCluster();
+  for (const url of [cluster.urls[0]!, cluster.urls[2]!]) ncs.push(await connect({ servers: url }));
+  stores.push(await createKvValidationStore(await openValidationsBucket(ncs[0]!), { onBadEntry: (key) => bad.push(key) }));
+  // The second process's bucket: its writes of existing keys wait for `gate` when one is set.
+  const kv = await openValidationsBucket(ncs[1]!);
+  const gated = new Proxy(kv, {
+    get(target, prop, receiver) {
+      if (prop === 'update') return async (...args: Parameters<KV['update']>) => (await gate, target.update(...args));
+      if (prop === 'put') return async (...args: Parameters<KV['put']>) => (await gate, target.put(...args));
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  stores.push(await createKvValidationStore(gated));
+});
+
+afterAll(async () => {
+  for (const s of stores) await s.close();
+  for (const nc of ncs) await nc.close();
+  await cluster?.close();
+});
+
+it('a mark made through one process is listed and excludes its range in the other within a second', async () => {
+  const [a, b] = stores as [KvValidationStore, KvValidationStore];
+  const mark = await a.add({ station: 'air-001', parameter: 'pm25', fromMs: T, toMs: T + 2 * H, status: 'invalid', reason: 'inlet blocked', by: 'lan' });
+  expect(a.marks().map((m) => m.id)).toEqual([mark.id]); // its own change at once
+  const madeAt = Date.now();
+  await eventually(async () => (b.marks().some((m) => m.id === mark.id) ? true : undefined), 5000, 'the other lists it');
+  expect(Date.now() - madeAt).toBeLessThan(1000);
+  expect(isExcluded(b.index(), 'air-001', 'pm25', T + H)).toBe(true);
+  expect(isExcluded(b.index(), 'air-001', 'pm25', T + 3 * H)).toBe(false);
+});
+
+it('two undos of one mark: the one that read it before the other stored its undo is refused, nothing is overwritten', async () => {
+  const [a, b] = stores as [KvValidationStore, KvValidationStore];
+  const mark = await a.add({ station: 'air-002', parameter: 'pm10', fromMs: T, toMs: T + H, status: 'invalid', reason: 'calibration gas', by: 'lan' });
+  await eventually(async () => (b.marks().some((m) => m.id === mark.id) ? true : undefined), 5000, 'the other lists it');
+  let open!: () => void;
+  gate = new Promise((r) => (open = r));
+  const late = b.revoke(mark.id, 'minh', 'second undo'); // reads the mark, then waits to write
+  await new Promise((r) => setTimeout(r, 200));
+  const first = await a.revoke(mark.id, 'lan', 'first undo');
+  expect(first?.revokedBy).toBe('lan');
+  open();
+  expect(await late).toBeUndefined();
+  gate = undefined;
+  await eventually(async () => (b.marks().find((m) => m.id === mark.id)?.revokedAt ? true : undefined), 2000, 'the undo seen');
+  for (const s of stores) expect(s.marks().find((m) => m.id === mark.id)).toMatchObject({ revokedBy: 'lan', revokeReason: 'first undo' });
+  expect(await a.revoke(mark.id, 'lan', undefined)).toBeUndefined(); // already undone
+  expect(await a.revoke('no such mark!', 'lan', undefined)).toBeUndefined();
+});
+
+it('an entry that is not a mark is left out and reported', async () => {
+  const kv = await openValidationsBucket(ncs[0]!);
+  await kv.put('hand-written', JSON.stringify({ station: 'air-001', parameter: 'pm25' }));
+  await eventually(async () => (bad.includes('hand-written') ? true : undefined), 2000, 'reported');
+  expect(stores[0]!.marks().some((m) => m.id === 'hand-written')).toBe(false);
+});
