@@ -1,6 +1,7 @@
 // Prometheus metrics of the pipeline (served at /metrics by the API). Counters come in parallel
 // sets (STYLE.md 7): readings received/accepted/rejected/flagged, points written/rejected.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { StagedPublish } from './consumers/reading-stage.ts';
 
 export function createMetrics(opts0: { processMetrics?: boolean } = {}) {
   const registry = new Registry();
@@ -53,3 +54,22 @@ export function createMetrics(opts0: { processMetrics?: boolean } = {}) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Counts one publish's outcome (received, accepted, duplicate, flagged, rejected by reason) — by the
+ * one lane that reports it: the embedded server's now lane, the cluster writer's store lane.
+ */
+export function countStaged(metrics: Metrics, staged: StagedPublish, qos: 0 | 1): void {
+  for (const [kind, n] of staged.received) metrics.readingsReceived.inc({ kind }, n);
+  const accepted = new Map<string, number>();
+  for (const r of staged.accepted) accepted.set(r.kind, (accepted.get(r.kind) ?? 0) + 1);
+  for (const [kind, n] of accepted) metrics.readingsAccepted.inc({ kind, qos: String(qos) }, n);
+  if (staged.accepted.length > staged.fresh.length) {
+    const fresh = new Set(staged.fresh);
+    for (const r of staged.accepted) if (!fresh.has(r)) metrics.readingsDuplicate.inc({ kind: r.kind });
+  }
+  // Counted by QARTOD test: each value not passed, and each spike settled one reading later.
+  for (const r of staged.fresh) for (const p in r.quality) for (const test in r.quality[p]!.tests) metrics.readingsFlagged.inc({ flag: test, kind: r.kind });
+  for (const rev of staged.revisions) for (const x of rev.settled) metrics.readingsFlagged.inc({ flag: x.test, kind: rev.kind });
+  for (const r of staged.rejected) metrics.readingsRejected.inc({ reason: r.rejection.reason, kind: r.kind });
+}

@@ -31,7 +31,7 @@ import { createFileLogReader, type FileLogReader } from '../ingest/log/file-log.
 import { checkRecordTypes } from '../ingest/log/record-check.ts';
 import type { LogCommand } from '../ingest/log/records.ts';
 import type { LogPosition } from '../ingest/log/types.ts';
-import { createMetrics, type Metrics } from '../ingest/metrics.ts';
+import { countStaged, createMetrics, type Metrics } from '../ingest/metrics.ts';
 import { observeBacktestWorkers } from '../ingest/alerts/backtest-off-thread.ts';
 import { createLineEncoder } from '../ingest/sink/line-protocol.ts';
 import { createInfluxWriter, type InfluxWriter, type WriterOptions } from '../ingest/sink/influx-writer.ts';
@@ -213,19 +213,8 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
     snapshotEveryMs: config.LOG_SNAPSHOT_EVERY_MS,
     checkpointEveryMs: 1000,
     onStaged(staged, qos) {
-      for (const [kind, n] of staged.received) metrics.readingsReceived.inc({ kind }, n);
-      const accepted = new Map<string, number>();
-      for (const r of staged.accepted) accepted.set(r.kind, (accepted.get(r.kind) ?? 0) + 1);
-      for (const [kind, n] of accepted) metrics.readingsAccepted.inc({ kind, qos: String(qos) }, n);
-      if (staged.accepted.length > staged.fresh.length) {
-        const fresh = new Set(staged.fresh);
-        for (const r of staged.accepted) if (!fresh.has(r)) metrics.readingsDuplicate.inc({ kind: r.kind });
-      }
-      // Counted by QARTOD test: each value not passed, and each spike settled one reading later.
-      for (const r of staged.fresh) for (const p in r.quality) for (const test in r.quality[p]!.tests) metrics.readingsFlagged.inc({ flag: test, kind: r.kind });
-      for (const rev of staged.revisions) for (const x of rev.settled) metrics.readingsFlagged.inc({ flag: x.test, kind: rev.kind });
+      countStaged(metrics, staged, qos);
       for (const r of staged.rejected) {
-        metrics.readingsRejected.inc({ reason: r.rejection.reason, kind: r.kind });
         if (!r.gatewayId) continue;
         broker.publish(gatewayDeadLetterTopic(r.gatewayId), JSON.stringify(r.letter), 0);
         metrics.deadLetters.inc();

@@ -12,7 +12,7 @@ import { decodeRecord } from '../log/records.ts';
 import type { LogPosition, LogReader } from '../log/types.ts';
 import type { WriterSource } from '../sink/influx-writer.ts';
 import type { LaneSnapshot, LaneStateStore } from './lane-state.ts';
-import type { ReadingStage } from './reading-stage.ts';
+import type { ReadingStage, StagedPublish } from './reading-stage.ts';
 import { timeSlicer, type UrgentWork } from './time-slice.ts';
 import type { QualityRevision } from '../stages/quality.ts';
 
@@ -35,6 +35,11 @@ export interface StoreLaneOptions {
   readonly onRecordError?: (err: unknown, position: LogPosition) => void;
   /** Work on this thread that goes first (the now lane): the reading pass yields to it. */
   readonly yieldTo?: UrgentWork;
+  /**
+   * A publish's outcome, for counters and dead letters where this lane is their one reporter (the
+   * cluster's writer); only for records past the checkpoint it opened at, so once per process.
+   */
+  readonly onStaged?: (staged: StagedPublish, qos: 0 | 1) => void;
 }
 
 interface Pending {
@@ -42,6 +47,8 @@ interface Pending {
   readonly lines: string[];
   readonly readings: Reading[];
   readonly bytes: number;
+  /** Receive time of the record's publish (0 for other records). */
+  readonly receivedAt: number;
 }
 
 export interface StoreLane extends WriterSource<LogPosition> {
@@ -55,6 +62,8 @@ export interface StoreLane extends WriterSource<LogPosition> {
   holds(): LogPosition;
   /** Takes a snapshot at the next record boundary (the log is short of space: let it release). */
   snapshotSoon(): void;
+  /** Age of the oldest record read and not yet confirmed by InfluxDB, ms (0 when drained). */
+  oldestUnwrittenMs(): number;
   /** Saves the checkpoint now (shutdown). */
   close(): Promise<void>;
 }
@@ -74,6 +83,8 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
   let checkpointAtMs = 0;
   let saving: Promise<void> = Promise.resolve();
   let soon = false;
+  /** Receive time of the last publish confirmed, for the age of what waits beyond `pending`. */
+  let releasedReceivedAt = 0;
 
   /** One fill at a time (each moves readAt); a read waits for the prefetch in flight. */
   let filling: Promise<void> = Promise.resolve();
@@ -91,11 +102,13 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
       const slice = timeSlicer({ yieldTo: opts.yieldTo });
       for (const entry of entries) {
         if (slice.due()) await slice.pause(); // the now lane and the API share this thread
-        const item: Pending = { next: entry.next, lines: [], readings: [], bytes: 0 };
+        const item: { -readonly [K in keyof Pending]: Pending[K] } = { next: entry.next, lines: [], readings: [], bytes: 0, receivedAt: 0 };
         try {
           const record = decodeRecord(entry.body);
           if (record.type === 'publish') {
+            item.receivedAt = record.publish.receivedAt;
             const staged = opts.stage.process(record.publish);
+            if (staged && entry.next > replayUntil) opts.onStaged?.(staged, record.publish.qos);
             if (staged) {
               for (const rev of staged.revisions) item.lines.push(opts.encodeRevision(rev));
               for (const r of staged.accepted) item.readings.push(r);
@@ -187,12 +200,21 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
     },
     async release(upTo) {
       const done: Reading[] = [];
-      while (pending.length > 0 && pending[0]!.next <= upTo) for (const r of pending.shift()!.readings) done.push(r);
+      while (pending.length > 0 && pending[0]!.next <= upTo) {
+        const p = pending.shift()!;
+        if (p.receivedAt > 0) releasedReceivedAt = p.receivedAt;
+        for (const r of p.readings) done.push(r);
+      }
       confirmed = Math.max(confirmed, upTo);
       if (done.length > 0) opts.onStored?.(done, upTo);
       await persist(false);
     },
     isDrained: () => pending.length === 0 && readAt >= opts.reader.end(),
+    oldestUnwrittenMs() {
+      if (pending.length === 0 && readAt >= opts.reader.end()) return 0;
+      const since = pending.find((p) => p.receivedAt > 0)?.receivedAt ?? releasedReceivedAt;
+      return since > 0 ? Math.max(0, Date.now() - since) : 0;
+    },
     once: (event, listener) => events.once(event, listener),
     off: (event, listener) => events.off(event, listener),
     async close() {

@@ -9,6 +9,8 @@
 // records before it is stored in QUANTRAC_ALERTS. No duplicate: a new owner re-emits the
 // transitions of the records after that checkpoint, and the stream keeps each once (Nats-Msg-Id
 // names the transition). No stuck alert: ticks are in the log, so silence and clearing carry on.
+// Prometheus counters at /metrics (role-health.ts): alert events by rule and type, webhook
+// deliveries by outcome, engine errors, lane lag. The readings' counters and dead letters are the writers' (one reporter per reading).
 //
 //   quantrac.log.p.{n} ─▶ now lane (stage ─▶ engine) ─ events ─▶ QUANTRAC_ALERTS ─▶ api (views, /ws/officer)
 //                              └─ snapshot + checkpoint (after the events' PubAck) ─▶ KV now-p{n}
@@ -25,6 +27,8 @@ import { createReadingStage } from '../../ingest/consumers/reading-stage.ts';
 import { ensureJetStreamLog } from '../../ingest/log/jetstream-log.ts';
 import { createJetStreamReader } from '../../ingest/log/jetstream-reader.ts';
 import { LaneFencedError, createKvLaneState, openLaneStateBucket } from '../../ingest/log/kv-lane-state.ts';
+import { createMetrics } from '../../ingest/metrics.ts';
+import type { NowLane } from '../../ingest/consumers/now-lane.ts';
 import type { Config } from '../config.ts';
 import { loadAlertRules } from '../create-alerts.ts';
 import { readingStageOptions } from '../create-services.ts';
@@ -51,6 +55,8 @@ export async function startAlertsRole(config: Readonly<Config>, log: Logger): Pr
   const rules = loadAlertRules(config.ALERT_RULES_PATH);
   const stageOptions = readingStageOptions(config, registry);
   let events = 0;
+  const metrics = createMetrics({ processMetrics: true });
+  const lanes = new Map<number, NowLane>();
   const webhookOptions: PartitionWebhookOptions | undefined =
     config.alertWebhookUrls.length > 0 && config.ALERT_WEBHOOK_SECRET
       ? {
@@ -61,6 +67,7 @@ export async function startAlertsRole(config: Readonly<Config>, log: Logger): Pr
           backoffBaseMs: config.ALERT_WEBHOOK_BACKOFF_BASE_MS,
           backoffMaxMs: config.ALERT_WEBHOOK_BACKOFF_MAX_MS,
           queueMax: config.ALERT_DELIVERY_QUEUE_MAX,
+          onCount: (outcome) => metrics.alertDeliveries.inc({ channel: 'webhook', outcome }),
         }
       : undefined;
   const deliveryKv = webhookOptions ? await openDeliveryBucket(nc) : undefined;
@@ -90,7 +97,11 @@ export async function startAlertsRole(config: Readonly<Config>, log: Logger): Pr
       },
     };
     let clock = 0;
-    const service = createAlertService({ registry, rules, store: noStore, log, tickMs: config.ALERT_TICK_MS, queueMax: config.ALERT_DELIVERY_QUEUE_MAX, logDriven: true, clock: () => clock });
+    const service = createAlertService({ registry, rules, store: noStore, log, tickMs: config.ALERT_TICK_MS, queueMax: config.ALERT_DELIVERY_QUEUE_MAX, logDriven: true, clock: () => clock,
+      onEvents: (batch) => batch.forEach((e) => metrics.alertEvents.inc({ rule: e.alert.ruleId, type: e.type })),
+      onDropped: (n) => metrics.alertFanoutDropped.inc(n),
+      onEngineError: (what) => metrics.alertEngineErrors.inc({ what }),
+    });
     service.addChannel({
       name: 'alert-stream',
       deliver: (batch) => {
@@ -108,9 +119,12 @@ export async function startAlertsRole(config: Readonly<Config>, log: Logger): Pr
       setClock: (ms) => void (clock = ms),
       snapshotEveryMs: config.LOG_SNAPSHOT_EVERY_MS,
       checkpointEveryMs: 1000,
-      onStaged: () => undefined, // counters and dead letters: the edges and writers count theirs
+      onStaged: () => undefined, // counters and dead letters: the writer of the partition reports them
       onLive: () => undefined, // the live stream: api processes follow the log themselves
-      onRecordError: (err, position) => log.error({ err, position, partition: p }, 'a log record could not be processed: skipped by the alert engine'),
+      onRecordError: (err, position) => {
+        metrics.consumerErrors.inc({ consumer: 'now' });
+        log.error({ err, position, partition: p }, 'a log record could not be processed: skipped by the alert engine');
+      },
     });
     try {
       await lane.start();
@@ -121,8 +135,10 @@ export async function startAlertsRole(config: Readonly<Config>, log: Logger): Pr
       await reader.close();
       throw err;
     }
+    lanes.set(p, lane);
     return {
       async stop(lost) {
+        lanes.delete(p);
         if (lost) {
           handedOver = true;
           publisher.abandon(); // the new owner re-emits from its checkpoint
@@ -136,7 +152,11 @@ export async function startAlertsRole(config: Readonly<Config>, log: Logger): Pr
   };
 
   const runner = await startPartitionRunner(nc, { bucket: LEASE_BUCKET, owner, partitions: logOptions.partitions, ttlMs: config.CLUSTER_LEASE_TTL_MS, start: startPartition }, log);
-  const health = await startRoleHealth(config.HTTP_HOST, config.HTTP_PORT, () => ({ healthy: !nc.isClosed(), role: 'alerts', owner, partitions: runner.running(), events }));
+  const health = await startRoleHealth(config.HTTP_HOST, config.HTTP_PORT, () => ({ healthy: !nc.isClosed(), role: 'alerts', owner, partitions: runner.running(), events }), {
+    registry: metrics.registry,
+    token: config.METRICS_TOKEN,
+    beforeScrape: () => metrics.alertLaneLagSeconds.set(Math.max(0, ...[...lanes.values()].map((l) => l.lagSeconds()))),
+  });
   log.info({ owner, http: health.url }, 'alert evaluator ready');
 
   return {

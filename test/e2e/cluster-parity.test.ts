@@ -3,7 +3,8 @@
 // InfluxDB. Rollups: readings a writer stored are rolled up hourly and daily into the rollups
 // retention policy, equal to the aggregates of the known values — also when the writer that stored
 // them is SIGKILLed before its rollup round (its pending hours are in KV, the next owner rolls them up).
-import { mkdtempSync, rmSync } from 'node:fs';
+// Metrics: the writer and alerts processes serve /metrics, and their counters move with the readings.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -31,6 +32,7 @@ let db: string;
 let password: string;
 let env: Record<string, string>;
 let edge: ServerProcess;
+let writer2: ServerProcess;
 const procs: ServerProcess[] = [];
 
 beforeAll(async () => {
@@ -108,7 +110,7 @@ it('readings stored by a writer SIGKILLed before its rollup round are rolled up 
   writer1.child.kill('SIGKILL');
   await writer1.exited;
 
-  const writer2 = await startServerProcess({ ...env, QUANTRAC_ROLE: 'writer', QUANTRAC_NAME: 'writer-2', ROLLUP_FLUSH_INTERVAL_MS: '300' });
+  writer2 = await startServerProcess({ ...env, QUANTRAC_ROLE: 'writer', QUANTRAC_NAME: 'writer-2', ROLLUP_FLUSH_INTERVAL_MS: '300' });
   procs.push(writer2);
   for (const station of STATIONS) {
     const hours = expected(station, 'pm25', baseMs, (ts) => Math.floor(ts / HOUR_MS) * HOUR_MS);
@@ -141,3 +143,66 @@ it('readings stored by a writer SIGKILLed before its rollup round are rolled up 
   }
   await eventually(async () => ((await health(writer2))?.rollupsPending === 0 ? true : undefined), 10_000, 'no hour left pending');
 }, 80_000);
+
+/** The sum of a metric's samples whose labels include `labels` (0 when there is none). */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) total += Number(m[3]);
+  }
+  return total;
+}
+
+const scrape = async (p: ServerProcess, token?: string) => {
+  const res = await fetch(`${p.http}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { status: res.status, text: await res.text() };
+};
+
+it('the writer and alerts processes serve /metrics, behind METRICS_TOKEN, and their counters move with the readings', async () => {
+  writeFileSync(join(dir, 'rules.json'), JSON.stringify({
+    version: 1,
+    rules: [{ id: 'pm25-test', signal: 'threshold', kind: 'air', parameter: 'pm25', updateEveryS: 300, levels: [{ key: 'high', label: { vi: 'Cao', en: 'High' }, severity: 'moderate', set: 60, clear: 40 }] }],
+  }));
+  const alerts = await startServerProcess({ ...env, QUANTRAC_ROLE: 'alerts', QUANTRAC_NAME: 'alerts-1', ALERT_RULES_PATH: join(dir, 'rules.json'), METRICS_TOKEN: 'scrape-me-0123456789' });
+  procs.push(alerts);
+  expect((await scrape(alerts)).status).toBe(401);
+  await eventually(async () => ((await health(alerts))?.partitions as number[] | undefined)?.length === 16 ? true : undefined, 15_000, 'the evaluator to own every partition');
+
+  const before = (await scrape(writer2)).text;
+  const count = 12;
+  const publisher = startPublisher({
+    url: edge.mqtt,
+    gateways: [{ gatewayId: 'gw-air-01', password, stations: STATIONS.map((id) => ({ id, values: (seq: number) => ({ pm25: 70 + (seq % 5), pm10: 80 + (seq % 3) }) })) }],
+    countPerStation: count,
+    inflight: 4,
+    baseMs: Math.floor((Date.now() - 2 * 86_400_000) / HOUR_MS) * HOUR_MS,
+    stepMs: 60_000,
+  });
+  await publisher.done;
+  await publisher.stop();
+  const n = count * STATIONS.length;
+  const after = await eventually(async () => {
+    const t = (await scrape(writer2)).text;
+    return sample(t, 'quantrac_points_written_total') - sample(before, 'quantrac_points_written_total') >= n ? t : undefined;
+  }, 20_000, 'the writer to count the points written');
+  const moved = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
+  expect(moved('quantrac_readings_received_total', { kind: 'air' })).toBe(n);
+  expect(moved('quantrac_readings_accepted_total', { kind: 'air', qos: '1' })).toBe(n);
+  expect(moved('quantrac_readings_rejected_total')).toBe(0);
+  expect(moved('quantrac_write_batch_seconds_count')).toBeGreaterThan(0);
+  expect(after).toContain('quantrac_oldest_unwritten_seconds 0');
+  expect(after).toContain('process_resident_memory_bytes');
+
+  // Both stations cross 60 µg/m³: one opened alert each, counted by the evaluator.
+  const alertText = await eventually(async () => {
+    const { status, text } = await scrape(alerts, 'scrape-me-0123456789');
+    expect(status).toBe(200);
+    return sample(text, 'quantrac_alert_events_total', { rule: 'pm25-test', type: 'opened' }) >= STATIONS.length ? text : undefined;
+  }, 20_000, 'the evaluator to count the opened alerts');
+  expect(sample(alertText, 'quantrac_alert_events_total', { rule: 'pm25-test', type: 'opened' })).toBe(STATIONS.length);
+  expect(alertText).toContain('quantrac_alert_lane_lag_seconds');
+  // The readings are the writer's to count: the evaluator reports none of them.
+  expect(sample(alertText, 'quantrac_readings_received_total')).toBe(0);
+}, 60_000);
