@@ -107,17 +107,19 @@ export function createKvDirtySet(kv: KV, key: string): KvDirtySet {
       for (const [stationId, hs] of marks) for (const hourMs of hs.keys()) hours.push({ stationId, hourMs });
       return { hours, token: generation };
     },
-    async clear(token) {
+    async clear(token, only) {
       let removed = false;
-      for (const [s, hours] of marks) {
-        for (const [h, g] of hours) {
-          if (g > token) continue;
-          hours.delete(h);
-          changes++;
-          removed = true;
-        }
-        if (hours.size === 0) marks.delete(s);
-      }
+      const remove = (stationId: string, hourMs: number) => {
+        const hours = marks.get(stationId);
+        const g = hours?.get(hourMs);
+        if (!hours || g === undefined || g > token) return;
+        hours.delete(hourMs);
+        if (hours.size === 0) marks.delete(stationId);
+        changes++;
+        removed = true;
+      };
+      if (only) for (const h of only) remove(h.stationId, h.hourMs);
+      else for (const [s, hours] of [...marks]) for (const h of [...hours.keys()]) remove(s, h);
       if (removed) await persist();
     },
     size: () => {

@@ -46,6 +46,8 @@ export interface WriterPartitionDeps {
   readonly writer: WriterOptions;
   readonly snapshotEveryMs: number;
   readonly rollupFlushIntervalMs: number;
+  /** A station's open hour is recomputed at most this often (ROLLUP_OPEN_HOUR_EVERY_MS). */
+  readonly openHourEveryMs: number;
   readonly drainMs: number;
   readonly metrics: Metrics;
   /** A publish's outcome past the lane's checkpoint: counters and dead letters. */
@@ -67,7 +69,7 @@ export async function startWriterPartition(d: WriterPartitionDeps, p: number): P
   // Claimed after the lane: the predecessor's marks of every batch before its checkpoint are in KV.
   const dirty = createKvDirtySet(d.stateKv, rollupsPendingKey(p));
   await dirty.claim();
-  const rollups = createRollupConsumer({ registry: d.registry, raw: d.influx, rollups: d.rollupInflux, dirty });
+  const rollups = createRollupConsumer({ registry: d.registry, raw: d.influx, rollups: d.rollupInflux, dirty, openHourEveryMs: d.openHourEveryMs });
   const reader = await createJetStreamReader(d.nc, { stream: d.logOptions.stream, filterSubject: `${d.logOptions.subjectPrefix}.p.${p}` });
   const encode = createLineEncoder(d.registry);
   const m = d.metrics;

@@ -68,6 +68,7 @@ export async function startWriter(config: Readonly<Config>, log: Logger): Promis
             writer: writerOptions(config),
             snapshotEveryMs: config.LOG_SNAPSHOT_EVERY_MS,
             rollupFlushIntervalMs: config.ROLLUP_FLUSH_INTERVAL_MS,
+            openHourEveryMs: config.ROLLUP_OPEN_HOUR_EVERY_MS,
             drainMs: config.SHUTDOWN_DRAIN_MS,
             metrics,
             onStaged: (staged, qos) => countStaged(metrics, staged, qos),

@@ -48,6 +48,12 @@ it('a new owner takes over the marks the old one made durable; after its claim t
   const c = createKvDirtySet(kv, rollupsPendingKey(5));
   await c.claim();
   expect(c.size()).toBe(0);
+  // Only the hours named are cleared (the rollups defer a station's open hour).
+  await c.mark([{ stationId: 'air-001', ts: H0 }, { stationId: 'air-002', ts: H0 }]);
+  await c.clear(c.take().token, [{ stationId: 'air-001', hourMs: H0 }]);
+  const d = createKvDirtySet(kv, rollupsPendingKey(5));
+  await d.claim();
+  expect(sorted(d.take().hours)).toEqual(['air-002@0']);
   // Another partition's key is its own.
   const other = createKvDirtySet(kv, rollupsPendingKey(6));
   await other.claim();
