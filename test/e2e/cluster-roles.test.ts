@@ -308,6 +308,7 @@ it('(a) SIGKILL of the nats-server leading the log: appends wait for the electio
 }, 240_000);
 
 it('the alert history equals the single-process server\'s over the same readings, event for event', async () => {
+  expect(phases.length, 'phases run before this test').toBeGreaterThan(0);
   // The same readings: every phase's were all acknowledged by the cluster, so its log holds each.
   expect(phases.map((p) => p.acked.size)).toEqual(phases.map((p) => p.countPerStation * STATIONS.length));
   const lastMs = Math.max(...phases.map((p) => p.baseMs + p.countPerStation * p.stepMs));
