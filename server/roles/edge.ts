@@ -2,7 +2,8 @@
 // whose publish hook appends the raw publish to the replicated JetStream log and lets the PUBACK
 // go once the stream's quorum stored it. Nothing else runs here: the consumers (readings, writer,
 // alerts) read the log elsewhere. Credentials come from the cluster's KV bucket, so a change made
-// with `npm run gateways` reaches every edge at once. Any number of edges behind HAProxy.
+// with `npm run gateways` reaches every edge at once. Any number of edges behind HAProxy. The
+// writers' dead letters reach the gateways through the edges (dead-letters.ts).
 //
 //   gateway ─MQTT─▶ HAProxy ─PROXY v2─▶ edge: auth/ACL/limits ─append─▶ JetStream R3 ─PubAck─▶ PUBACK
 import { createServer, type Server } from 'node:http';
@@ -14,6 +15,7 @@ import { createKvCredentialStore, openCredentialsBucket } from '../../broker/kv-
 import { loadRegistry } from '../../contracts/stations.ts';
 import { createJetStreamAppender, ensureJetStreamLog } from '../../ingest/log/jetstream-log.ts';
 import type { Config } from '../config.ts';
+import { relayDeadLetters } from './dead-letters.ts';
 
 export interface Edge {
   urls(): { mqtt: string; http: string };
@@ -63,6 +65,8 @@ export async function startEdge(config: Readonly<Config>, log: Logger): Promise<
     log,
   );
 
+  const deadLetters = relayDeadLetters(nc, (topic, payload, qos) => broker.publish(topic, payload, qos), log);
+
   // The clock record for silence rules: every edge appends each tick on the same grid, and the
   // log stores it once (its Nats-Msg-Id is the tick's time).
   const tick = setInterval(() => {
@@ -87,6 +91,7 @@ export async function startEdge(config: Readonly<Config>, log: Logger): Promise<
     appended: () => appended,
     async stop() {
       clearInterval(tick);
+      deadLetters.stop();
       await broker.close();
       await appender.close();
       await credentials.close();

@@ -52,6 +52,8 @@ export interface WriterPartitionDeps {
   readonly metrics: Metrics;
   /** A publish's outcome past the lane's checkpoint: counters and dead letters. */
   readonly onStaged: (staged: StagedPublish, qos: 0 | 1) => void;
+  /** A point InfluxDB refused for good (counted already): its dead letter. */
+  readonly onRejectedLine: (line: string, reason: string) => void;
   /** Points InfluxDB confirmed (the health's running total). */
   readonly onWritten: (points: number) => void;
   readonly log: Logger;
@@ -106,7 +108,8 @@ export async function startWriterPartition(d: WriterPartitionDeps, p: number): P
     },
     onRejectedLine: (line, reason) => {
       m.pointsRejected.inc();
-      log.error({ line: line.slice(0, 300), reason }, 'InfluxDB refused a point; dropped');
+      log.error({ line: line.slice(0, 300), reason }, 'InfluxDB refused a point; dead-lettered');
+      d.onRejectedLine(line, reason);
     },
     onStored: async (lines) => {
       await rollups.onReadings(readingKeysOfLines(lines));

@@ -8,7 +8,8 @@
 // the hours a confirmed batch touched are marked in KV (rollups-p{n}, kv-dirty-set.ts) before the
 // checkpoint moves, and recomputed every ROLLUP_FLUSH_INTERVAL_MS; a new owner inherits the marks.
 // A station's readings all land in one partition (its gateway's), so one writer rolls up a station.
-// Prometheus counters of what it moves at /metrics (role-health.ts). One partition: writer-partition.ts.
+// Prometheus counters of what it moves at /metrics (role-health.ts); the partition's rejected
+// readings counted by reason and dead-lettered through the edges (dead-letters.ts), by this role only. One partition: writer-partition.ts.
 //
 //   JetStream quantrac.log.p.{n} ─▶ store lane (decode, validate, quality) ─▶ writer ─2xx─▶ KV checkpoint store-p{n}
 //                                                                                └─▶ KV rollups-p{n} ─▶ rollups (InfluxDB)
@@ -24,6 +25,7 @@ import type { Config } from '../config.ts';
 import { readingStageOptions, writerOptions } from '../create-services.ts';
 import { influxTargets } from '../influx-targets.ts';
 import { startPartitionRunner } from './partition-runner.ts';
+import { publishDeadLetter } from './dead-letters.ts';
 import { startRoleHealth } from './role-health.ts';
 import { nowLaneName, startWriterPartition, storeLaneName, type WriterPartition } from './writer-partition.ts';
 
@@ -71,7 +73,21 @@ export async function startWriter(config: Readonly<Config>, log: Logger): Promis
             openHourEveryMs: config.ROLLUP_OPEN_HOUR_EVERY_MS,
             drainMs: config.SHUTDOWN_DRAIN_MS,
             metrics,
-            onStaged: (staged, qos) => countStaged(metrics, staged, qos),
+            onStaged: (staged, qos) => {
+              countStaged(metrics, staged, qos);
+              for (const r of staged.rejected) {
+                if (!r.gatewayId) continue;
+                publishDeadLetter(nc, r.gatewayId, r.letter);
+                metrics.deadLetters.inc();
+              }
+            },
+            onRejectedLine: (line, reason) => {
+              const station = /,station=([^, ]+)/.exec(line)?.[1];
+              const gatewayId = station ? registry.get(station)?.gatewayId : undefined;
+              if (!gatewayId) return;
+              publishDeadLetter(nc, gatewayId, { reason: 'database_rejected', detail: reason, topic: '', station, payload: line.slice(0, 1024), rejectedAt: new Date().toISOString() });
+              metrics.deadLetters.inc();
+            },
             onWritten: (n) => void (written += n),
             log,
           },

@@ -4,11 +4,15 @@
 // retention policy, equal to the aggregates of the known values — also when the writer that stored
 // them is SIGKILLed before its rollup round (its pending hours are in KV, the next owner rolls them up).
 // Metrics: the writer and alerts processes serve /metrics, and their counters move with the readings.
+// Dead letters: a rejected reading is counted by reason by the partition's writer only, and reaches
+// the gateway's dead-letter topic once, on another edge than the one it was published through.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { DeadLetter } from '../../contracts/reading.ts';
 import { addCredential } from '../../broker/credential-admin.ts';
 import { kvCredentialUpdater, openCredentialsBucket } from '../../broker/kv-credentials.ts';
 import { HOUR_MS, hanoiDayStart } from '../../contracts/rollups.ts';
@@ -33,6 +37,7 @@ let password: string;
 let env: Record<string, string>;
 let edge: ServerProcess;
 let writer2: ServerProcess;
+let alerts: ServerProcess;
 const procs: ServerProcess[] = [];
 
 beforeAll(async () => {
@@ -165,7 +170,7 @@ it('the writer and alerts processes serve /metrics, behind METRICS_TOKEN, and th
     version: 1,
     rules: [{ id: 'pm25-test', signal: 'threshold', kind: 'air', parameter: 'pm25', updateEveryS: 300, levels: [{ key: 'high', label: { vi: 'Cao', en: 'High' }, severity: 'moderate', set: 60, clear: 40 }] }],
   }));
-  const alerts = await startServerProcess({ ...env, QUANTRAC_ROLE: 'alerts', QUANTRAC_NAME: 'alerts-1', ALERT_RULES_PATH: join(dir, 'rules.json'), METRICS_TOKEN: 'scrape-me-0123456789' });
+  alerts = await startServerProcess({ ...env, QUANTRAC_ROLE: 'alerts', QUANTRAC_NAME: 'alerts-1', ALERT_RULES_PATH: join(dir, 'rules.json'), METRICS_TOKEN: 'scrape-me-0123456789' });
   procs.push(alerts);
   expect((await scrape(alerts)).status).toBe(401);
   await eventually(async () => ((await health(alerts))?.partitions as number[] | undefined)?.length === 16 ? true : undefined, 15_000, 'the evaluator to own every partition');
@@ -206,3 +211,36 @@ it('the writer and alerts processes serve /metrics, behind METRICS_TOKEN, and th
   // The readings are the writer's to count: the evaluator reports none of them.
   expect(sample(alertText, 'quantrac_readings_received_total')).toBe(0);
 }, 60_000);
+
+it('a rejected reading is counted by reason by the writer only and dead-lettered once to the gateway, through any edge', async () => {
+  const edge2 = await startServerProcess({ ...env, QUANTRAC_ROLE: 'edge', MQTT_HOST: '127.0.0.1', MQTT_PORT: String(await freePort()) });
+  procs.push(edge2);
+  const gateway = (url: string) => mqtt.connectAsync(url, { clientId: 'gw-air-01', username: 'gw-air-01', password, protocolVersion: 4, reconnectPeriod: 0 });
+  const subscriber = await gateway(edge2.mqtt);
+  const sender = await gateway(edge.mqtt);
+  try {
+    const letters: DeadLetter[] = [];
+    subscriber.on('message', (_topic, payload) => letters.push(JSON.parse(String(payload)) as DeadLetter));
+    await subscriber.subscribeAsync('gateways/gw-air-01/deadletter', { qos: 1 });
+    const [writerBefore, alertsBefore] = [(await scrape(writer2)).text, (await scrape(alerts, 'scrape-me-0123456789')).text];
+
+    await sender.publishAsync('sensors/air-001/reading', JSON.stringify({ ts: Date.now() - 1000, seq: 9001, values: { pm25: 99_999 } }), { qos: 1 });
+    await sender.publishAsync('sensors/air-002/reading', '{"ts":', { qos: 1 });
+    await eventually(async () => (letters.length >= 2 ? true : undefined), 15_000, 'two dead letters');
+    await new Promise((r) => setTimeout(r, 1500)); // a second copy (another role, another edge) would come within this
+    expect(letters.map((l) => `${l.reason} ${l.topic}`).sort()).toEqual(['malformed_json sensors/air-002/reading', 'out_of_range sensors/air-001/reading']);
+
+    const writerAfter = (await scrape(writer2)).text;
+    const moved = (name: string, labels: Record<string, string> = {}) => sample(writerAfter, name, labels) - sample(writerBefore, name, labels);
+    expect(moved('quantrac_readings_rejected_total', { reason: 'out_of_range', kind: 'air' })).toBe(1);
+    expect(moved('quantrac_readings_rejected_total', { reason: 'malformed_json' })).toBe(1);
+    expect(moved('quantrac_readings_rejected_total')).toBe(2);
+    expect(moved('quantrac_dead_letters_total')).toBe(2);
+    const alertsAfter = (await scrape(alerts, 'scrape-me-0123456789')).text;
+    expect(sample(alertsAfter, 'quantrac_readings_rejected_total') - sample(alertsBefore, 'quantrac_readings_rejected_total')).toBe(0);
+    expect(sample(alertsAfter, 'quantrac_dead_letters_total')).toBe(0);
+  } finally {
+    await subscriber.endAsync(true);
+    await sender.endAsync(true);
+  }
+}, 40_000);
