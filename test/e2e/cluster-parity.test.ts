@@ -2,7 +2,8 @@
 // JetStream cluster, an edge and writer processes (server/main.ts with QUANTRAC_ROLE), the test
 // InfluxDB. Rollups: readings a writer stored are rolled up hourly and daily into the rollups
 // retention policy, equal to the aggregates of the known values — also when the writer that stored
-// them is SIGKILLed before its rollup round (its pending hours are in KV, the next owner rolls them up).
+// them is SIGKILLed before its rollup round (its pending hours are in KV, the next owner rolls them up),
+// and served by the API process's hourly series.
 // Metrics: the writer and alerts processes serve /metrics, and their counters move with the readings.
 // Dead letters: a rejected reading is counted by reason by the partition's writer only, and reaches
 // the gateway's dead-letter topic once, on another edge than the one it was published through.
@@ -114,6 +115,15 @@ it('readings stored by a writer SIGKILLed before its rollup round are rolled up 
   expect(await rollupRows('air_1h', 'air-001', baseMs)).toEqual([]);
   writer1.child.kill('SIGKILL');
   await writer1.exited;
+  // The API's hourly series reads the rollups: nothing yet.
+  const api = await startServerProcess({ ...env, QUANTRAC_ROLE: 'api' });
+  procs.push(api);
+  const hourly = async (station: string) => {
+    const res = await fetch(`${api.http}/api/stations/${station}/readings?from=${baseMs}&to=${baseMs + 3 * HOUR_MS}&every=1h&source=hourly`);
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { buckets: { ts: string; values: Record<string, { mean: number; min: number; max: number; count: number }> }[] }).buckets;
+  };
+  expect(await hourly('air-001')).toEqual([]);
 
   writer2 = await startServerProcess({ ...env, QUANTRAC_ROLE: 'writer', QUANTRAC_NAME: 'writer-2', ROLLUP_FLUSH_INTERVAL_MS: '300' });
   procs.push(writer2);
@@ -145,6 +155,14 @@ it('readings stored by a writer SIGKILLed before its rollup round are rolled up 
       }
     }
     expect((await rollupRows('aqi_1h', station, baseMs)).length).toBeGreaterThan(0);
+    // What the API serves for those hours is the same aggregates.
+    const served = await hourly(station);
+    const want = expected(station, 'pm25', baseMs, (ts) => Math.floor(ts / HOUR_MS) * HOUR_MS);
+    expect(served.map((b) => Date.parse(b.ts))).toEqual([...want.keys()]);
+    for (const b of served) {
+      const w = want.get(Date.parse(b.ts))!;
+      expect(b.values.pm25).toEqual({ mean: expect.closeTo(w.mean, 9), min: w.min, max: w.max, count: w.count });
+    }
   }
   await eventually(async () => ((await health(writer2))?.rollupsPending === 0 ? true : undefined), 10_000, 'no hour left pending');
 }, 80_000);
