@@ -9,18 +9,32 @@ import { Kvm } from '@nats-io/kv';
 export const API_SECRETS_BUCKET = 'quantrac_api_secrets';
 const TOKEN_SECRET_KEY = 'token-secret';
 
-export async function loadOrCreateKvSecret(nc: NatsConnection, configured: string | undefined, replicas = 3): Promise<Buffer> {
+/**
+ * nats-server before 2.9.21 may accept two creates of one key that arrive together (the expected
+ * revision is checked before, not within, the replicated write: nats-server#4320), the later one
+ * stored. So a secret younger than `settleMs` is read again once that long has passed: by then
+ * every process reads the one stored last.
+ */
+export async function loadOrCreateKvSecret(nc: NatsConnection, configured: string | undefined, opts: { replicas?: number; settleMs?: number } = {}): Promise<Buffer> {
   if (configured) return Buffer.from(configured, 'utf8');
-  const kv = await new Kvm(nc).create(API_SECRETS_BUCKET, { replicas, history: 1 });
+  const settleMs = opts.settleMs ?? 500;
+  const kv = await new Kvm(nc).create(API_SECRETS_BUCKET, { replicas: opts.replicas ?? 3, history: 1 });
+  const read = async () => {
+    const e = await kv.get(TOKEN_SECRET_KEY);
+    return e && e.operation === 'PUT' && e.length > 0 ? { secret: Buffer.from(e.string().trim(), 'base64url'), ageMs: Date.now() - e.created.getTime() } : undefined;
+  };
   for (let attempt = 0; ; attempt++) {
-    const stored = await kv.get(TOKEN_SECRET_KEY);
-    if (stored && stored.operation === 'PUT' && stored.length > 0) return Buffer.from(stored.string().trim(), 'base64url');
-    const secret = randomBytes(32);
-    try {
-      await kv.create(TOKEN_SECRET_KEY, secret.toString('base64url')); // refused when another process was first
-      return secret;
-    } catch (err) {
-      if (attempt >= 5) throw err; // not a lost race, or lost every time: report it
+    const stored = await read();
+    if (stored && stored.ageMs >= settleMs) return stored.secret;
+    if (!stored) {
+      try {
+        await kv.create(TOKEN_SECRET_KEY, randomBytes(32).toString('base64url')); // refused when another process was first
+      } catch (err) {
+        if (attempt >= 5) throw err; // not a lost race, or lost every time: report it
+      }
     }
+    await new Promise((r) => setTimeout(r, settleMs));
+    const settled = await read();
+    if (settled) return settled.secret;
   }
 }

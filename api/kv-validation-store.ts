@@ -1,7 +1,8 @@
 // Officers' validation marks in a replicated JetStream KV bucket (cluster mode): one key per mark id
 // holding the mark as validations.json would hold it. Every API process watches the bucket, so a
 // mark made through one is listed and applied (AQI, series, exports) by all within a second; an undo
-// is a compare-and-set on the mark's revision, so two officers cannot both undo it or lose a change.
+// is a compare-and-set on the mark's revision (checked again after it settles, for nats-server 2.9),
+// so two officers cannot both undo it or lose a change.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { ValidationMarkSchema, type ValidationMark } from '../contracts/api.ts';
@@ -23,6 +24,8 @@ export interface KvValidationStore extends ValidationStore {
 export interface KvValidationStoreOptions {
   /** A key's value is not a mark: it is left out (not applied, not listed). Once per revision. */
   readonly onBadEntry?: (key: string, problem: string) => void;
+  /** How long an undo waits before checking that no concurrent undo was stored after it, ms (default 250). */
+  readonly settleMs?: number;
 }
 
 function decode(e: KvEntry): { mark: ValidationMark } | { problem: string } {
@@ -44,6 +47,7 @@ function decode(e: KvEntry): { mark: ValidationMark } | { problem: string } {
  * stored mark is loaded.
  */
 export async function createKvValidationStore(kv: KV, opts: KvValidationStoreOptions = {}): Promise<KvValidationStore> {
+  const settleMs = opts.settleMs ?? 250;
   const latest = new Map<string, { revision: number; mark?: ValidationMark }>();
   let changes = 0;
   let cached: { changes: number; marks: ValidationMark[]; index: ExclusionIndex } | undefined;
@@ -64,6 +68,13 @@ export async function createKvValidationStore(kv: KV, opts: KvValidationStoreOpt
     }
     return cached;
   };
+  /** This process's own write, applied at once (a read may be served by a replica not yet holding it). */
+  const own = (key: string, revision: number, mark: ValidationMark): void => {
+    const known = latest.get(key);
+    if (known && known.revision >= revision) return;
+    latest.set(key, { revision, mark });
+    changes++;
+  };
   const load = async (key: string): Promise<KvEntry | undefined> => {
     const e = await kv.get(key);
     if (e) apply(e);
@@ -83,8 +94,7 @@ export async function createKvValidationStore(kv: KV, opts: KvValidationStoreOpt
     problem: () => undefined, // a bad entry leaves out that mark only; changes to the others go on
     async add(m, nowMs = Date.now()) {
       const mark = newMark(m, nowMs);
-      await kv.create(mark.id, JSON.stringify(mark));
-      await load(mark.id);
+      own(mark.id, await kv.create(mark.id, JSON.stringify(mark)), mark);
       return mark;
     },
     async revoke(id, by, reason, nowMs = Date.now()) {
@@ -94,13 +104,20 @@ export async function createKvValidationStore(kv: KV, opts: KvValidationStoreOpt
         const old = e ? latest.get(id)?.mark : undefined;
         if (!e || !old || old.revokedAt !== undefined) return undefined;
         const done = revokedMark(old, by, reason, nowMs);
+        let revision: number;
         try {
-          await kv.update(id, JSON.stringify(done), e.revision); // refused when someone changed it since
+          revision = await kv.update(id, JSON.stringify(done), e.revision); // refused when someone changed it since
         } catch (err) {
           if (attempt >= 5) throw err;
           continue; // read again: undone meanwhile → undefined
         }
-        await load(id);
+        // nats-server before 2.9.21 may accept two writes that expected the same revision when they
+        // arrive together (nats-server#4320); the later one is stored. A revoked mark is never
+        // written again otherwise, so a revision after ours is a concurrent undo that won.
+        await new Promise((r) => setTimeout(r, settleMs));
+        const after = await load(id);
+        if (after && after.revision > revision) return undefined;
+        own(id, revision, done);
         return done;
       }
     },

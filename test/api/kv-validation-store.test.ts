@@ -18,6 +18,8 @@ const ncs: NatsConnection[] = [];
 const stores: KvValidationStore[] = [];
 const bad: string[] = [];
 let gate: Promise<void> | undefined;
+/** Called when the second process is about to write (it has read the mark). */
+let writing: (() => void) | undefined;
 
 beforeAll(async () => {
   cluster = await startTestNatsCluster();
@@ -27,8 +29,8 @@ beforeAll(async () => {
   const kv = await openValidationsBucket(ncs[1]!);
   const gated = new Proxy(kv, {
     get(target, prop, receiver) {
-      if (prop === 'update') return async (...args: Parameters<KV['update']>) => (await gate, target.update(...args));
-      if (prop === 'put') return async (...args: Parameters<KV['put']>) => (await gate, target.put(...args));
+      if (prop === 'update') return async (...args: Parameters<KV['update']>) => (writing?.(), await gate, target.update(...args));
+      if (prop === 'put') return async (...args: Parameters<KV['put']>) => (writing?.(), await gate, target.put(...args));
       const v = Reflect.get(target, prop, receiver) as unknown;
       return typeof v === 'function' ? v.bind(target) : v;
     },
@@ -59,13 +61,15 @@ it('two undos of one mark: the one that read it before the other stored its undo
   await eventually(async () => (b.marks().some((m) => m.id === mark.id) ? true : undefined), 5000, 'the other lists it');
   let open!: () => void;
   gate = new Promise((r) => (open = r));
+  const readIt = new Promise<void>((r) => (writing = r));
   const late = b.revoke(mark.id, 'minh', 'second undo'); // reads the mark, then waits to write
-  await new Promise((r) => setTimeout(r, 200));
+  await readIt;
   const first = await a.revoke(mark.id, 'lan', 'first undo');
   expect(first?.revokedBy).toBe('lan');
   open();
   expect(await late).toBeUndefined();
   gate = undefined;
+  writing = undefined;
   await eventually(async () => (b.marks().find((m) => m.id === mark.id)?.revokedAt ? true : undefined), 2000, 'the undo seen');
   for (const s of stores) expect(s.marks().find((m) => m.id === mark.id)).toMatchObject({ revokedBy: 'lan', revokeReason: 'first undo' });
   expect(await a.revoke(mark.id, 'lan', undefined)).toBeUndefined(); // already undone
