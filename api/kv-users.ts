@@ -65,7 +65,7 @@ export async function createKvUsersSource(kv: KV, opts: KvUsersSourceOptions = {
   const watch = await kv.watch();
   void (async () => {
     for await (const e of watch) apply(e);
-  })();
+  })().catch(() => undefined); // a watch that ends: the periodic re-read goes on
   await readAll();
   let refreshing = false;
   const timer = setInterval(() => {
