@@ -3,19 +3,20 @@
 // go once the stream's quorum stored it. Nothing else runs here: the consumers (readings, writer,
 // alerts) read the log elsewhere. Credentials come from the cluster's KV bucket, so a change made
 // with `npm run gateways` reaches every edge at once. Any number of edges behind HAProxy. The
-// writers' dead letters reach the gateways through the edges (dead-letters.ts).
+// writers' dead letters reach the gateways through the edges (dead-letters.ts); the broker's
+// counters are served at /metrics beside /healthz (role-health.ts).
 //
 //   gateway ─MQTT─▶ HAProxy ─PROXY v2─▶ edge: auth/ACL/limits ─append─▶ JetStream R3 ─PubAck─▶ PUBACK
-import { createServer, type Server } from 'node:http';
-import { once } from 'node:events';
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { startBroker, type Broker } from '../../broker/create-broker.ts';
 import { createKvCredentialStore, openCredentialsBucket } from '../../broker/kv-credentials.ts';
 import { loadRegistry } from '../../contracts/stations.ts';
 import { createJetStreamAppender, ensureJetStreamLog } from '../../ingest/log/jetstream-log.ts';
+import { createMetrics } from '../../ingest/metrics.ts';
 import type { Config } from '../config.ts';
 import { relayDeadLetters } from './dead-letters.ts';
+import { startRoleHealth } from './role-health.ts';
 
 export interface Edge {
   urls(): { mqtt: string; http: string };
@@ -31,6 +32,7 @@ export async function startEdge(config: Readonly<Config>, log: Logger): Promise<
   const credentials = await createKvCredentialStore(await openCredentialsBucket(nc));
   const registry = loadRegistry(config.REGISTRY_PATH);
   let appended = 0;
+  const metrics = createMetrics({ processMetrics: true });
 
   const broker: Broker = await startBroker(
     {
@@ -63,6 +65,12 @@ export async function startEdge(config: Readonly<Config>, log: Logger): Promise<
       },
     },
     log,
+    {
+      onConnections: (n) => metrics.brokerConnections.set(n),
+      onRefused: (what, reason) => metrics.brokerRefused.inc({ what, reason }),
+      onInflightHeld: () => metrics.brokerInflightHolds.inc(),
+      onInflightPeak: (n) => metrics.brokerInflightPeak.set(n),
+    },
   );
 
   const deadLetters = relayDeadLetters(nc, (topic, payload, qos) => broker.publish(topic, payload, qos), log);
@@ -75,15 +83,15 @@ export async function startEdge(config: Readonly<Config>, log: Logger): Promise<
   }, config.ALERT_TICK_MS);
   tick.unref();
 
-  // Health for HAProxy and `npm run cluster -- status`: 200 while the NATS connection is up.
-  const health: Server = createServer((req, res) => {
-    const ok = !nc.isClosed();
-    const body = JSON.stringify({ role: 'edge', pid: process.pid, nats: ok ? 'connected' : 'closed', appended, logFull: appender.isFull() });
-    res.writeHead(req.url === '/healthz' && ok ? 200 : req.url === '/healthz' ? 503 : 404, { 'content-type': 'application/json' }).end(body);
-  });
-  health.listen(config.HTTP_PORT, config.HTTP_HOST);
-  await once(health, 'listening');
-  const httpPort = (health.address() as { port: number }).port;
+  // Health for HAProxy and `npm run cluster -- status`: 200 while the NATS connection is up; the
+  // broker's counters at /metrics (role-health.ts).
+  const health = await startRoleHealth(
+    config.HTTP_HOST,
+    config.HTTP_PORT,
+    () => ({ healthy: !nc.isClosed(), role: 'edge', nats: nc.isClosed() ? 'closed' : 'connected', appended, logFull: appender.isFull() }),
+    { registry: metrics.registry, token: config.METRICS_TOKEN, beforeScrape: () => metrics.spoolFull.set(appender.isFull() ? 1 : 0) },
+  );
+  const httpPort = Number(new URL(health.url).port);
   log.info({ mqttPort: broker.port(), httpPort, stream: logOptions.stream }, 'edge ready');
 
   return {
@@ -95,7 +103,7 @@ export async function startEdge(config: Readonly<Config>, log: Logger): Promise<
       await broker.close();
       await appender.close();
       await credentials.close();
-      await new Promise<void>((r) => health.close(() => r()));
+      await health.close();
       await nc.drain();
     },
   };

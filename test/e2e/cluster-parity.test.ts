@@ -4,7 +4,7 @@
 // retention policy, equal to the aggregates of the known values — also when the writer that stored
 // them is SIGKILLed before its rollup round (its pending hours are in KV, the next owner rolls them up),
 // and served by the API process's hourly series.
-// Metrics: the writer and alerts processes serve /metrics, and their counters move with the readings.
+// Metrics: the writer, alerts and edge processes serve /metrics, and their counters move.
 // Dead letters: a rejected reading is counted by reason by the partition's writer only, and reaches
 // the gateway's dead-letter topic once, on another edge than the one it was published through.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -257,6 +257,16 @@ it('a rejected reading is counted by reason by the writer only and dead-lettered
     const alertsAfter = (await scrape(alerts, 'scrape-me-0123456789')).text;
     expect(sample(alertsAfter, 'quantrac_readings_rejected_total') - sample(alertsBefore, 'quantrac_readings_rejected_total')).toBe(0);
     expect(sample(alertsAfter, 'quantrac_dead_letters_total')).toBe(0);
+
+    // The edge's broker counters: its connected gateway, and a refused password.
+    const edgeBefore = (await scrape(edge2)).text;
+    expect(sample(edgeBefore, 'quantrac_broker_connections')).toBe(1);
+    await expect(mqtt.connectAsync(edge2.mqtt, { clientId: 'gw-air-01', username: 'gw-air-01', password: 'wrong', protocolVersion: 4, reconnectPeriod: 0 })).rejects.toThrow();
+    const edgeAfter = await eventually(async () => {
+      const t = (await scrape(edge2)).text;
+      return sample(t, 'quantrac_broker_refused_total', { what: 'connect' }) > sample(edgeBefore, 'quantrac_broker_refused_total', { what: 'connect' }) ? t : undefined;
+    }, 5000, 'the refused connection counted');
+    expect(edgeAfter).toContain('process_resident_memory_bytes');
   } finally {
     await subscriber.endAsync(true);
     await sender.endAsync(true);
