@@ -4,6 +4,14 @@
 // Expiry is judged on the standby's own clock: it takes over a lease whose revision has not moved
 // for `ttlMs` since it last saw it change — no clock comparison between machines.
 //
+// nats-server before 2.9.21 (Debian 12 ships 2.9.10) checks the expected revision outside its Raft
+// log (nats-server#4320): two compare-and-sets on one revision arriving together can both succeed.
+// So a write is trusted only once it is still the key's latest revision `settleMs` later (the race
+// window is milliseconds, a cross-machine round trip at most): a taker whose write was overtaken
+// does not start, and an owner whose renewal was overtaken stops. Anything two owners could still
+// do in that moment is idempotent downstream (alert events carry a Nats-Msg-Id; InfluxDB keeps a
+// re-written point once).
+//
 //   owner: renew every ttl/3 (CAS on its last revision) ── fails ──▶ lost: stop evaluating at once
 //   standby: watch revisions ── unchanged for ttl ──▶ CAS take over ──▶ rebuild from the log
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -29,6 +37,8 @@ export interface LeaseOptions {
   /** The lease is gone (a renewal lost the race, or stop()): stop acting for the partition now. */
   readonly onLost: (partition: number) => void;
   readonly now?: () => number;
+  /** How long after a write its revision must still be the latest before it is trusted, ms (default 250, at most ttl/4). */
+  readonly settleMs?: number;
 }
 
 export interface PartitionLeases {
@@ -54,9 +64,23 @@ export async function startPartitionLeases(kv: KV, o: LeaseOptions): Promise<Par
   const key = (p: number) => `p${p}`;
   const value = () => JSON.stringify({ owner: o.owner, renewedAt: new Date(now()).toISOString() });
   let stopped = false;
+  const settleMs = Math.min(o.settleMs ?? 250, Math.floor(o.ttlMs / 4));
+  const settle = () => new Promise((r) => setTimeout(r, settleMs));
+  /** True when `revision` is still the key's latest (see the header: nats-server#4320). */
+  const stillLatest = async (p: number, revision: number): Promise<boolean> => {
+    const e = await kv.get(key(p));
+    return e?.revision === revision && e.operation === 'PUT';
+  };
 
   const lose = (p: number) => {
     if (owned.delete(p)) o.onLost(p);
+  };
+  /** A lease written by this evaluator: owned, and started, once the write has settled. */
+  const take = async (p: number, revision: number): Promise<void> => {
+    await settle();
+    if (!(await stillLatest(p, revision).catch(() => false))) return; // overtaken by a concurrent taker (or not known yet: next round)
+    owned.set(p, revision);
+    o.onAcquired(p);
   };
 
   const round = async () => {
@@ -65,12 +89,17 @@ export async function startPartitionLeases(kv: KV, o: LeaseOptions): Promise<Par
     await Promise.all(
       [...owned].map(async ([p, mine]) => {
         try {
-          owned.set(p, await kv.update(key(p), value(), mine));
+          const revision = await kv.update(key(p), value(), mine);
+          owned.set(p, revision);
+          await settle();
+          // A concurrent taker's write won; a check that cannot be made (an election) keeps the lease.
+          if (owned.get(p) === revision && !(await stillLatest(p, revision).catch(() => true))) lose(p);
         } catch {
           lose(p); // another evaluator won the compare-and-set, or the cluster is electing
         }
       }),
     );
+    const takes: Promise<void>[] = []; // settled together: a failover of many partitions waits once
     for (let p = 0; p < o.partitions && !stopped; p++) {
       const mine = owned.get(p);
       if (mine !== undefined) continue;
@@ -78,10 +107,8 @@ export async function startPartitionLeases(kv: KV, o: LeaseOptions): Promise<Par
         const e = await kv.get(key(p));
         if (!e || e.operation !== 'PUT') {
           // Free since before we looked: spread. Handed over by a holder we saw: take it (failover).
-          if (owned.size >= (o.maxOwned ?? o.partitions) && seen.get(p)?.owner === undefined) continue;
-          const revision = e ? await kv.update(key(p), value(), e.revision) : await kv.create(key(p), value());
-          owned.set(p, revision);
-          o.onAcquired(p);
+          if (owned.size + takes.length >= (o.maxOwned ?? o.partitions) && seen.get(p)?.owner === undefined) continue;
+          takes.push(take(p, e ? await kv.update(key(p), value(), e.revision) : await kv.create(key(p), value())));
           continue;
         }
         const last = seen.get(p);
@@ -91,17 +118,24 @@ export async function startPartitionLeases(kv: KV, o: LeaseOptions): Promise<Par
           continue;
         }
         if (now() - last.sinceMs < o.ttlMs) continue;
-        owned.set(p, await kv.update(key(p), value(), e.revision)); // the holder went silent
-        o.onAcquired(p);
+        takes.push(take(p, await kv.update(key(p), value(), e.revision))); // the holder went silent
       } catch {
         // Another evaluator won the compare-and-set, or the cluster is electing: try again next round.
       }
     }
+    await Promise.all(takes);
   };
 
   let running = round();
+  let queued = false;
+  // At most one round waits behind the running one (a round takes at least settleMs).
   const soon = () => {
-    if (!stopped) running = running.then(round);
+    if (stopped || queued) return;
+    queued = true;
+    running = running.then(() => {
+      queued = false;
+      return round();
+    });
   };
   const timer = setInterval(soon, Math.max(50, Math.floor(o.ttlMs / 3)));
   // A lease given up on purpose (an owner's stop) is taken at once, not at the next round.

@@ -105,3 +105,46 @@ it('maxOwned does not hold back failover: a survivor takes the partitions of a s
   });
   await x.leases.stop();
 });
+
+it('contenders starting together never both own a partition, even where the server lets two compare-and-sets on one revision through (nats-server#4320)', async () => {
+  // Who owns what, in the order the evaluators said so (they share this process's clock).
+  const holders = new Map<number, Set<string>>();
+  const overlaps: string[] = [];
+  const opts = { partitions: 16, ttlMs: 1200 };
+  const first = await connect({ servers: cluster.urls[0]! });
+  connections.push(first);
+  await openLeaseBucket(first); // created once, before the contenders open it together
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const names = Array.from({ length: 8 }, (_, i) => `race-${attempt}-${i}`);
+    const connsAndKvs = await Promise.all(
+      names.map(async (_, i) => {
+        const nc = await connect({ servers: cluster.urls[i % cluster.urls.length]! });
+        connections.push(nc);
+        return openLeaseBucket(nc);
+      }),
+    );
+    const started = await Promise.all(
+      names.map((name, i) =>
+        startPartitionLeases(connsAndKvs[i]!, {
+          owner: name,
+          ...opts,
+          onAcquired: (p) => {
+            const set = holders.get(p) ?? new Set<string>();
+            if (set.size > 0) overlaps.push(`p${p}: ${name} while ${[...set].join(', ')}`);
+            holders.set(p, set.add(name));
+          },
+          onLost: (p) => void holders.get(p)?.delete(name),
+        }),
+      ),
+    );
+    running.push(...started);
+    await waitFor(() => started.reduce((n, l) => n + l.owned().length, 0) === 16, 10_000, 'every partition owned');
+    await new Promise((r) => setTimeout(r, 1000)); // a few renewal rounds
+    // Every partition has exactly one owner, and the owners agree with what they were told.
+    const owners = new Map<number, string[]>();
+    started.forEach((l, i) => l.owned().forEach((p) => owners.set(p, [...(owners.get(p) ?? []), names[i]!])));
+    expect([...owners.values()].every((o) => o.length === 1)).toBe(true);
+    for (const l of running.splice(0)) await l.stop();
+  }
+  expect(overlaps).toEqual([]);
+}, 60_000);
