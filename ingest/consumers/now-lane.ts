@@ -59,11 +59,6 @@ export interface NowLane {
    * committed records wait after it; 0 when it has read everything committed.
    */
   lagSeconds(): number;
-  /**
-   * While committed records wait for this lane: a promise that settles once it has read them (what
-   * lower-priority passes on the same thread yield to, time-slice.ts); else undefined.
-   */
-  urgent(): Promise<void> | undefined;
   /** Takes a snapshot after the current batch (the log is short of space: let it release). */
   snapshotSoon(): void;
   /** Stops following; saves a snapshot and checkpoint at the position reached. */
@@ -189,12 +184,6 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
     }
   }
 
-  function caughtUp(): Promise<void> {
-    const at = opts.reader.end();
-    if (readAt >= at) return Promise.resolve();
-    return new Promise((resolve) => caughtUpWaiters.push({ at, resolve }));
-  }
-
   return {
     async start() {
       const snapshot = await opts.state.loadSnapshot();
@@ -209,7 +198,11 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
       running = true;
       loop = follow();
     },
-    caughtUp,
+    caughtUp() {
+      const at = opts.reader.end();
+      if (readAt >= at) return Promise.resolve();
+      return new Promise((resolve) => caughtUpWaiters.push({ at, resolve }));
+    },
     awaitCommand(id) {
       if (commandResults.has(id)) {
         const r = commandResults.get(id);
@@ -219,7 +212,6 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
       return new Promise((resolve) => commands.set(id, resolve));
     },
     holds: () => durableSnapshotAt,
-    urgent: () => (running && readAt < opts.reader.end() ? caughtUp() : undefined),
     snapshotSoon() {
       soon = true;
     },
