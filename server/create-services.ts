@@ -198,7 +198,9 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
   const nowView: NowView = createNowView({ registry });
   // Rollups: one more follower of what the writer stored (pending buckets journalled before the
   // store lane's checkpoint moves). Officers' validation marks leave values out of them.
-  const rollups = createRollupConsumer({ registry, raw: influx, rollups: rollupInflux, dirtyPath: join(config.dataDir, 'rollups', 'pending.json'), excluded: validations.excluded, openHourEveryMs: config.ROLLUP_OPEN_HOUR_EVERY_MS });
+  // The store lane and the rollups yield to the now lane (alerts first: ingest/consumers/time-slice.ts).
+  const urgent = () => nowLane?.urgent();
+  const rollups = createRollupConsumer({ registry, raw: influx, rollups: rollupInflux, dirtyPath: join(config.dataDir, 'rollups', 'pending.json'), excluded: validations.excluded, yieldTo: urgent, openHourEveryMs: config.ROLLUP_OPEN_HOUR_EVERY_MS });
   connectRollups(validations, rollups, log);
   const rollupLoop = startRollupLoop(rollups, config.ROLLUP_FLUSH_INTERVAL_MS, log);
 
@@ -235,6 +237,7 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
     snapshotEveryMs: config.LOG_SNAPSHOT_EVERY_MS,
     checkpointEveryMs: 200,
     onRecordError: recordError('store'),
+    yieldTo: urgent,
   });
   await storeLane.open();
   const writer: InfluxWriter = createInfluxWriter(

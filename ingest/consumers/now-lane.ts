@@ -39,7 +39,12 @@ export interface NowLaneOptions {
   readonly onLive: (readings: readonly Reading[]) => void;
   /** A record the lane could not process: reported and skipped. */
   readonly onRecordError?: (err: unknown, position: LogPosition) => void;
+  /** The lane has priority on its thread while it is less than this far behind, s (default URGENT_LAG_S). */
+  readonly urgentLagS?: number;
 }
+
+/** See NowLane.urgent(). */
+export const URGENT_LAG_S = 2;
 
 export interface NowLane {
   /** Restores the snapshot and checkpoint, then follows the log until stop(). */
@@ -59,6 +64,13 @@ export interface NowLane {
    * committed records wait after it; 0 when it has read everything committed.
    */
   lagSeconds(): number;
+  /**
+   * While committed records wait for this lane and it is less than `urgentLagS` behind: a promise
+   * that settles once it has read them (what lower-priority passes on the same thread yield to,
+   * time-slice.ts); else undefined. Further behind (a burst beyond what the thread can do), the
+   * lanes take turns again: priority then would only starve storage without making alerts timely.
+   */
+  urgent(): Promise<void> | undefined;
   /** Takes a snapshot after the current batch (the log is short of space: let it release). */
   snapshotSoon(): void;
   /** Stops following; saves a snapshot and checkpoint at the position reached. */
@@ -184,6 +196,16 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
     }
   }
 
+  function lagSeconds(): number {
+    return readAt >= opts.reader.end() ? 0 : Math.max(0, Date.now() - lastReceivedAt) / 1000;
+  }
+
+  function caughtUp(): Promise<void> {
+    const at = opts.reader.end();
+    if (readAt >= at) return Promise.resolve();
+    return new Promise((resolve) => caughtUpWaiters.push({ at, resolve }));
+  }
+
   return {
     async start() {
       const snapshot = await opts.state.loadSnapshot();
@@ -198,11 +220,7 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
       running = true;
       loop = follow();
     },
-    caughtUp() {
-      const at = opts.reader.end();
-      if (readAt >= at) return Promise.resolve();
-      return new Promise((resolve) => caughtUpWaiters.push({ at, resolve }));
-    },
+    caughtUp,
     awaitCommand(id) {
       if (commandResults.has(id)) {
         const r = commandResults.get(id);
@@ -212,11 +230,12 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
       return new Promise((resolve) => commands.set(id, resolve));
     },
     holds: () => durableSnapshotAt,
+    urgent: () => (running && readAt < opts.reader.end() && lagSeconds() < (opts.urgentLagS ?? URGENT_LAG_S) ? caughtUp() : undefined),
     snapshotSoon() {
       soon = true;
     },
     position: () => readAt,
-    lagSeconds: () => (readAt >= opts.reader.end() ? 0 : Math.max(0, Date.now() - lastReceivedAt) / 1000),
+    lagSeconds,
     async stop() {
       running = false;
       wakeStop();

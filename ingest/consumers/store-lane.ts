@@ -13,7 +13,7 @@ import type { LogPosition, LogReader } from '../log/types.ts';
 import type { WriterSource } from '../sink/influx-writer.ts';
 import type { LaneSnapshot, LaneStateStore } from './lane-state.ts';
 import type { ReadingStage, StagedPublish } from './reading-stage.ts';
-import { timeSlicer } from './time-slice.ts';
+import { timeSlicer, type UrgentWork } from './time-slice.ts';
 import type { QualityRevision } from '../stages/quality.ts';
 
 export interface StoreLaneOptions {
@@ -33,6 +33,8 @@ export interface StoreLaneOptions {
   readonly onStored?: (readings: readonly Reading[], upTo: LogPosition) => void;
   /** A record the lane could not process (a program error): reported and skipped. */
   readonly onRecordError?: (err: unknown, position: LogPosition) => void;
+  /** Work on this thread that goes first (the now lane): the reading pass yields to it. */
+  readonly yieldTo?: UrgentWork;
   /**
    * A publish's outcome, for counters and dead letters where this lane is their one reporter (the
    * cluster's writer); only for records past the checkpoint it opened at, so once per process.
@@ -97,7 +99,7 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
     }
     while (lines < maxLines && bytes < maxBytes && readAt < opts.reader.end()) {
       const { entries, next } = await opts.reader.read(readAt, opts.readRecords ?? 2000);
-      const slice = timeSlicer();
+      const slice = timeSlicer({ yieldTo: opts.yieldTo });
       for (const entry of entries) {
         if (slice.due()) await slice.pause(); // the now lane and the API share this thread
         const item: { -readonly [K in keyof Pending]: Pending[K] } = { next: entry.next, lines: [], readings: [], bytes: 0, receivedAt: 0 };

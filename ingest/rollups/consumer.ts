@@ -12,7 +12,7 @@ import { dailyAqiAt, dayRollup, hourlyAqiAt, hourRollup, type BucketRollup } fro
 import { createDirtySet, type DirtySet } from './dirty-set.ts';
 import type { RawRow } from './exclusion.ts';
 import { aqiLine, rollupFromRow, rollupLine } from './points.ts';
-import { timeSlicer } from '../consumers/time-slice.ts';
+import { timeSlicer, type UrgentWork } from '../consumers/time-slice.ts';
 
 export interface RollupConsumerDeps {
   readonly registry: Registry;
@@ -45,6 +45,8 @@ export interface RollupConsumerDeps {
    * per round for the predicate of the marks in force.
    */
   readonly excluded?: (() => (stationId: string, parameter: string, tsMs: number) => boolean) | undefined;
+  /** Work on this thread that goes first (the now lane): a round yields to it at each pause. */
+  readonly yieldTo?: UrgentWork | undefined;
 }
 
 export interface FlushStats {
@@ -154,7 +156,7 @@ export function createRollupConsumer(deps: RollupConsumerDeps): RollupConsumer {
     const hourLines: string[] = [];
     let hoursDone = 0;
     // Sliced: the lanes and the API share this thread (see ../consumers/time-slice.ts).
-    const slice = timeSlicer();
+    const slice = timeSlicer({ yieldTo: deps.yieldTo });
     for (const [i, [station, [from, to]]] of owners.entries()) {
       if (slice.due()) await slice.pause();
       const rows = withoutExcluded(station, rowsOf(results[i]?.[0]));

@@ -17,6 +17,7 @@ import { createLaneStateStore } from '../../ingest/consumers/lane-state.ts';
 import { createNowLane, type NowLane } from '../../ingest/consumers/now-lane.ts';
 import { createReadingStage, type ReadingStage } from '../../ingest/consumers/reading-stage.ts';
 import { createStoreLane, type StoreLane } from '../../ingest/consumers/store-lane.ts';
+import type { UrgentWork } from '../../ingest/consumers/time-slice.ts';
 import { stationReadingTopic } from '../../contracts/topics.ts';
 import { createFileLogReader, openFileLog, type FileLogAppender, type FileLogReader } from '../../ingest/log/file-log.ts';
 import type { LogPosition } from '../../ingest/log/types.ts';
@@ -81,7 +82,7 @@ const publishOf = (i: number, pm25 = 20 + (i % 5)) => {
   };
 };
 
-function nowLane(h: Harness, opts: { stage?: ReadingStage; onRecordError?: (err: unknown, p: LogPosition) => void } = {}) {
+function nowLane(h: Harness, opts: { stage?: ReadingStage; onRecordError?: (err: unknown, p: LogPosition) => void; urgentLagS?: number } = {}) {
   const seen: Reading[] = [];
   const service = createAlertService({ registry, rules: loadRules(), store: createMemoryAlertStore(), log: silent, tickMs: 60_000, queueMax: 10_000, logDriven: true });
   const lane: NowLane = createNowLane({
@@ -95,16 +96,18 @@ function nowLane(h: Harness, opts: { stage?: ReadingStage; onRecordError?: (err:
     onStaged: () => undefined,
     onLive: (readings) => seen.push(...readings),
     ...(opts.onRecordError ? { onRecordError: opts.onRecordError } : {}),
+    ...(opts.urgentLagS !== undefined ? { urgentLagS: opts.urgentLagS } : {}),
   });
   closers.push(() => lane.stop());
   return { lane, seen, service };
 }
 
-function storeLane(h: Harness, onRecordError?: (err: unknown, p: LogPosition) => void): StoreLane {
+function storeLane(h: Harness, onRecordError?: (err: unknown, p: LogPosition) => void, opts: { stage?: ReadingStage; yieldTo?: UrgentWork } = {}): StoreLane {
   const encode = createLineEncoder(registry);
   const lane = createStoreLane({
     reader: reader(h),
-    stage: createReadingStage(registry, stageOptions),
+    stage: opts.stage ?? createReadingStage(registry, stageOptions),
+    ...(opts.yieldTo ? { yieldTo: opts.yieldTo } : {}),
     encode,
     encodeRevision: (rev) => encode.revision(rev),
     state: createLaneStateStore(join(h.dir, 'checkpoints'), 'store'),
@@ -272,7 +275,12 @@ describe('durable log consumers', () => {
     for (let i = 0; i < 200; i++) await h.log.append(publishOf(i));
     const now = nowLane(h, { stage: slow });
     const lags: number[] = [];
-    const sampler = setInterval(() => lags.push(now.lane.lagSeconds()), 2);
+    let urgentFarBehind = 0; // past URGENT_LAG_S the lane gives its priority up (the lanes take turns)
+    const sampler = setInterval(() => {
+      const lag = now.lane.lagSeconds();
+      lags.push(lag);
+      if (lag > 600 && now.lane.urgent() !== undefined) urgentFarBehind++;
+    }, 2);
     try {
       await now.lane.start();
       await now.lane.caughtUp();
@@ -284,7 +292,45 @@ describe('durable log consumers', () => {
     const behind = lags.filter((l) => l > 0);
     expect(behind.length).toBeGreaterThanOrEqual(10); // the timer ran while the lane worked through the batch
     expect(Math.max(...behind)).toBeGreaterThan(600);
+    expect(urgentFarBehind).toBe(0);
     expect(now.lane.lagSeconds()).toBe(0);
+  });
+
+  it('the store lane yields to the now lane on their shared thread: alerts first, storage slowed but not stopped', async () => {
+    const h = await openLog({ segmentBytes: 1 << 20, maxBytes: 8 << 20 });
+    // 1 ms of work per record in each lane's own stage, counted.
+    const counted = () => {
+      const real = createReadingStage(registry, stageOptions);
+      const stage: ReadingStage & { calls: number } = {
+        ...real,
+        calls: 0,
+        process(p) {
+          stage.calls++;
+          const until = performance.now() + 1;
+          while (performance.now() < until);
+          return real.process(p);
+        },
+      };
+      return stage;
+    };
+    const nowStage = counted();
+    const storeStage = counted();
+    for (let i = 0; i < 200; i++) await h.log.append(publishOf(i));
+    // The records were received an hour ago: priority for any lag here (the default gives it up past 2 s).
+    const now = nowLane(h, { stage: nowStage, urgentLagS: Number.POSITIVE_INFINITY });
+    const store = storeLane(h, undefined, { stage: storeStage, yieldTo: () => now.lane.urgent() });
+    await store.open();
+    await now.lane.start();
+    const draining = drainStore(store);
+    await now.lane.caughtUp();
+    const storeAtNowDone = storeStage.calls;
+    expect(nowStage.calls).toBe(200);
+    // Taking turns slice for slice, the store lane would be about as far (≈ 200); yielding, it gets a
+    // slice (5 ms) per wait of at most 20 ms while the now lane has records waiting.
+    expect(storeAtNowDone).toBeLessThan(100);
+    // Not starved: it stores everything once the now lane has nothing waiting.
+    expect((await draining).filter((l) => l.startsWith('air,'))).toHaveLength(200);
+    expect(now.lane.urgent()).toBeUndefined();
   });
 
   it('checkpoints and snapshots resume each lane where it stood: nothing written again, no effect repeated, the same quality state', async () => {
