@@ -2,7 +2,8 @@
 // holding the mark as validations.json would hold it. Every API process watches the bucket, so a
 // mark made through one is listed and applied (AQI, series, exports) by all within a second; an undo
 // is a compare-and-set on the mark's revision (checked again after it settles, for nats-server 2.9),
-// so two officers cannot both undo it or lose a change.
+// so two officers cannot both undo it or lose a change. The writers and alert evaluators watch it
+// read-only through the same store (server/roles/validation-marks.ts).
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { ValidationMarkSchema, type ValidationMark } from '../contracts/api.ts';
@@ -26,6 +27,12 @@ export interface KvValidationStoreOptions {
   readonly onBadEntry?: (key: string, problem: string) => void;
   /** How long an undo waits before checking that no concurrent undo was stored after it, ms (default 250). */
   readonly settleMs?: number;
+  /**
+   * A mark made, undone or removed by anyone after the watch started (not the marks already there):
+   * the station and range whose values it changed — the old mark's and the new one's, once each.
+   * Called after the change is in `index()`. For the rollups to recompute the hours it touches.
+   */
+  readonly onChange?: (change: { station: string; fromMs: number; toMs: number }) => void;
 }
 
 function decode(e: KvEntry): { mark: ValidationMark } | { problem: string } {
@@ -81,9 +88,29 @@ export async function createKvValidationStore(kv: KV, opts: KvValidationStoreOpt
     return e ?? undefined;
   };
 
+  // The bucket's last revision before the watch: what the watch delivers up to it was there already.
+  // (Not KvWatchEntry.isUpdate: @nats-io/kv 3.4's watch() sets it on the last initial value too.)
+  const storedBefore = opts.onChange ? (await kv.status()).streamInfo.state.last_seq : 0;
+  /** Each key's mark as the watch delivered it: the before of the next change (whoever applied it first). */
+  const watched = new Map<string, ValidationMark | undefined>();
+  const changed = (e: KvEntry): void => {
+    if (!opts.onChange) return;
+    const before = watched.get(e.key);
+    const decoded = e.operation === 'PUT' ? decode(e) : undefined;
+    const after = decoded && 'mark' in decoded ? decoded.mark : undefined;
+    watched.set(e.key, after);
+    if (e.revision <= storedBefore) return; // a mark already stored when the watch started: not a change
+    const ranges = new Map<string, { station: string; fromMs: number; toMs: number }>();
+    for (const m of [before, after]) if (m) ranges.set(`${m.station}\0${m.from}\0${m.to}`, { station: m.station, fromMs: Date.parse(m.from), toMs: Date.parse(m.to) });
+    for (const r of ranges.values()) opts.onChange(r);
+  };
+
   const watch = await kv.watch();
   void (async () => {
-    for await (const e of watch) apply(e);
+    for await (const e of watch) {
+      apply(e);
+      changed(e);
+    }
   })().catch(() => undefined); // a watch that ends: this process's own changes still apply
   for await (const key of await kv.keys()) await load(key);
 

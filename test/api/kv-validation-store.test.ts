@@ -82,3 +82,31 @@ it('an entry that is not a mark is left out and reported', async () => {
   await eventually(async () => (bad.includes('hand-written') ? true : undefined), 2000, 'reported');
   expect(stores[0]!.marks().some((m) => m.id === 'hand-written')).toBe(false);
 });
+
+it('a watcher is told of the marks made, undone and deleted after it started (not of those already there), after its index has them', async () => {
+  const [a] = stores as [KvValidationStore];
+  const before = await a.add({ station: 'air-003', parameter: 'pm25', fromMs: T, toMs: T + H, status: 'invalid', reason: 'made before the watcher', by: 'lan' });
+  const changes: { station: string; fromMs: number; toMs: number; excludedThen: boolean }[] = [];
+  const nc = await connect({ servers: cluster.urls[1]! });
+  try {
+    // The writers' and evaluators' use: read-only, told of changes (server/roles/validation-marks.ts).
+    const watcher: KvValidationStore = await createKvValidationStore(await openValidationsBucket(nc), {
+      onChange: (c) => changes.push({ ...c, excludedThen: isExcluded(watcher.index(), c.station, 'pm10', c.fromMs) }),
+    });
+    expect(watcher.marks().some((m) => m.id === before.id)).toBe(true);
+    const made = await a.add({ station: 'air-004', parameter: 'pm10', fromMs: T + 2 * H, toMs: T + 5 * H, status: 'invalid', reason: 'inlet blocked', by: 'lan' });
+    await eventually(async () => (changes.length >= 1 ? true : undefined), 5000, 'the new mark reported');
+    expect(changes).toEqual([{ station: 'air-004', fromMs: T + 2 * H, toMs: T + 5 * H, excludedThen: true }]);
+    await a.revoke(made.id, 'lan', 'inlet fine');
+    await eventually(async () => (changes.length >= 2 ? true : undefined), 5000, 'the undo reported');
+    expect(changes[1]).toEqual({ station: 'air-004', fromMs: T + 2 * H, toMs: T + 5 * H, excludedThen: false });
+    await (await openValidationsBucket(ncs[0]!)).delete(before.id);
+    await eventually(async () => (changes.length >= 3 ? true : undefined), 5000, 'the deletion reported');
+    expect(changes[2]).toMatchObject({ station: 'air-003', fromMs: T, toMs: T + H });
+    await new Promise((r) => setTimeout(r, 300)); // nothing else comes (a change reported twice would be here by now)
+    expect(changes).toHaveLength(3);
+    await watcher.close();
+  } finally {
+    await nc.close();
+  }
+});
