@@ -62,11 +62,16 @@ export function alertExclusion(store: Pick<ValidationStore, 'index'>, maxAgeMs =
   };
 }
 
+/** The station-hours a change of marks touches, as the rollups' dirty marks take them (one per hour). */
+export function touchedHours({ station, fromMs, toMs }: { station: string; fromMs: number; toMs: number }): { stationId: string; ts: number }[] {
+  const hours: { stationId: string; ts: number }[] = [];
+  for (let h = Math.floor(fromMs / HOUR_MS) * HOUR_MS; h < toMs; h += HOUR_MS) hours.push({ stationId: station, ts: h });
+  return hours;
+}
+
 /** Recomputes the rollups of every hour a change touches (they are marked dirty like new readings). */
 export function connectRollups(v: Validations, rollups: { onReadings(r: Iterable<{ stationId: string; ts: number }>): Promise<void> }, log: Logger): void {
-  v.onChange = ({ station, fromMs, toMs }) => {
-    const hours: { stationId: string; ts: number }[] = [];
-    for (let h = Math.floor(fromMs / HOUR_MS) * HOUR_MS; h < toMs; h += HOUR_MS) hours.push({ stationId: station, ts: h });
-    rollups.onReadings(hours).catch((err: unknown) => log.error({ err, station }, 'could not mark rollups for recomputation after a validation change'));
+  v.onChange = (change) => {
+    rollups.onReadings(touchedHours(change)).catch((err: unknown) => log.error({ err, station: change.station }, 'could not mark rollups for recomputation after a validation change'));
   };
 }

@@ -2,7 +2,7 @@
 // partition's lease and stopped when it loses or hands it over: the store lane on a JetStream
 // reader of the partition → the InfluxDB writer → the partition's rollups; the lane's counters
 // and dead letters (this lane is their one reporter in cluster mode: the alert evaluators count
-// nothing of the readings).
+// nothing of the readings). The rollups leave out what officers marked invalid (writer.ts).
 //
 //   quantrac.log.p.{n} ─▶ store lane ─▶ writer ─2xx─▶ KV rollups-p{n} (marks) ─▶ KV store-p{n} (checkpoint)
 //                             └─▶ counters, dead letters        rollup loop ─▶ rollups (InfluxDB)
@@ -48,6 +48,8 @@ export interface WriterPartitionDeps {
   readonly rollupFlushIntervalMs: number;
   /** A station's open hour is recomputed at most this often (ROLLUP_OPEN_HOUR_EVERY_MS). */
   readonly openHourEveryMs: number;
+  /** Officers' marks in force, as the rollups' predicate (create-validations.ts exclusionPredicate). */
+  readonly excluded: () => (stationId: string, parameter: string, tsMs: number) => boolean;
   readonly drainMs: number;
   readonly metrics: Metrics;
   /** A publish's outcome past the lane's checkpoint: counters and dead letters. */
@@ -71,7 +73,7 @@ export async function startWriterPartition(d: WriterPartitionDeps, p: number): P
   // Claimed after the lane: the predecessor's marks of every batch before its checkpoint are in KV.
   const dirty = createKvDirtySet(d.stateKv, rollupsPendingKey(p));
   await dirty.claim();
-  const rollups = createRollupConsumer({ registry: d.registry, raw: d.influx, rollups: d.rollupInflux, dirty, openHourEveryMs: d.openHourEveryMs });
+  const rollups = createRollupConsumer({ registry: d.registry, raw: d.influx, rollups: d.rollupInflux, dirty, excluded: d.excluded, openHourEveryMs: d.openHourEveryMs });
   const reader = await createJetStreamReader(d.nc, { stream: d.logOptions.stream, filterSubject: `${d.logOptions.subjectPrefix}.p.${p}` });
   const encode = createLineEncoder(d.registry);
   const m = d.metrics;

@@ -8,6 +8,9 @@
 // the hours a confirmed batch touched are marked in KV (rollups-p{n}, kv-dirty-set.ts) before the
 // checkpoint moves, and recomputed every ROLLUP_FLUSH_INTERVAL_MS; a new owner inherits the marks.
 // A station's readings all land in one partition (its gateway's), so one writer rolls up a station.
+// Officers' validation marks (KV quantrac_validations, watched read-only: validation-marks.ts) are
+// left out of the rollups as in one process; a mark made or undone marks the hours it touches in
+// the owning partition's pending hours, so they are recomputed.
 // Prometheus counters of what it moves at /metrics (role-health.ts); the partition's rejected
 // readings counted by reason and dead-lettered through the edges (dead-letters.ts), by this role only. One partition: writer-partition.ts.
 //
@@ -19,14 +22,17 @@ import { loadRegistry } from '../../contracts/stations.ts';
 import { WRITER_LEASE_BUCKET } from '../../ingest/alerts/partition-lease.ts';
 import { createInfluxHttp } from '../../ingest/influx/influx-http.ts';
 import { ensureJetStreamLog } from '../../ingest/log/jetstream-log.ts';
+import { partitionOf } from '../../ingest/log/reading-identity.ts';
 import { openLaneStateBucket, releaseSnapshotted } from '../../ingest/log/kv-lane-state.ts';
 import { countStaged, createMetrics } from '../../ingest/metrics.ts';
 import type { Config } from '../config.ts';
 import { readingStageOptions, writerOptions } from '../create-services.ts';
+import { exclusionPredicate, touchedHours } from '../create-validations.ts';
 import { influxTargets } from '../influx-targets.ts';
 import { startPartitionRunner } from './partition-runner.ts';
 import { publishDeadLetter } from './dead-letters.ts';
 import { startRoleHealth } from './role-health.ts';
+import { watchValidationMarks } from './validation-marks.ts';
 import { nowLaneName, startWriterPartition, storeLaneName, type WriterPartition } from './writer-partition.ts';
 
 export { nowLaneName, storeLaneName } from './writer-partition.ts';
@@ -48,6 +54,15 @@ export async function startWriter(config: Readonly<Config>, log: Logger): Promis
   const metrics = createMetrics({ processMetrics: true });
   const partitions = new Map<number, WriterPartition>();
   let written = 0;
+  // A change of marks is rolled up again by the writer owning the station's partition: its gateway's
+  // (an anonymous development client's records are partitioned by the station id: that one too).
+  const marks = await watchValidationMarks(nc, log, (change) => {
+    const gatewayId = registry.get(change.station)?.gatewayId;
+    const keys = new Set([change.station, ...(gatewayId ? [gatewayId] : [])]);
+    for (const p of new Set([...keys].map((k) => partitionOf(k, logOptions.partitions)))) {
+      partitions.get(p)?.rollups.onReadings(touchedHours(change)).catch((err: unknown) => log.error({ err, station: change.station, partition: p }, 'could not mark rollups for recomputation after a validation change'));
+    }
+  });
 
   const runner = await startPartitionRunner(
     nc,
@@ -71,6 +86,7 @@ export async function startWriter(config: Readonly<Config>, log: Logger): Promis
             snapshotEveryMs: config.LOG_SNAPSHOT_EVERY_MS,
             rollupFlushIntervalMs: config.ROLLUP_FLUSH_INTERVAL_MS,
             openHourEveryMs: config.ROLLUP_OPEN_HOUR_EVERY_MS,
+            excluded: exclusionPredicate(marks),
             drainMs: config.SHUTDOWN_DRAIN_MS,
             metrics,
             onStaged: (staged, qos) => {
@@ -124,6 +140,7 @@ export async function startWriter(config: Readonly<Config>, log: Logger): Promis
       partitions: runner.running(),
       pointsWritten: written,
       rollupsPending: sum((w) => w.rollups.pending()),
+      validationMarks: marks.active(),
     }),
     {
       registry: metrics.registry,
@@ -138,6 +155,7 @@ export async function startWriter(config: Readonly<Config>, log: Logger): Promis
     async stop() {
       clearInterval(releaser);
       await runner.stop();
+      await marks.close();
       await health.close();
       await nc.drain();
     },
