@@ -9,6 +9,9 @@
 // records before it is stored in QUANTRAC_ALERTS. No duplicate: a new owner re-emits the
 // transitions of the records after that checkpoint, and the stream keeps each once (Nats-Msg-Id
 // names the transition). No stuck alert: ticks are in the log, so silence and clearing carry on.
+// Officers' validation marks (KV quantrac_validations, watched read-only: validation-marks.ts): the
+// engine does not judge a marked value, as in one process — by the marks in force when it judges
+// the reading (a replay after a takeover judges by the marks in force then, as a restart does).
 // Prometheus counters at /metrics (role-health.ts): alert events by rule and type, webhook
 // deliveries by outcome, engine errors, lane lag. The readings' counters and dead letters are the writers' (one reporter per reading).
 //
@@ -32,9 +35,11 @@ import type { NowLane } from '../../ingest/consumers/now-lane.ts';
 import type { Config } from '../config.ts';
 import { loadAlertRules } from '../create-alerts.ts';
 import { readingStageOptions } from '../create-services.ts';
+import { alertExclusion } from '../create-validations.ts';
 import { startPartitionRunner, type PartitionConsumer } from './partition-runner.ts';
 import { startPartitionWebhooks, type PartitionWebhookOptions, type PartitionWebhooks } from './partition-webhooks.ts';
 import { startRoleHealth } from './role-health.ts';
+import { watchValidationMarks } from './validation-marks.ts';
 import { nowLaneName, type RoleProcess } from './writer.ts';
 
 /** The engine's own store stays empty: its durable state is the lane's snapshot in KV. */
@@ -71,6 +76,9 @@ export async function startAlertsRole(config: Readonly<Config>, log: Logger): Pr
         }
       : undefined;
   const deliveryKv = webhookOptions ? await openDeliveryBucket(nc) : undefined;
+  // The marks are in memory (the watch keeps them): taken again for every reading (maxAgeMs 0).
+  const marks = await watchValidationMarks(nc, log);
+  const marksForAlerts = alertExclusion(marks, 0);
 
   const startPartition = async (p: number): Promise<PartitionConsumer> => {
     const inner = createKvLaneState(stateKv, nowLaneName(p));
@@ -97,7 +105,7 @@ export async function startAlertsRole(config: Readonly<Config>, log: Logger): Pr
       },
     };
     let clock = 0;
-    const service = createAlertService({ registry, rules, store: noStore, log, tickMs: config.ALERT_TICK_MS, queueMax: config.ALERT_DELIVERY_QUEUE_MAX, logDriven: true, clock: () => clock,
+    const service = createAlertService({ registry, rules, store: noStore, log, excluded: () => marksForAlerts.excluded(), tickMs: config.ALERT_TICK_MS, queueMax: config.ALERT_DELIVERY_QUEUE_MAX, logDriven: true, clock: () => clock,
       onEvents: (batch) => batch.forEach((e) => metrics.alertEvents.inc({ rule: e.alert.ruleId, type: e.type })),
       onDropped: (n) => metrics.alertFanoutDropped.inc(n),
       onEngineError: (what) => metrics.alertEngineErrors.inc({ what }),
@@ -152,7 +160,7 @@ export async function startAlertsRole(config: Readonly<Config>, log: Logger): Pr
   };
 
   const runner = await startPartitionRunner(nc, { bucket: LEASE_BUCKET, owner, partitions: logOptions.partitions, ttlMs: config.CLUSTER_LEASE_TTL_MS, start: startPartition }, log);
-  const health = await startRoleHealth(config.HTTP_HOST, config.HTTP_PORT, () => ({ healthy: !nc.isClosed(), role: 'alerts', owner, partitions: runner.running(), events }), {
+  const health = await startRoleHealth(config.HTTP_HOST, config.HTTP_PORT, () => ({ healthy: !nc.isClosed(), role: 'alerts', owner, partitions: runner.running(), events, validationMarks: marks.active() }), {
     registry: metrics.registry,
     token: config.METRICS_TOKEN,
     beforeScrape: () => metrics.alertLaneLagSeconds.set(Math.max(0, ...[...lanes.values()].map((l) => l.lagSeconds()))),
@@ -163,6 +171,7 @@ export async function startAlertsRole(config: Readonly<Config>, log: Logger): Pr
     urls: () => ({ mqtt: '', http: health.url }),
     async stop() {
       await runner.stop();
+      await marks.close();
       await health.close();
       await nc.drain();
     },
