@@ -7,20 +7,16 @@
 // Metrics: the writer, alerts and edge processes serve /metrics, and their counters move.
 // Dead letters: a rejected reading is counted by reason by the partition's writer only, and reaches
 // the gateway's dead-letter topic once, on another edge than the one it was published through.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DeadLetter } from '../../contracts/reading.ts';
-import { addCredential } from '../../broker/credential-admin.ts';
-import { kvCredentialUpdater, openCredentialsBucket } from '../../broker/kv-credentials.ts';
 import { HOUR_MS, hanoiDayStart } from '../../contracts/rollups.ts';
 import { freePort } from '../../ops/local-influxd.ts';
-import { createAuditLog } from '../../server/audit-log.ts';
-import { eventually, influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
-import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
+import { eventually, influxRows } from '../support/influx.ts';
+import { healthOf, startClusterBed, type ClusterBed } from '../support/cluster-bed.ts';
 import { startPublisher, storedCounts } from '../support/publisher.ts';
 import { startServerProcess, stopProcesses, type ServerProcess } from '../support/server-process.ts';
 
@@ -30,7 +26,7 @@ const COUNT = 36; // three hours of readings per station
 // Smooth values (no QARTOD spike or flat line): every one is kept by the rollups.
 const values = (station: string) => (seq: number) => ({ pm25: 30 + (seq % 6) + (station === 'air-002' ? 10 : 0), pm10: 50 + (seq % 4) });
 
-let cluster: TestNatsCluster;
+let bed: ClusterBed | undefined;
 let nc: NatsConnection;
 let dir: string;
 let db: string;
@@ -42,41 +38,18 @@ let alerts: ServerProcess;
 const procs: ServerProcess[] = [];
 
 beforeAll(async () => {
-  cluster = await startTestNatsCluster();
-  dir = mkdtempSync(join(tmpdir(), 'quantrac-cluster-parity-'));
-  db = uniqueDatabase('parity');
-  nc = await connect({ servers: [...cluster.urls], maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-  password = await addCredential({ credentialsPath: join(dir, 'unused.json'), audit: createAuditLog(join(dir, 'audit.jsonl')), actor: 'test', update: kvCredentialUpdater(await openCredentialsBucket(nc)) }, 'gw-air-01');
-  env = {
-    NATS_URL: cluster.urls.join(','),
-    INFLUX_URL: influxUrl(),
-    INFLUX_DATABASE: db,
-    CLUSTER_LEASE_TTL_MS: '1500',
-    LOG_SNAPSHOT_EVERY_MS: '1000',
-    WRITE_FLUSH_INTERVAL_MS: '50',
-    HTTP_HOST: '127.0.0.1',
-    HTTP_PORT: '0',
-    DATA_DIR: dir,
-    LOG_LEVEL: 'warn',
-  };
+  bed = await startClusterBed('parity');
+  ({ nc, dir, db, password, env } = bed);
   edge = await startServerProcess({ ...env, QUANTRAC_ROLE: 'edge', MQTT_HOST: '127.0.0.1', MQTT_PORT: String(await freePort()) });
   procs.push(edge);
 }, 60_000);
 
 afterAll(async () => {
   await stopProcesses(procs);
-  await nc?.close();
-  await cluster?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await bed?.close();
 });
 
-const health = async (p: ServerProcess): Promise<Record<string, unknown> | undefined> => {
-  try {
-    return (await (await fetch(`${p.http}/healthz`, { signal: AbortSignal.timeout(1000) })).json()) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-};
+const health = healthOf;
 
 /** mean/min/max/count of one parameter's known values per bucket start. */
 function expected(station: string, param: 'pm25' | 'pm10', baseMs: number, bucket: (ts: number) => number) {

@@ -6,24 +6,20 @@
 // server's test/e2e/alert-exclusions.test.ts case, here across processes. A mark made while no
 // writer runs is applied by `npm run rollups` (NATS_URL set: it reads the marks from the bucket).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { type NatsConnection } from '@nats-io/transport-node';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { kvUsersUpdater, openUsersBucket } from '../../api/kv-users.ts';
 import { setUser } from '../../api/users-file.ts';
-import { addCredential } from '../../broker/credential-admin.ts';
-import { kvCredentialUpdater, openCredentialsBucket } from '../../broker/kv-credentials.ts';
 import type { Alert } from '../../contracts/alerts.ts';
 import { AlertsResponseSchema } from '../../contracts/alerts-api.ts';
 import { HOUR_MS } from '../../contracts/rollups.ts';
 import { freePort } from '../../ops/local-influxd.ts';
-import { createAuditLog } from '../../server/audit-log.ts';
-import { eventually, influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
-import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
+import { eventually, influxRows } from '../support/influx.ts';
+import { healthOf, startClusterBed, type ClusterBed } from '../support/cluster-bed.ts';
 import { startPublisher } from '../support/publisher.ts';
 import { startServerProcess, stopProcesses, type ServerProcess } from '../support/server-process.ts';
 
@@ -34,7 +30,7 @@ const COUNT = 24; // two hours of air-001
 const pm25 = (seq: number) => 30 + (seq % 6);
 const pm10 = (seq: number) => 50 + (seq % 4);
 
-let cluster: TestNatsCluster;
+let bed: ClusterBed | undefined;
 let nc: NatsConnection;
 let dir: string;
 let db: string;
@@ -49,11 +45,8 @@ let baseMs: number;
 const procs: ServerProcess[] = [];
 
 beforeAll(async () => {
-  cluster = await startTestNatsCluster();
-  dir = mkdtempSync(join(tmpdir(), 'quantrac-cluster-validations-'));
-  db = uniqueDatabase('validations');
-  nc = await connect({ servers: [...cluster.urls], maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-  password = await addCredential({ credentialsPath: join(dir, 'unused.json'), audit: createAuditLog(join(dir, 'audit.jsonl')), actor: 'test', update: kvCredentialUpdater(await openCredentialsBucket(nc)) }, 'gw-air-01');
+  bed = await startClusterBed('validations');
+  ({ nc, dir, db, password } = bed);
   await setUser(kvUsersUpdater(await openUsersBucket(nc)), 'lan', 'officer', 'officer-pw');
   // One level reached only by a value the officer marks: it would escalate the alert.
   writeFileSync(join(dir, 'rules.json'), JSON.stringify({
@@ -63,20 +56,7 @@ beforeAll(async () => {
       { key: 'very-high', label: { vi: 'Rất cao', en: 'Very high' }, severity: 'severe', set: 120, clear: 100 },
     ] }],
   }));
-  env = {
-    NATS_URL: cluster.urls.join(','),
-    INFLUX_URL: influxUrl(),
-    INFLUX_DATABASE: db,
-    CLUSTER_LEASE_TTL_MS: '1500',
-    LOG_SNAPSHOT_EVERY_MS: '1000',
-    WRITE_FLUSH_INTERVAL_MS: '50',
-    ROLLUP_FLUSH_INTERVAL_MS: '300',
-    ALERT_RULES_PATH: join(dir, 'rules.json'),
-    HTTP_HOST: '127.0.0.1',
-    HTTP_PORT: '0',
-    DATA_DIR: dir,
-    LOG_LEVEL: 'warn',
-  };
+  env = { ...bed.env, ROLLUP_FLUSH_INTERVAL_MS: '300', ALERT_RULES_PATH: join(dir, 'rules.json') };
   edge = await startServerProcess({ ...env, QUANTRAC_ROLE: 'edge', MQTT_HOST: '127.0.0.1', MQTT_PORT: String(await freePort()) });
   procs.push(edge);
   writer = await startServerProcess({ ...env, QUANTRAC_ROLE: 'writer', QUANTRAC_NAME: 'writer-1' });
@@ -95,18 +75,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopProcesses(procs);
-  await nc?.close();
-  await cluster?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await bed?.close();
 });
 
-async function health(p: ServerProcess): Promise<Record<string, unknown> | undefined> {
-  try {
-    return (await (await fetch(`${p.http}/healthz`, { signal: AbortSignal.timeout(1000) })).json()) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-}
+const health = healthOf;
 
 const headers = () => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
 

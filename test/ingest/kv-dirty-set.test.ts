@@ -1,26 +1,23 @@
 // The rollups' pending hours in the replicated KV bucket (cluster mode) against a real 3-node
 // JetStream cluster: what one owner marked is what the next claims, cleared marks stay cleared,
 // and once a new owner has claimed the key the old one can mark nothing more.
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HOUR_MS } from '../../contracts/rollups.ts';
-import { ensureJetStreamLog } from '../../ingest/log/jetstream-log.ts';
 import { LaneFencedError, openLaneStateBucket } from '../../ingest/log/kv-lane-state.ts';
 import { createKvDirtySet, rollupsPendingKey } from '../../ingest/rollups/kv-dirty-set.ts';
-import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
+import { startClusterWithLog, type ClusterWithLog } from '../support/nats-cluster.ts';
 
-let cluster: TestNatsCluster;
+let bed: ClusterWithLog | undefined;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  cluster = await startTestNatsCluster();
-  nc = await connect({ servers: [...cluster.urls] });
-  await ensureJetStreamLog(nc);
+  bed = await startClusterWithLog();
+  nc = bed.nc;
 }, 60_000);
 
 afterAll(async () => {
-  await nc?.close();
-  await cluster?.close();
+  await bed?.close();
 });
 
 const H0 = Date.UTC(2026, 9, 10, 5);

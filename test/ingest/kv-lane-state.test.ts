@@ -5,22 +5,20 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createJetStreamAppender, ensureJetStreamLog, LOG_DEFAULTS } from '../../ingest/log/jetstream-log.ts';
+import { createJetStreamAppender, LOG_DEFAULTS } from '../../ingest/log/jetstream-log.ts';
 import { LaneFencedError, LaneStateSaveError, createKvLaneState, openLaneStateBucket, releaseSnapshotted } from '../../ingest/log/kv-lane-state.ts';
-import { startTestNatsCluster, type TestNatsCluster } from '../support/nats-cluster.ts';
+import { startClusterWithLog, type ClusterWithLog } from '../support/nats-cluster.ts';
 
-let cluster: TestNatsCluster;
+let bed: ClusterWithLog | undefined;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  cluster = await startTestNatsCluster();
-  nc = await connect({ servers: [...cluster.urls] });
-  await ensureJetStreamLog(nc);
+  bed = await startClusterWithLog();
+  nc = bed.nc;
 }, 60_000);
 
 afterAll(async () => {
-  await nc?.close();
-  await cluster?.close();
+  await bed?.close();
 });
 
 it('a new owner resumes from what the old one saved; after its claim the old owner is fenced', async () => {
@@ -61,7 +59,7 @@ it('the release purges the log below the oldest snapshot, and not at all while a
 });
 
 it('a save that fails for another reason than a newer owner (the cluster out of reach) is not taken for fencing', async () => {
-  const own = await connect({ servers: [...cluster.urls] });
+  const own = await connect({ servers: [...bed!.cluster.urls] });
   const kv = await openLaneStateBucket(own);
   const a = createKvLaneState(kv, 'store-p5');
   await a.claim();

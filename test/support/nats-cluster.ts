@@ -4,9 +4,10 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { AlertEvent } from '../../contracts/alerts.ts';
 import { ensureAlertStream, followAlertEvents } from '../../ingest/alerts/event-stream.ts';
+import { ensureJetStreamLog } from '../../ingest/log/jetstream-log.ts';
 import { startLocalNatsCluster, type LocalNatsCluster } from '../../ops/local-nats.ts';
 
 const DIR_PREFIX = 'quantrac-test-nats-';
@@ -50,4 +51,25 @@ export async function followAlertHistory(nc: NatsConnection, into: AlertEvent[])
   await ensureAlertStream(nc);
   const follower = await followAlertEvents(nc, (e) => void into.push(e));
   return () => follower.stop();
+}
+
+export interface ClusterWithLog {
+  readonly cluster: TestNatsCluster;
+  readonly nc: NatsConnection;
+  close(): Promise<void>;
+}
+
+/** A test cluster, one connection to all of it, and the replicated log's stream created. */
+export async function startClusterWithLog(): Promise<ClusterWithLog> {
+  const cluster = await startTestNatsCluster();
+  const nc = await connect({ servers: [...cluster.urls] });
+  await ensureJetStreamLog(nc);
+  return {
+    cluster,
+    nc,
+    async close() {
+      await nc.close();
+      await cluster.close();
+    },
+  };
 }
