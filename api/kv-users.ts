@@ -6,6 +6,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { checkUsers, UserEntrySchema, USER_NAME, type UserEntry, type UsersFile, type UsersUpdater } from './users-file.ts';
 import type { UsersSource } from './users-source.ts';
+import { ConcurrentEditError, writeChangedEntries } from '../server/kv-compare-and-set.ts';
 
 export const USERS_BUCKET = 'quantrac_users';
 
@@ -116,7 +117,9 @@ export async function readKvUsers(kv: KV): Promise<{ file: UsersFile; bad: Map<s
 /**
  * Runs `change` on the bucket's accounts and writes back the entries it changed, each with
  * compare-and-set on the revision it read (a key nobody wrote yet: create); on a lost race the
- * whole change runs again on the new content (at most 6 times, then the error is reported).
+ * whole change runs again on the new content (at most 6 times, then the error is reported). A write
+ * the server accepted but another one overtook (server/kv-compare-and-set.ts) is reported as
+ * ConcurrentEditError, not re-run.
  */
 export function kvUsersUpdater(kv: KV): UsersUpdater {
   return async (change) => {
@@ -125,17 +128,15 @@ export function kvUsersUpdater(kv: KV): UsersUpdater {
       const before = new Map(Object.entries(file.users).map(([user, e]) => [user, JSON.stringify(e)]));
       const result = await change(file);
       const checked = checkUsers(file, USERS_BUCKET);
+      const changed = Object.entries(checked.users)
+        .map(([user, entry]) => ({ key: user, json: JSON.stringify(entry), revision: revisions.get(user) }))
+        .filter((e) => before.get(e.key) !== e.json);
       try {
-        for (const [user, entry] of Object.entries(checked.users)) {
-          const json = JSON.stringify(entry);
-          if (before.get(user) === json) continue;
-          const revision = revisions.get(user);
-          if (revision === undefined) await kv.create(user, json);
-          else await kv.update(user, json, revision);
-        }
+        await writeChangedEntries(kv, changed);
         return result;
       } catch (err) {
-        if (attempt >= 5) throw err; // someone else kept winning the race: report it
+        // Overtaken after the write (ConcurrentEditError): reported, not re-run over the other edit.
+        if (err instanceof ConcurrentEditError || attempt >= 5) throw err; // or someone kept winning the race
       }
     }
   };

@@ -5,6 +5,7 @@
 // on each key's revision, so two admins cannot lose each other's edits.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
+import { ConcurrentEditError, writeChangedEntries } from '../server/kv-compare-and-set.ts';
 import { verifyPassword, type CredentialStore, type CredentialsFile, type CredentialUpdater, type GatewayCredential } from './gateway-credentials.ts';
 
 export const CREDENTIALS_BUCKET = 'quantrac_gateways';
@@ -83,24 +84,25 @@ export async function readKvCredentials(kv: KV): Promise<CredentialsFile> {
   return (await snapshot(kv)).file;
 }
 
-/** Runs `change` on the bucket's content and writes back the entries it changed (CAS; retried on a conflict). */
+/**
+ * Runs `change` on the bucket's content and writes back the entries it changed (CAS; retried on a
+ * conflict; a write overtaken after it was accepted is reported as ConcurrentEditError).
+ */
 export function kvCredentialUpdater(kv: KV): CredentialUpdater {
   return async (change) => {
     for (let attempt = 0; ; attempt++) {
       const { file, revisions } = await snapshot(kv);
       const before = new Map(Object.entries(file.gateways).map(([id, e]) => [id, JSON.stringify(e)]));
       const result = await change(file);
+      const changed = Object.entries(file.gateways)
+        .map(([id, entry]) => ({ key: id, json: JSON.stringify(entry), revision: revisions.get(id) }))
+        .filter((e) => before.get(e.key) !== e.json);
       try {
-        for (const [id, entry] of Object.entries(file.gateways)) {
-          const json = JSON.stringify(entry);
-          if (before.get(id) === json) continue;
-          const revision = revisions.get(id);
-          if (revision === undefined) await kv.create(id, json);
-          else await kv.update(id, json, revision);
-        }
+        await writeChangedEntries(kv, changed);
         return result;
       } catch (err) {
-        if (attempt >= 5) throw err; // someone else kept winning the race: report it
+        // Overtaken after the write (ConcurrentEditError): reported, not re-run over the other edit.
+        if (err instanceof ConcurrentEditError || attempt >= 5) throw err; // or someone kept winning the race
       }
     }
   };

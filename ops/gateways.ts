@@ -10,6 +10,7 @@ import { CredentialError } from '../broker/errors.ts';
 import { createAuditLog, currentOsUser } from '../server/audit-log.ts';
 import { parseConfig } from '../server/config.ts';
 import { ConfigError } from '../server/errors.ts';
+import { ConcurrentEditError } from '../server/kv-compare-and-set.ts';
 
 const USAGE = `usage: npm run gateways -- <command> [id] [--consumer]
   add <id> [--consumer]  new credential (a gateway, or a read-only consumer of alerts and status)
@@ -94,7 +95,7 @@ async function run(
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof CredentialError || err instanceof ConfigError) {
+    if (err instanceof CredentialError || err instanceof ConfigError || err instanceof ConcurrentEditError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(err instanceof ConfigError ? 2 : 1);
     }

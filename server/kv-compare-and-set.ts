@@ -1,0 +1,44 @@
+// Writing the entries an administrator's command changed (accounts, gateway credentials) to a
+// replicated KV bucket: each changed key with compare-and-set on the revision it was read at, and,
+// once the writes have had `settleMs` to settle, a check that each is still its key's latest.
+// nats-server before 2.9.21 (Debian 12 ships 2.9.10) can accept two compare-and-sets on one
+// revision when they arrive together, and stores the later (nats-server#4320): without the check,
+// one of two administrators' edits of the same key would be lost while both commands said "done".
+// With it, the one overtaken is told so (ConcurrentEditError) and nothing is lost silently. A later
+// edit made on top of this one within the settle time is reported the same way (rare, and harmless:
+// run the command again after checking with `list`).
+import type { KV } from '@nats-io/kv';
+
+export class ConcurrentEditError extends Error {
+  override readonly name = 'ConcurrentEditError';
+}
+
+export interface ChangedEntry {
+  readonly key: string;
+  readonly json: string;
+  /** The revision the key was read at; undefined: the key did not exist (create). */
+  readonly revision: number | undefined;
+}
+
+/** How long a write has to settle before it is checked (the race window is a round trip at most). */
+export const SETTLE_MS = 250;
+
+/**
+ * Writes every entry (compare-and-set; a lost one throws the client's error, for the caller to
+ * read again and retry), then checks that each write is still its key's latest value.
+ */
+export async function writeChangedEntries(kv: KV, entries: readonly ChangedEntry[], settleMs = SETTLE_MS): Promise<void> {
+  const written: { key: string; json: string; revision: number }[] = [];
+  for (const e of entries) {
+    const revision = e.revision === undefined ? await kv.create(e.key, e.json) : await kv.update(e.key, e.json, e.revision);
+    written.push({ key: e.key, json: e.json, revision });
+  }
+  if (written.length === 0) return;
+  await new Promise((r) => setTimeout(r, settleMs));
+  for (const w of written) {
+    const latest = await kv.get(w.key);
+    if (latest?.revision === w.revision) continue;
+    if (latest?.operation === 'PUT' && Buffer.from(latest.value).toString('utf8') === w.json) continue; // the same content
+    throw new ConcurrentEditError(`${w.key}: another change to it arrived at the same moment and may have replaced this one; check with list and run the command again`);
+  }
+}
