@@ -4,10 +4,14 @@
 // KV bucket: whoever creates it first wins, the others read the winner's.
 import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Kvm } from '@nats-io/kv';
+import { Kvm, type KV } from '@nats-io/kv';
 
 export const API_SECRETS_BUCKET = 'quantrac_api_secrets';
 const TOKEN_SECRET_KEY = 'token-secret';
+
+export async function openApiSecretsBucket(nc: NatsConnection, replicas = 3): Promise<KV> {
+  return new Kvm(nc).create(API_SECRETS_BUCKET, { replicas, history: 1 });
+}
 
 /**
  * nats-server before 2.9.21 may accept two creates of one key that arrive together (the expected
@@ -18,7 +22,7 @@ const TOKEN_SECRET_KEY = 'token-secret';
 export async function loadOrCreateKvSecret(nc: NatsConnection, configured: string | undefined, opts: { replicas?: number; settleMs?: number } = {}): Promise<Buffer> {
   if (configured) return Buffer.from(configured, 'utf8');
   const settleMs = opts.settleMs ?? 500;
-  const kv = await new Kvm(nc).create(API_SECRETS_BUCKET, { replicas: opts.replicas ?? 3, history: 1 });
+  const kv = await openApiSecretsBucket(nc, opts.replicas);
   const read = async () => {
     const e = await kv.get(TOKEN_SECRET_KEY);
     return e && e.operation === 'PUT' && e.length > 0 ? { secret: Buffer.from(e.string().trim(), 'base64url'), ageMs: Date.now() - e.created.getTime() } : undefined;
