@@ -9,11 +9,12 @@ import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { ConfigFile } from './backup-config.ts';
+import type { KvBucketFile } from './backup-kv.ts';
 
 export const MANIFEST = 'manifest.json';
 export const MANIFEST_FORMAT = 'quantrac-backup';
-/** 2: settings files in `config` (ops/backup-config.ts). Restore reads 1 and 2. */
-export const MANIFEST_VERSION = 2;
+/** 2: settings files in `config` (ops/backup-config.ts); 3: the cluster's KV buckets in `kv` (ops/backup-kv.ts). Restore reads 1 to 3. */
+export const MANIFEST_VERSION = 3;
 /** Folder of the copied DATA_DIR inside a backup. */
 export const DATA = 'data';
 /** Folder of `influxd backup -portable` inside a backup. */
@@ -37,6 +38,8 @@ export interface Manifest {
   readonly files: readonly BackupFile[];
   /** Settings files outside DATA_DIR (version 2; absent in version 1). */
   readonly config?: readonly ConfigFile[];
+  /** The cluster's KV buckets, when backed up with NATS_URL (version 3). */
+  readonly kv?: readonly KvBucketFile[];
 }
 
 /** DATA_DIR entries a backup leaves out: the private influxd, lock and temp files. */

@@ -2,22 +2,25 @@
 // quantrac back on another machine, while it runs: DATA_DIR (log, checkpoints, credentials,
 // accounts, token secret, alert state, audit trail; order in backup-files.ts), the settings files
 // outside it (environment file, station registry, alert rules: backup-config.ts), then InfluxDB
-// through its own tool (`influxd backup -portable`, 1.x). DIR gets manifest.json with a checksum
-// per file. Restore: ops/restore.ts.
+// through its own tool (`influxd backup -portable`, 1.x); with NATS_URL, the cluster's KV buckets
+// (backup-kv.ts). DIR gets manifest.json with a checksum per file. Restore: ops/restore.ts.
 import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { connect } from '@nats-io/transport-node';
 import { parseConfig } from '../server/config.ts';
 import { ConfigError } from '../server/errors.ts';
 import { backupConfig, configSources } from './backup-config.ts';
+import { backupKv, type KvBucketFile } from './backup-kv.ts';
 import { DATA, INFLUX, listDataFiles, MANIFEST, MANIFEST_FORMAT, MANIFEST_VERSION, rpcAddressOf, sha256File, type BackupFile, type Manifest } from './backup-files.ts';
 
 const USAGE = `usage: npm run backup -- --out DIR [--influx-rpc HOST:PORT] [--no-influx]
   --out DIR              new or empty folder for the backup
   --influx-rpc HOST:PORT influxd's backup/RPC address (default: the private influxd's in
                          DATA_DIR/influxdb/influxd.conf, else 127.0.0.1:8088 as Debian's influxdb)
-  --no-influx            DATA_DIR only (InfluxDB 2.x/3.x: use their own backup tools)`;
+  --no-influx            DATA_DIR only (InfluxDB 2.x/3.x: use their own backup tools)
+With NATS_URL, the cluster's KV buckets (gateways, users, validation marks, API secret) as well.`;
 
 /** The influxd RPC address: the flag, the private influxd's config, or Debian's default. */
 export async function influxRpc(flag: string | undefined, dataDir: string): Promise<string> {
@@ -54,6 +57,15 @@ async function main(argv: string[]): Promise<number> {
     files.push({ path, bytes: (await stat(to)).size, sha256: await sha256File(to) });
   }
   const settingsFiles = await backupConfig(out, configSources(process.env, config.dataDir));
+  let kv: KvBucketFile[] | undefined;
+  if (config.natsServers.length > 0) {
+    const nc = await connect({ servers: [...config.natsServers], name: 'quantrac-backup' });
+    try {
+      kv = await backupKv(nc, out);
+    } finally {
+      await nc.close();
+    }
+  }
   let influx: Manifest['influx'];
   if (!values['no-influx']) {
     if (config.influxApi !== 'v1') throw new ConfigError([`backup: InfluxDB ${config.INFLUX_URL} is used through the v2 API; back it up with its own tool and run with --no-influx`]);
@@ -65,10 +77,10 @@ async function main(argv: string[]): Promise<number> {
   const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   const manifest: Manifest = {
     format: MANIFEST_FORMAT, version: MANIFEST_VERSION, createdAt: new Date().toISOString(), quantracVersion: pkg.version,
-    dataDir: config.dataDir, ...(influx ? { influx } : {}), files, config: settingsFiles,
+    dataDir: config.dataDir, ...(influx ? { influx } : {}), files, config: settingsFiles, ...(kv ? { kv } : {}),
   };
   await writeFile(join(out, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
-  process.stdout.write(`backup: ${files.length} DATA_DIR files${settingsFiles.length > 0 ? `, settings ${settingsFiles.map((c) => c.path).join(', ')}` : ''}${influx ? ` and InfluxDB database ${influx.database}` : ''} in ${out}\n`);
+  process.stdout.write(`backup: ${files.length} DATA_DIR files${settingsFiles.length > 0 ? `, settings ${settingsFiles.map((c) => c.path).join(', ')}` : ''}${kv ? `, KV ${kv.map((b) => `${b.bucket} (${b.entries})`).join(', ')}` : ''}${influx ? ` and InfluxDB database ${influx.database}` : ''} in ${out}\n`);
   return 0;
 }
 
