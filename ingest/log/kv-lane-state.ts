@@ -29,6 +29,21 @@ export class LaneStateSaveError extends Error {
 const casLost = (err: unknown) =>
   err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 
+/**
+ * How long after a claim its writes must still be their keys' latest before the claim counts:
+ * nats-server before 2.9.21 can accept an old owner's save and the claim on the same revision
+ * (nats-server#4320), the later one stored; a claim overtaken that way reads again and re-claims.
+ */
+export const CLAIM_SETTLE_MS = 250;
+
+/** Waits CLAIM_SETTLE_MS, then throws LaneFencedError unless each key is still at the revision given (0: absent). */
+export async function settleClaim(kv: KV, keys: ReadonlyMap<string, number>): Promise<void> {
+  await new Promise((r) => setTimeout(r, CLAIM_SETTLE_MS));
+  for (const [key, revision] of keys) {
+    if (((await kv.get(key))?.revision ?? 0) !== revision) throw new LaneFencedError(`${key}: another write overtook the claim`);
+  }
+}
+
 export interface KvLaneState extends LaneStateStore {
   /** Makes this store the lane's only writer (call once, before the lane opens). */
   claim(): Promise<void>;
@@ -86,6 +101,7 @@ export function createKvLaneState(kv: KV, name: string): KvLaneState {
             revisions.set(key, e?.revision ?? 0);
             if (e && e.operation === 'PUT') await write(key, e.string());
           }
+          await settleClaim(kv, new Map([checkpointKey, snapshotKey].map((k) => [k, revisions.get(k) ?? 0])));
           return;
         } catch (err) {
           // The old owner wrote between our read and rewrite: read its newer state and try again.

@@ -9,7 +9,7 @@
 import type { KV } from '@nats-io/kv';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { hourStart, HOUR_MS } from '../../contracts/rollups.ts';
-import { LaneFencedError, LaneStateSaveError } from '../log/kv-lane-state.ts';
+import { LaneFencedError, LaneStateSaveError, settleClaim } from '../log/kv-lane-state.ts';
 import type { DirtyHour, DirtySet } from './dirty-set.ts';
 
 export interface KvDirtySet extends DirtySet {
@@ -90,6 +90,7 @@ export function createKvDirtySet(kv: KV, key: string): KvDirtySet {
         if (e && e.operation === 'PUT') load(e.string());
         try {
           if (e && e.operation === 'PUT') await writeNow(); // moves the revision: the old owner is fenced
+          await settleClaim(kv, new Map([[key, revision]]));
           return;
         } catch (err) {
           // The old owner wrote between our read and rewrite: read its newer marks and try again.

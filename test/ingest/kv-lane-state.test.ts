@@ -76,3 +76,47 @@ it('a save that fails for another reason than a newer owner (the cluster out of 
   await b.saveCheckpoint(30);
   expect(await createKvLaneState(await openLaneStateBucket(nc), 'store-p5').loadCheckpoint()).toBe(30);
 });
+
+// The claim's settle check (nats-server#4320, CLAIM_SETTLE_MS) guards a race this test could not
+// make happen at this save rate (it passes with the check disabled too): what it shows is that a
+// claim made while the old owner keeps saving holds, fences the old owner, and leaves the new free.
+it('a claim made while the old owner is still saving holds: the old owner is fenced, the new one is not', async () => {
+  const urls = bed!.cluster.urls;
+  const other = await connect({ servers: urls[1]! });
+  try {
+    const kvA = await openLaneStateBucket(nc);
+    const kvB = await openLaneStateBucket(other);
+    const fencedNewOwners: number[] = [];
+    for (let round = 0; round < 6; round++) {
+      const lane = `store-race${round}`;
+      const a = createKvLaneState(kvA, lane);
+      await a.claim();
+      await a.saveCheckpoint(1);
+      // The old owner saves every 20 ms (ten times a writer's rate) while the new one claims.
+      let saving = true;
+      const saves = (async () => {
+        for (let at = 2; saving; at++) {
+          await a.saveCheckpoint(at).catch(() => undefined);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      const b = createKvLaneState(kvB, lane);
+      try {
+        await new Promise((r) => setTimeout(r, 5));
+        await b.claim();
+      } finally {
+        saving = false;
+        await saves;
+      }
+      // The old owner is fenced from now on; the new one's saves go through.
+      await expect(a.saveCheckpoint(10_000)).rejects.toBeInstanceOf(LaneFencedError);
+      await b.saveCheckpoint(20_000).catch((err: unknown) => {
+        if (err instanceof LaneFencedError) fencedNewOwners.push(round);
+        else throw err;
+      });
+    }
+    expect(fencedNewOwners).toEqual([]);
+  } finally {
+    await other.close();
+  }
+}, 60_000);
