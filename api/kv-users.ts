@@ -6,7 +6,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { checkUsers, UserEntrySchema, USER_NAME, type UserEntry, type UsersFile, type UsersUpdater } from './users-file.ts';
 import type { UsersSource } from './users-source.ts';
-import { ConcurrentEditError, writeChangedEntries } from '../server/kv-compare-and-set.ts';
+import { updateEntries } from '../server/kv-compare-and-set.ts';
 
 export const USERS_BUCKET = 'quantrac_users';
 
@@ -122,22 +122,5 @@ export async function readKvUsers(kv: KV): Promise<{ file: UsersFile; bad: Map<s
  * ConcurrentEditError, not re-run.
  */
 export function kvUsersUpdater(kv: KV): UsersUpdater {
-  return async (change) => {
-    for (let attempt = 0; ; attempt++) {
-      const { file, revisions } = await snapshot(kv);
-      const before = new Map(Object.entries(file.users).map(([user, e]) => [user, JSON.stringify(e)]));
-      const result = await change(file);
-      const checked = checkUsers(file, USERS_BUCKET);
-      const changed = Object.entries(checked.users)
-        .map(([user, entry]) => ({ key: user, json: JSON.stringify(entry), revision: revisions.get(user) }))
-        .filter((e) => before.get(e.key) !== e.json);
-      try {
-        await writeChangedEntries(kv, changed);
-        return result;
-      } catch (err) {
-        // Overtaken after the write (ConcurrentEditError): reported, not re-run over the other edit.
-        if (err instanceof ConcurrentEditError || attempt >= 5) throw err; // or someone kept winning the race
-      }
-    }
-  };
+  return (change) => updateEntries(kv, () => snapshot(kv), (file) => checkUsers(file, USERS_BUCKET).users, change);
 }

@@ -5,7 +5,7 @@
 // on each key's revision, so two admins cannot lose each other's edits.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
-import { ConcurrentEditError, writeChangedEntries } from '../server/kv-compare-and-set.ts';
+import { updateEntries } from '../server/kv-compare-and-set.ts';
 import { verifyPassword, type CredentialStore, type CredentialsFile, type CredentialUpdater, type GatewayCredential } from './gateway-credentials.ts';
 
 export const CREDENTIALS_BUCKET = 'quantrac_gateways';
@@ -89,21 +89,5 @@ export async function readKvCredentials(kv: KV): Promise<CredentialsFile> {
  * conflict; a write overtaken after it was accepted is reported as ConcurrentEditError).
  */
 export function kvCredentialUpdater(kv: KV): CredentialUpdater {
-  return async (change) => {
-    for (let attempt = 0; ; attempt++) {
-      const { file, revisions } = await snapshot(kv);
-      const before = new Map(Object.entries(file.gateways).map(([id, e]) => [id, JSON.stringify(e)]));
-      const result = await change(file);
-      const changed = Object.entries(file.gateways)
-        .map(([id, entry]) => ({ key: id, json: JSON.stringify(entry), revision: revisions.get(id) }))
-        .filter((e) => before.get(e.key) !== e.json);
-      try {
-        await writeChangedEntries(kv, changed);
-        return result;
-      } catch (err) {
-        // Overtaken after the write (ConcurrentEditError): reported, not re-run over the other edit.
-        if (err instanceof ConcurrentEditError || attempt >= 5) throw err; // or someone kept winning the race
-      }
-    }
-  };
+  return (change) => updateEntries(kv, () => snapshot(kv), (file) => file.gateways, change);
 }

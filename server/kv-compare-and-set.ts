@@ -42,3 +42,31 @@ export async function writeChangedEntries(kv: KV, entries: readonly ChangedEntry
     throw new ConcurrentEditError(`${w.key}: another change to it arrived at the same moment and may have replaced this one; check with list and run the command again`);
   }
 }
+
+/**
+ * Runs `change` on a snapshot of the bucket (`read`) and writes back the entries (`entriesOf`) it
+ * changed. A lost compare-and-set reads again and runs the change again (at most 6 times, then the
+ * error is reported); a write overtaken after it was accepted is reported (ConcurrentEditError),
+ * not run again over the other edit.
+ */
+export async function updateEntries<F, T>(
+  kv: KV,
+  read: () => Promise<{ file: F; revisions: ReadonlyMap<string, number> }>,
+  entriesOf: (file: F) => Readonly<Record<string, unknown>>,
+  change: (file: F) => T | Promise<T>,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const { file, revisions } = await read();
+    const before = new Map(Object.entries(entriesOf(file)).map(([key, e]) => [key, JSON.stringify(e)]));
+    const result = await change(file);
+    const changed = Object.entries(entriesOf(file))
+      .map(([key, entry]) => ({ key, json: JSON.stringify(entry), revision: revisions.get(key) }))
+      .filter((e) => before.get(e.key) !== e.json);
+    try {
+      await writeChangedEntries(kv, changed);
+      return result;
+    } catch (err) {
+      if (err instanceof ConcurrentEditError || attempt >= 5) throw err; // or someone kept winning the race
+    }
+  }
+}
