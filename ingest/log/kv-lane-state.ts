@@ -44,6 +44,25 @@ export async function settleClaim(kv: KV, keys: ReadonlyMap<string, number>): Pr
   }
 }
 
+/**
+ * Writes `value` with compare-and-set on `revision` (0: the key never existed; undefined: no claim
+ * yet) and hands the new revision to `adopt`. A lost compare-and-set is LaneFencedError; any other
+ * failure LaneStateSaveError — after adopting the key's revision if it now holds `value` (a timeout
+ * may follow a stored write: without that the next write would lose its compare-and-set against
+ * this one and count itself fenced for good).
+ */
+export async function writeFenced(kv: KV, key: string, value: string, revision: number | undefined, owner: string, adopt: (revision: number) => void): Promise<void> {
+  if (revision === undefined) throw new LaneFencedError(`${owner}: write before claim()`);
+  try {
+    adopt(revision === 0 ? await kv.create(key, value) : await kv.update(key, value, revision));
+  } catch (err) {
+    if (casLost(err)) throw new LaneFencedError(`${owner}: ${key} was written by another owner`, { cause: err });
+    const now = await kv.get(key).catch(() => null);
+    if (now && now.operation === 'PUT' && now.string() === value) adopt(now.revision);
+    throw new LaneStateSaveError(`${owner}: ${key} not saved (${err instanceof Error ? err.message : String(err)}); the next save tries again`, { cause: err });
+  }
+}
+
 export interface KvLaneState extends LaneStateStore {
   /** Makes this store the lane's only writer (call once, before the lane opens). */
   claim(): Promise<void>;
@@ -74,19 +93,7 @@ export function createKvLaneState(kv: KV, name: string): KvLaneState {
   }
 
   async function write(key: string, value: string): Promise<void> {
-    const revision = revisions.get(key);
-    if (revision === undefined) throw new LaneFencedError(`lane ${name}: write before claim()`);
-    try {
-      revisions.set(key, revision === 0 ? await kv.create(key, value) : await kv.update(key, value, revision));
-    } catch (err) {
-      if (casLost(err)) throw new LaneFencedError(`lane ${name}: ${key} was written by another owner`, { cause: err });
-      // Not known whether it landed (a timeout may follow a stored write): if the key now holds what
-      // was written, take its revision — else the next save would lose its compare-and-set against
-      // our own write and the lane would count itself fenced for good.
-      const now = await kv.get(key).catch(() => null);
-      if (now && now.operation === 'PUT' && now.string() === value) revisions.set(key, now.revision);
-      throw new LaneStateSaveError(`lane ${name}: ${key} not saved (${err instanceof Error ? err.message : String(err)}); the next save tries again`, { cause: err });
-    }
+    await writeFenced(kv, key, value, revisions.get(key), `lane ${name}`, (r) => revisions.set(key, r));
   }
 
   const position = (raw: Record<string, unknown> | undefined) =>

@@ -7,9 +7,8 @@
 // revision on, so an old owner still running after losing its lease can write nothing more
 // (LaneFencedError, the lane state's rule: kv-lane-state.ts).
 import type { KV } from '@nats-io/kv';
-import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { hourStart, HOUR_MS } from '../../contracts/rollups.ts';
-import { LaneFencedError, LaneStateSaveError, settleClaim } from '../log/kv-lane-state.ts';
+import { LaneFencedError, settleClaim, writeFenced } from '../log/kv-lane-state.ts';
 import type { DirtyHour, DirtySet } from './dirty-set.ts';
 
 export interface KvDirtySet extends DirtySet {
@@ -19,9 +18,6 @@ export interface KvDirtySet extends DirtySet {
 
 /** `{version, stations: {id: [hour numbers since the epoch]}}`: compact (the key's value is bounded by NATS's max payload). */
 const FORMAT_VERSION = 1;
-
-const casLost = (err: unknown) =>
-  err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 
 export const rollupsPendingKey = (partition: number) => `rollups-p${partition}`;
 
@@ -62,18 +58,9 @@ export function createKvDirtySet(kv: KV, key: string): KvDirtySet {
   }
 
   async function writeNow(): Promise<void> {
-    if (revision === undefined) throw new LaneFencedError(`${key}: write before claim()`);
-    const value = encode();
     const upTo = changes;
-    try {
-      revision = revision === 0 ? await kv.create(key, value) : await kv.update(key, value, revision);
-      savedChanges = Math.max(savedChanges, upTo);
-    } catch (err) {
-      if (casLost(err)) throw new LaneFencedError(`${key} was written by another owner`, { cause: err });
-      const now = await kv.get(key).catch(() => null);
-      if (now && now.operation === 'PUT' && now.string() === value) revision = now.revision;
-      throw new LaneStateSaveError(`${key} not saved (${err instanceof Error ? err.message : String(err)}); the next write tries again`, { cause: err });
-    }
+    await writeFenced(kv, key, encode(), revision, 'rollup marks', (r) => (revision = r));
+    savedChanges = Math.max(savedChanges, upTo);
   }
 
   /** Writes are serialised; each writes the marks as they are when it runs. */
