@@ -85,6 +85,8 @@ export const EnvSchema = z.object({
   SPOOL_FSYNC: bool(true),
   /** How often each consumer lane snapshots its derived state (quality windows, alert engine) at a log position, ms. */
   LOG_SNAPSHOT_EVERY_MS: int(10_000, 100),
+  /** Reading-stage outcomes the now lane hands to the store lane, at most (0: each lane runs its own stage). */
+  LOG_HAND_OFF_RECORDS: int(50_000),
   WRITE_BATCH_LINES: int(5000, 1),
   WRITE_FLUSH_INTERVAL_MS: int(200),
   WRITE_MAX_POINTS_PER_S: int(200_000),

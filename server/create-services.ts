@@ -3,8 +3,10 @@
 // reads what it committed.
 //
 //   log (segment files) ──▶ now lane:   reading stage ─▶ counters, dead letters ─▶ alerts ─▶ deliveries
-//                      │                                                       └─▶ /ws/live
-//                      └─▶ store lane: reading stage ─▶ line protocol ─▶ writer ─▶ InfluxDB ─▶ checkpoint
+//                      │                     │                                 └─▶ /ws/live
+//                      │                     └─▶ hand-off (outcomes, quality snapshots)
+//                      │                                   ▼
+//                      └─▶ store lane: (own reading stage only past the hand-off's bound) ─▶ line protocol ─▶ writer ─▶ InfluxDB ─▶ checkpoint
 //   API (Fastify): /api/*, /ws/officer, /ws/live, /metrics, /readyz
 //
 // A segment is released once both lanes' durable snapshots have passed it.
@@ -26,6 +28,7 @@ import { createReadingStage, type ReadingStageOptions } from '../ingest/consumer
 import { createLaneStateStore } from '../ingest/consumers/lane-state.ts';
 import { createNowLane, type NowLane } from '../ingest/consumers/now-lane.ts';
 import { createStoreLane, type StoreLane } from '../ingest/consumers/store-lane.ts';
+import { createStagedHandOff } from '../ingest/consumers/staged-hand-off.ts';
 import { createInfluxHttp, type InfluxHttp } from '../ingest/influx/influx-http.ts';
 import { createFileLogReader, type FileLogReader } from '../ingest/log/file-log.ts';
 import { checkRecordTypes } from '../ingest/log/record-check.ts';
@@ -204,7 +207,10 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
   connectRollups(validations, rollups, log);
   const rollupLoop = startRollupLoop(rollups, config.ROLLUP_FLUSH_INTERVAL_MS, log);
 
+  // The store lane takes the now lane's reading-stage outcomes instead of computing them again.
+  const handOff = config.LOG_HAND_OFF_RECORDS > 0 ? createStagedHandOff(config.LOG_HAND_OFF_RECORDS) : undefined;
   nowLane = createNowLane({
+    ...(handOff ? { handOff } : {}),
     reader: readers[0]!,
     stage: createReadingStage(registry, stageOptions),
     alerts: alerts.service,
@@ -229,6 +235,7 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
 
   const encode = createLineEncoder(registry);
   const storeLane: StoreLane = createStoreLane({
+    ...(handOff ? { handOff } : {}),
     reader: readers[1]!,
     stage: createReadingStage(registry, stageOptions),
     encode,

@@ -21,6 +21,7 @@ import { decodeRecord, type LogCommand } from '../log/records.ts';
 import type { LogPosition, LogReader } from '../log/types.ts';
 import type { LaneStateStore } from './lane-state.ts';
 import type { ReadingStage, StagedPublish } from './reading-stage.ts';
+import type { StagedHandOff } from './staged-hand-off.ts';
 import { timeSlicer } from './time-slice.ts';
 
 export interface NowLaneOptions {
@@ -41,6 +42,8 @@ export interface NowLaneOptions {
   readonly onRecordError?: (err: unknown, position: LogPosition) => void;
   /** The lane has priority on its thread while it is less than this far behind, s (default URGENT_LAG_S). */
   readonly urgentLagS?: number;
+  /** The store lane of this process takes each record's outcome and the quality snapshots from here. */
+  readonly handOff?: StagedHandOff;
 }
 
 /** See NowLane.urgent(). */
@@ -101,17 +104,25 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
   const commands = new Map<string, (event: AlertEvent | undefined) => void>();
   const commandResults = new Map<string, AlertEvent | undefined>();
 
-  function apply(body: Buffer, next: LogPosition): void {
+  const handOff = opts.handOff;
+  /** The position whose outcome was handed over last. */
+  let handedAt = -1;
+
+  function apply(body: Buffer, from: LogPosition, position: LogPosition, next: LogPosition): void {
     const deliver = next > deliverFrom;
     const record = decodeRecord(body);
+    if (handOff) {
+      if (record.type === 'publish') {
+        const staged = opts.stage.process(record.publish);
+        handOff.put({ from, position, next, record: { kind: 'publish', staged, receivedAt: record.publish.receivedAt, qos: record.publish.qos } });
+        handedAt = position;
+        return judge(record.publish.receivedAt, record.publish.qos, staged, deliver);
+      }
+      handOff.put({ from, position, next, record: record.type === 'legacy-line' ? { kind: 'line', line: record.line } : { kind: 'other' } });
+      handedAt = position;
+    }
     if (record.type === 'publish') {
-      lastReceivedAt = record.publish.receivedAt;
-      const staged = opts.stage.process(record.publish);
-      if (!staged) return;
-      opts.setClock(record.publish.receivedAt);
-      if (deliver) opts.onStaged(staged, record.publish.qos);
-      for (const r of staged.fresh) opts.alerts.judgeReading(r, deliver);
-      if (deliver && staged.accepted.length > 0) opts.onLive(staged.accepted);
+      judge(record.publish.receivedAt, record.publish.qos, opts.stage.process(record.publish), deliver);
     } else if (record.type === 'tick') {
       opts.setClock(record.at);
       opts.alerts.judgeTick(record.at, deliver);
@@ -133,6 +144,15 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
     }
   }
 
+  function judge(receivedAt: number, qos: 0 | 1, staged: StagedPublish | undefined, deliver: boolean): void {
+    lastReceivedAt = receivedAt;
+    if (!staged) return;
+    opts.setClock(receivedAt);
+    if (deliver) opts.onStaged(staged, qos);
+    for (const r of staged.fresh) opts.alerts.judgeReading(r, deliver);
+    if (deliver && staged.accepted.length > 0) opts.onLive(staged.accepted);
+  }
+
   function command(c: LogCommand, at: number, deliver: boolean): AlertEvent | undefined {
     if (c.type !== 'acknowledge') return undefined;
     try {
@@ -149,6 +169,7 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
     if (snapshotNow || now - snapshotAtMs >= opts.snapshotEveryMs) {
       snapshotAtMs = now;
       snapshot = { position, state: { quality: opts.stage.snapshot(), alerts: opts.alerts.engine.exportState() } };
+      handOff?.offerSnapshot({ position, state: snapshot.state.quality });
     }
     if (!snapshot && !force && now - checkpointAtMs < opts.checkpointEveryMs) return saving;
     checkpointAtMs = now;
@@ -173,15 +194,20 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
       }
       const { entries, next } = await opts.reader.read(readAt, opts.readRecords ?? 512);
       const slice = timeSlicer();
+      let from = readAt;
       for (const e of entries) {
         if (slice.due()) await slice.pause(); // the store lane and the API share this thread
         try {
-          apply(e.body, e.next);
+          apply(e.body, from, e.position, e.next);
         } catch (err) {
+          // The store lane skips it too (and reports it), unless only the judging failed.
+          if (handOff && handedAt !== e.position) handOff.put({ from, position: e.position, next: e.next, record: { kind: 'error', err } });
           opts.onRecordError?.(err, e.position);
         }
+        from = e.next;
       }
       readAt = next;
+      handOff?.produced(readAt);
       if (caughtUpWaiters.length > 0) {
         const done = caughtUpWaiters.filter((w) => w.at <= readAt);
         caughtUpWaiters = caughtUpWaiters.filter((w) => w.at > readAt);
@@ -218,6 +244,7 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
       readAt = durableSnapshotAt = snapshot?.position ?? 0;
       deliverFrom = Math.max(readAt, checkpoint ?? 0);
       running = true;
+      handOff?.setActive(true);
       loop = follow();
     },
     caughtUp,
@@ -241,6 +268,7 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
       wakeStop();
       await loop;
       await persist(true, true);
+      handOff?.setActive(false);
     },
   };
 }

@@ -1,11 +1,17 @@
 // The store lane: the consumer that feeds the InfluxDB writer from the durable log. It reads
-// records in order, runs them through its own reading stage and hands the writer the points,
-// pulled at the writer's pace (so an InfluxDB outage holds log segments, not memory). When the
-// writer confirms a batch, the checkpoint moves past it. Every few seconds the reading stage's
-// quality state is snapshotted at an exact record boundary (lane-state.ts), so a restart resumes
-// with the flags the first pass computed.
+// records in order, runs them through the reading stage and hands the writer the points, pulled at
+// the writer's pace (so an InfluxDB outage holds log segments, not memory). When the writer
+// confirms a batch, the checkpoint moves past it. Every few seconds the reading stage's quality
+// state is snapshotted at an exact record boundary (lane-state.ts), so a restart resumes with the
+// flags the first pass computed.
 //
 //   log ──read──▶ reading stage ──▶ line protocol ──▶ (writer pulls) ──▶ InfluxDB ──2xx──▶ release → checkpoint
+//
+// With a now lane in the same process (`handOff`, staged-hand-off.ts) the stage has already run
+// there: the lane takes each record's outcome from the hand-off and the now lane's quality
+// snapshots serve as its own. When an outcome is no longer held (the lane fell far behind), it
+// reads the log and runs its own stage again, first restoring the state at its position from the
+// newest snapshot before it and replaying the records in between.
 import { EventEmitter } from 'node:events';
 import type { Reading } from '../../contracts/reading.ts';
 import { decodeRecord } from '../log/records.ts';
@@ -13,6 +19,7 @@ import type { LogPosition, LogReader } from '../log/types.ts';
 import type { WriterSource } from '../sink/influx-writer.ts';
 import type { LaneSnapshot, LaneStateStore } from './lane-state.ts';
 import type { ReadingStage, StagedPublish } from './reading-stage.ts';
+import type { HandedRecord, StagedHandOff } from './staged-hand-off.ts';
 import { timeSlicer, type UrgentWork } from './time-slice.ts';
 import type { QualityRevision } from '../stages/quality.ts';
 
@@ -40,6 +47,8 @@ export interface StoreLaneOptions {
    * cluster's writer); only for records past the checkpoint it opened at, so once per process.
    */
   readonly onStaged?: (staged: StagedPublish, qos: 0 | 1) => void;
+  /** The now lane's outcomes of the reading stage, taken instead of running it again. */
+  readonly handOff?: StagedHandOff;
 }
 
 interface Pending {
@@ -71,24 +80,101 @@ export interface StoreLane extends WriterSource<LogPosition> {
 export function createStoreLane(opts: StoreLaneOptions): StoreLane {
   const events = new EventEmitter();
   const pending: Pending[] = [];
-  /** Where the reading stage has read up to. */
+  /** Where the lane has read up to. */
   let readAt: LogPosition = 0;
+  /** Where its own stage's quality state stands (undefined: stale, the lane followed the hand-off). */
+  let stageAt: LogPosition | undefined = 0;
   /** Records before this were written before a restart: the stage replays them for its state only. */
   let replayUntil: LogPosition = 0;
   let confirmed: LogPosition = 0;
   let durableSnapshotAt: LogPosition = 0;
-  /** A snapshot taken while reading, waiting for the checkpoint to pass it before it is saved. */
-  let taken: LaneSnapshot | undefined;
+  /** The snapshot saved last (or loaded at open): where a resync starts when no newer one fits. */
+  let base: LaneSnapshot | undefined;
+  /** Snapshots taken or offered while reading, oldest first, waiting for the checkpoint to pass them. */
+  let candidates: LaneSnapshot[] = [];
   let takenAtMs = Date.now();
   let checkpointAtMs = 0;
   let saving: Promise<void> = Promise.resolve();
   let soon = false;
   /** Receive time of the last publish confirmed, for the age of what waits beyond `pending`. */
   let releasedReceivedAt = 0;
+  opts.handOff?.onProduced(() => events.emit('commit'));
+
+  const addCandidate = (s: LaneSnapshot) => {
+    if (s.position <= durableSnapshotAt || s.position <= (candidates.at(-1)?.position ?? -1)) return;
+    candidates.push(s);
+    if (candidates.length > 8) candidates.shift();
+  };
 
   /** One fill at a time (each moves readAt); a read waits for the prefetch in flight. */
   let filling: Promise<void> = Promise.resolve();
   const fill = (maxLines: number, maxBytes: number): Promise<void> => (filling = filling.catch(() => undefined).then(() => fillNow(maxLines, maxBytes)));
+
+  /** A record's points and readings, from its outcome. */
+  function itemOf(record: HandedRecord, next: LogPosition, position: LogPosition): Pending {
+    const item: { -readonly [K in keyof Pending]: Pending[K] } = { next, lines: [], readings: [], bytes: 0, receivedAt: 0 };
+    try {
+      if (record.kind === 'publish') {
+        item.receivedAt = record.receivedAt;
+        const staged = record.staged;
+        if (staged && next > replayUntil) opts.onStaged?.(staged, record.qos);
+        if (staged) {
+          for (const rev of staged.revisions) item.lines.push(opts.encodeRevision(rev));
+          for (const r of staged.accepted) item.readings.push(r);
+        }
+        for (const r of item.readings) item.lines.push(opts.encode(r));
+      } else if (record.kind === 'line') item.lines.push(record.line);
+      else if (record.kind === 'error') throw record.err;
+    } catch (err) {
+      opts.onRecordError?.(err, position);
+    }
+    let b = 0;
+    for (const l of item.lines) b += l.length + 1;
+    item.bytes = b;
+    return item;
+  }
+
+  /** The outcome of one log record through this lane's own stage. */
+  function ownOutcome(body: Buffer): HandedRecord {
+    try {
+      const record = decodeRecord(body);
+      if (record.type === 'publish') return { kind: 'publish', staged: opts.stage.process(record.publish), receivedAt: record.publish.receivedAt, qos: record.publish.qos };
+      if (record.type === 'legacy-line') return { kind: 'line', line: record.line };
+      return { kind: 'other' };
+    } catch (err) {
+      return { kind: 'error', err };
+    }
+  }
+
+  /** Brings the own stage's state to `readAt`: the newest snapshot at or before it, then the records in between. */
+  async function resync(): Promise<void> {
+    let from = base;
+    for (const c of candidates) if (c.position <= readAt && (!from || c.position > from.position)) from = c;
+    opts.stage.restore(from?.state);
+    let at = from?.position ?? 0;
+    const slice = timeSlicer({ yieldTo: opts.yieldTo });
+    while (at < readAt) {
+      const { entries, next } = await opts.reader.read(at, 2000);
+      let done = false;
+      for (const entry of entries) {
+        if (entry.position >= readAt) {
+          done = true;
+          break;
+        }
+        if (slice.due()) await slice.pause();
+        ownOutcome(entry.body);
+      }
+      if (done || next <= at) break;
+      at = next;
+    }
+    stageAt = readAt;
+  }
+
+  function push(item: Pending): number {
+    if (item.next <= replayUntil) return 0;
+    pending.push(item);
+    return item.lines.length;
+  }
 
   async function fillNow(maxLines: number, maxBytes: number): Promise<void> {
     let lines = 0;
@@ -97,40 +183,47 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
       lines += p.lines.length;
       bytes += p.bytes;
     }
+    const slice = timeSlicer({ yieldTo: opts.yieldTo });
     while (lines < maxLines && bytes < maxBytes && readAt < opts.reader.end()) {
+      const handOff = opts.handOff;
+      if (handOff) {
+        for (const s of handOff.takeSnapshots()) addCandidate(s);
+        let took = 0;
+        for (let e = handOff.take(readAt); e; e = lines < maxLines && bytes < maxBytes ? handOff.take(readAt) : undefined) {
+          if (slice.due()) await slice.pause(); // the now lane and the API share this thread
+          const item = itemOf(e.record, e.next, e.position);
+          lines += push(item);
+          bytes += item.bytes;
+          readAt = e.next;
+          stageAt = undefined;
+          took++;
+        }
+        if (took > 0) continue;
+        if (handOff.ahead(readAt)) break; // the now lane hands it over soon (onProduced wakes the writer)
+        // The now lane's read started further on (an empty stretch: a segment's end, a released or
+        // skipped segment id): if nothing lies in between, this lane's next record is that one too.
+        const oldest = handOff.oldest();
+        if (oldest && oldest.from > readAt && (await opts.reader.read(readAt, 1)).entries[0]?.position === oldest.position) {
+          if (stageAt === readAt) stageAt = oldest.from;
+          readAt = oldest.from;
+          continue;
+        }
+        if (stageAt !== readAt) await resync();
+      }
       const { entries, next } = await opts.reader.read(readAt, opts.readRecords ?? 2000);
-      const slice = timeSlicer({ yieldTo: opts.yieldTo });
       for (const entry of entries) {
         if (slice.due()) await slice.pause(); // the now lane and the API share this thread
-        const item: { -readonly [K in keyof Pending]: Pending[K] } = { next: entry.next, lines: [], readings: [], bytes: 0, receivedAt: 0 };
-        try {
-          const record = decodeRecord(entry.body);
-          if (record.type === 'publish') {
-            item.receivedAt = record.publish.receivedAt;
-            const staged = opts.stage.process(record.publish);
-            if (staged && entry.next > replayUntil) opts.onStaged?.(staged, record.publish.qos);
-            if (staged) {
-              for (const rev of staged.revisions) item.lines.push(opts.encodeRevision(rev));
-              for (const r of staged.accepted) item.readings.push(r);
-            }
-            for (const r of item.readings) item.lines.push(opts.encode(r));
-          } else if (record.type === 'legacy-line') item.lines.push(record.line);
-        } catch (err) {
-          opts.onRecordError?.(err, entry.position);
-        }
-        if ((soon || Date.now() - takenAtMs >= opts.snapshotEveryMs) && !taken) {
+        const item = itemOf(ownOutcome(entry.body), entry.next, entry.position);
+        stageAt = entry.next;
+        if ((soon || Date.now() - takenAtMs >= opts.snapshotEveryMs) && (candidates.at(-1)?.position ?? -1) <= confirmed) {
           soon = false;
-          taken = { position: entry.next, state: opts.stage.snapshot() };
+          addCandidate({ position: entry.next, state: opts.stage.snapshot() });
           takenAtMs = Date.now();
         }
-        if (entry.next <= replayUntil) continue;
-        let b = 0;
-        for (const l of item.lines) b += l.length + 1;
-        pending.push({ ...item, bytes: b });
-        lines += item.lines.length;
-        bytes += b;
+        lines += push(item);
+        bytes += item.bytes;
       }
-      readAt = next;
+      readAt = stageAt = next;
       if (entries.length === 0) break;
     }
   }
@@ -140,13 +233,14 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
     if (!force && now - checkpointAtMs < opts.checkpointEveryMs) return saving;
     checkpointAtMs = now;
     const position = confirmed;
-    const snapshot = taken && taken.position <= position ? taken : undefined;
-    if (snapshot) taken = undefined;
+    let snapshot: LaneSnapshot | undefined;
+    while (candidates.length > 0 && candidates[0]!.position <= position) snapshot = candidates.shift();
     saving = saving.then(async () => {
       await opts.state.saveCheckpoint(position);
       if (snapshot) {
         await opts.state.saveSnapshot(snapshot);
         durableSnapshotAt = snapshot.position;
+        base = snapshot;
       }
     });
     return saving;
@@ -157,7 +251,8 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
       const snapshot = await opts.state.loadSnapshot();
       const checkpoint = await opts.state.loadCheckpoint();
       if (snapshot) opts.stage.restore(snapshot.state);
-      readAt = durableSnapshotAt = snapshot?.position ?? 0;
+      base = snapshot;
+      readAt = stageAt = durableSnapshotAt = snapshot?.position ?? 0;
       confirmed = replayUntil = Math.max(readAt, checkpoint ?? 0);
     },
     notify: () => void events.emit('commit'),
@@ -218,7 +313,8 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
     once: (event, listener) => events.once(event, listener),
     off: (event, listener) => events.off(event, listener),
     async close() {
-      if (pending.length === 0 && readAt === confirmed && !taken) taken = { position: readAt, state: opts.stage.snapshot() };
+      for (const s of opts.handOff?.takeSnapshots() ?? []) addCandidate(s);
+      if (pending.length === 0 && readAt === confirmed && stageAt === readAt) addCandidate({ position: readAt, state: opts.stage.snapshot() });
       await persist(true);
     },
   };

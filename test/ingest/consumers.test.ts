@@ -17,6 +17,7 @@ import { createLaneStateStore } from '../../ingest/consumers/lane-state.ts';
 import { createNowLane, type NowLane } from '../../ingest/consumers/now-lane.ts';
 import { createReadingStage, type ReadingStage } from '../../ingest/consumers/reading-stage.ts';
 import { createStoreLane, type StoreLane } from '../../ingest/consumers/store-lane.ts';
+import { createStagedHandOff, type StagedHandOff } from '../../ingest/consumers/staged-hand-off.ts';
 import type { UrgentWork } from '../../ingest/consumers/time-slice.ts';
 import { stationReadingTopic } from '../../contracts/topics.ts';
 import { createFileLogReader, openFileLog, type FileLogAppender, type FileLogReader } from '../../ingest/log/file-log.ts';
@@ -82,7 +83,7 @@ const publishOf = (i: number, pm25 = 20 + (i % 5)) => {
   };
 };
 
-function nowLane(h: Harness, opts: { stage?: ReadingStage; onRecordError?: (err: unknown, p: LogPosition) => void; urgentLagS?: number } = {}) {
+function nowLane(h: Harness, opts: { stage?: ReadingStage; onRecordError?: (err: unknown, p: LogPosition) => void; urgentLagS?: number; handOff?: StagedHandOff } = {}) {
   const seen: Reading[] = [];
   const service = createAlertService({ registry, rules: loadRules(), store: createMemoryAlertStore(), log: silent, tickMs: 60_000, queueMax: 10_000, logDriven: true });
   const lane: NowLane = createNowLane({
@@ -97,12 +98,13 @@ function nowLane(h: Harness, opts: { stage?: ReadingStage; onRecordError?: (err:
     onLive: (readings) => seen.push(...readings),
     ...(opts.onRecordError ? { onRecordError: opts.onRecordError } : {}),
     ...(opts.urgentLagS !== undefined ? { urgentLagS: opts.urgentLagS } : {}),
+    ...(opts.handOff ? { handOff: opts.handOff } : {}),
   });
   closers.push(() => lane.stop());
   return { lane, seen, service };
 }
 
-function storeLane(h: Harness, onRecordError?: (err: unknown, p: LogPosition) => void, opts: { stage?: ReadingStage; yieldTo?: UrgentWork } = {}): StoreLane {
+function storeLane(h: Harness, onRecordError?: (err: unknown, p: LogPosition) => void, opts: { stage?: ReadingStage; yieldTo?: UrgentWork; handOff?: StagedHandOff; name?: string } = {}): StoreLane {
   const encode = createLineEncoder(registry);
   const lane = createStoreLane({
     reader: reader(h),
@@ -110,10 +112,11 @@ function storeLane(h: Harness, onRecordError?: (err: unknown, p: LogPosition) =>
     ...(opts.yieldTo ? { yieldTo: opts.yieldTo } : {}),
     encode,
     encodeRevision: (rev) => encode.revision(rev),
-    state: createLaneStateStore(join(h.dir, 'checkpoints'), 'store'),
+    state: createLaneStateStore(join(h.dir, 'checkpoints'), opts.name ?? 'store'),
     snapshotEveryMs: 60_000,
     checkpointEveryMs: 0,
     ...(onRecordError ? { onRecordError } : {}),
+    ...(opts.handOff ? { handOff: opts.handOff } : {}),
   });
   h.log.onCommitted(() => lane.notify());
   closers.push(() => lane.close());
@@ -154,6 +157,21 @@ async function snapshotNow(h: Harness, lane: NowLane): Promise<void> {
 async function until(ok: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
   expect(ok()).toBe(true);
+}
+
+/** A real reading stage that counts the records it processes. */
+function countingStage(): ReadingStage & { calls: number } {
+  const inner = createReadingStage(registry, stageOptions);
+  const stage = {
+    calls: 0,
+    process: (p: Parameters<ReadingStage['process']>[0]) => {
+      stage.calls++;
+      return inner.process(p);
+    },
+    snapshot: () => inner.snapshot(),
+    restore: (state: unknown) => inner.restore(state),
+  };
+  return stage;
 }
 
 const segments = (h: Harness) => readdirSync(join(h.dir, 'spool')).filter((f) => f.endsWith('.seg')).length;
@@ -333,11 +351,16 @@ describe('durable log consumers', () => {
     expect(now.lane.urgent()).toBeUndefined();
   });
 
-  it('checkpoints and snapshots resume each lane where it stood: nothing written again, no effect repeated, the same quality state', async () => {
+  it.each([
+    ['each lane with its own reading stage', false],
+    ['the store lane taking the now lane’s outcomes and snapshots', true],
+  ])('checkpoints and snapshots resume each lane where it stood: nothing written again, no effect repeated, the same quality state (%s)', async (_name, withHandOff) => {
     const h = await openLog({ segmentBytes: 1 << 20, maxBytes: 8 << 20 });
-    const store = storeLane(h);
+    const handOff = withHandOff ? createStagedHandOff() : undefined;
+    const storeStage = countingStage();
+    const store = storeLane(h, undefined, { stage: storeStage, ...(handOff ? { handOff } : {}) });
     await store.open();
-    const now = nowLane(h);
+    const now = nowLane(h, handOff ? { handOff } : {});
     await now.lane.start();
     // A spike at i = 41 (station AIR[1]) is judged one reading of that station later.
     const pm = (i: number) => (i === 41 ? 900 : 20 + (i % 3));
@@ -345,8 +368,16 @@ describe('durable log consumers', () => {
     await now.lane.caughtUp();
     const first = await drainStore(store);
     expect(first.filter((l) => l.startsWith('air,'))).toHaveLength(40);
-    await snapshotStore(h, store);
-    await snapshotNow(h, now.lane);
+    if (handOff) {
+      // Its own stage never ran: the now lane's snapshot, offered through the hand-off, is saved
+      // as the store lane's once its checkpoint passes it.
+      await snapshotNow(h, now.lane);
+      await snapshotStore(h, store);
+      expect(storeStage.calls).toBe(0);
+    } else {
+      await snapshotStore(h, store);
+      await snapshotNow(h, now.lane);
+    }
     // More records after the snapshots: replayed for state only on restart.
     for (let i = 40; i < 43; i++) await h.log.append(publishOf(i, pm(i)));
     await now.lane.caughtUp();
@@ -357,9 +388,10 @@ describe('durable log consumers', () => {
     await h.log.close();
 
     const h2 = await openLog({ segmentBytes: 1 << 20, maxBytes: 8 << 20 }, h.dir);
-    const store2 = storeLane(h2);
+    const handOff2 = withHandOff ? createStagedHandOff() : undefined;
+    const store2 = storeLane(h2, undefined, handOff2 ? { handOff: handOff2 } : {});
     await store2.open();
-    const now2 = nowLane(h2);
+    const now2 = nowLane(h2, handOff2 ? { handOff: handOff2 } : {});
     await now2.lane.start();
     await now2.lane.caughtUp();
     expect(now2.seen).toEqual([]); // nothing delivered again
@@ -371,5 +403,62 @@ describe('durable log consumers', () => {
     expect(now2.seen.map((r) => r.seq)).toEqual([43, 44, 45]);
     const revision = after.find((l) => l.includes(`station=${AIR[1]!.id}`) && l.includes(`${T0 + 10 * 60_000}`) && !l.includes('seq='));
     expect(revision, after.join('\n')).toBeDefined();
+    });
+
+  it('the store lane takes the now lane’s reading-stage outcomes: the stage runs once per record, and the points are those of a lane with its own stage', async () => {
+    const h = await openLog({ segmentBytes: 1 << 20, maxBytes: 8 << 20 });
+    const handOff = createStagedHandOff();
+    const following = countingStage();
+    const store = storeLane(h, undefined, { stage: following, handOff });
+    const reference = storeLane(h, undefined, { name: 'reference' });
+    await store.open();
+    await reference.open();
+    const now = nowLane(h, { handOff });
+    await now.lane.start();
+    // Spikes at 9 and 21 (station AIR[1]), settled one reading of that station later (revisions).
+    const pm = (i: number) => (i === 9 || i === 21 ? 900 : 20 + (i % 3));
+    for (let i = 0; i < 40; i++) await h.log.append(publishOf(i, pm(i)));
+    await h.log.append({ topic: 'sensors/nope/reading', payload: Buffer.from('{'), qos: 1, gatewayId: AIR[0]!.gatewayId, receivedAt: T0 });
+    await now.lane.caughtUp();
+    const lines = await drainStore(store);
+    expect(lines).toEqual(await drainStore(reference));
+    for (const i of [9, 21]) {
+      const revision = lines.find((l) => l.includes(`station=${AIR[1]!.id}`) && l.includes(`${T0 + Math.floor(i / AIR.length) * 60_000}`) && !l.includes('seq='));
+      expect(revision, `the revision settling the spike at ${i}`).toBeDefined();
+    }
+    expect(following.calls).toBe(0);
+    expect(handOff.size()).toBe(0);
   });
+
+  it('past the hand-off’s bound the store lane runs its own stage again, its quality state rebuilt at its position: the same points', async () => {
+    const h = await openLog({ segmentBytes: 1 << 20, maxBytes: 8 << 20 });
+    const handOff = createStagedHandOff(5);
+    const following = countingStage();
+    const store = storeLane(h, undefined, { stage: following, handOff });
+    const reference = storeLane(h, undefined, { name: 'reference' });
+    await store.open();
+    await reference.open();
+    const now = nowLane(h, { handOff });
+    await now.lane.start();
+    // A spike at 17 (AIR[1]) read through the hand-off, settled by reading 21, which the store lane
+    // judges with its own stage: only a stage brought to its position knows the neighbours.
+    const pm = (i: number) => (i === 17 ? 900 : 20 + (i % 3));
+    const reference1: string[] = [];
+    const written: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      await h.log.append(publishOf(i, pm(i)));
+      await now.lane.caughtUp();
+      written.push(...(await drainStore(store)));
+      reference1.push(...(await drainStore(reference)));
+    }
+    expect(following.calls).toBe(0);
+    for (let i = 20; i < 60; i++) await h.log.append(publishOf(i, pm(i)));
+    await now.lane.caughtUp(); // the store lane is now 40 records behind, the hand-off holds 5
+    written.push(...(await drainStore(store)));
+    reference1.push(...(await drainStore(reference)));
+    expect(following.calls).toBeGreaterThan(40); // the replay to its position, then its own pass
+    expect(written).toEqual(reference1);
+    const revision = written.find((l) => l.includes(`station=${AIR[1]!.id}`) && l.includes(`${T0 + 4 * 60_000}`) && !l.includes('seq='));
+    expect(revision, written.join('\n')).toBeDefined();
+});
 });
