@@ -3,8 +3,30 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { StagedPublish } from './consumers/reading-stage.ts';
 
+/**
+ * Per-reading counts, summed in plain maps on the hot path and added to their counters when the
+ * registry is read (prom-client's collect hook): one labelled inc() per reading and test costs
+ * more than the quality check itself.
+ */
+class Tally {
+  private readonly pending = new Map<string, { counter: Counter<string>; labels: Record<string, string>; n: number }>();
+
+  add(counter: Counter<string>, key: string, labels: () => Record<string, string>, n = 1): void {
+    const entry = this.pending.get(key);
+    if (entry) entry.n += n;
+    else this.pending.set(key, { counter, labels: labels(), n });
+  }
+
+  flush(): void {
+    for (const e of this.pending.values()) if (e.n > 0) e.counter.inc(e.labels, e.n);
+    this.pending.clear();
+  }
+}
+
 export function createMetrics(opts0: { processMetrics?: boolean } = {}) {
   const registry = new Registry();
+  const tally = new Tally();
+  const tallied = { collect: () => tally.flush() };
   // The process metrics operators expect beside ours: CPU, resident memory, heap, event-loop lag,
   // garbage-collection pauses (process_* and nodejs_*, prom-client's standard names). Collected on
   // the broker thread only: the services thread's registry is merged into one exposition.
@@ -12,11 +34,12 @@ export function createMetrics(opts0: { processMetrics?: boolean } = {}) {
   const opts = { registers: [registry] };
   return {
     registry,
-    readingsReceived: new Counter({ name: 'quantrac_readings_received_total', help: 'Readings received (batch elements counted singly)', labelNames: ['kind'], ...opts }),
-    readingsAccepted: new Counter({ name: 'quantrac_readings_accepted_total', help: 'Readings validated and committed to the spool', labelNames: ['kind', 'qos'], ...opts }),
-    readingsRejected: new Counter({ name: 'quantrac_readings_rejected_total', help: 'Readings rejected, by reason', labelNames: ['reason', 'kind'], ...opts }),
-    readingsFlagged: new Counter({ name: 'quantrac_readings_flagged_total', help: 'QARTOD test results of suspect (3) or fail (4) on stored values, by test (flag)', labelNames: ['flag', 'kind'], ...opts }),
-    readingsDuplicate: new Counter({ name: 'quantrac_readings_duplicate_total', help: 'Readings repeating the last timestamp of their station (stored idempotently)', labelNames: ['kind'], ...opts }),
+    tally,
+    readingsReceived: new Counter({ name: 'quantrac_readings_received_total', help: 'Readings received (batch elements counted singly)', labelNames: ['kind'], ...opts, ...tallied }),
+    readingsAccepted: new Counter({ name: 'quantrac_readings_accepted_total', help: 'Readings validated and committed to the spool', labelNames: ['kind', 'qos'], ...opts, ...tallied }),
+    readingsRejected: new Counter({ name: 'quantrac_readings_rejected_total', help: 'Readings rejected, by reason', labelNames: ['reason', 'kind'], ...opts, ...tallied }),
+    readingsFlagged: new Counter({ name: 'quantrac_readings_flagged_total', help: 'QARTOD test results of suspect (3) or fail (4) on stored values, by test (flag)', labelNames: ['flag', 'kind'], ...opts, ...tallied }),
+    readingsDuplicate: new Counter({ name: 'quantrac_readings_duplicate_total', help: 'Readings repeating the last timestamp of their station (stored idempotently)', labelNames: ['kind'], ...opts, ...tallied }),
     deadLetters: new Counter({ name: 'quantrac_dead_letters_total', help: 'Dead letters published to gateways', ...opts }),
     pointsWritten: new Counter({ name: 'quantrac_points_written_total', help: 'Points confirmed by InfluxDB', ...opts }),
     pointsRejected: new Counter({ name: 'quantrac_points_rejected_total', help: 'Points InfluxDB refused for good (dead-lettered)', ...opts }),
@@ -60,16 +83,15 @@ export type Metrics = ReturnType<typeof createMetrics>;
  * one lane that reports it: the embedded server's now lane, the cluster writer's store lane.
  */
 export function countStaged(metrics: Metrics, staged: StagedPublish, qos: 0 | 1): void {
-  for (const [kind, n] of staged.received) metrics.readingsReceived.inc({ kind }, n);
-  const accepted = new Map<string, number>();
-  for (const r of staged.accepted) accepted.set(r.kind, (accepted.get(r.kind) ?? 0) + 1);
-  for (const [kind, n] of accepted) metrics.readingsAccepted.inc({ kind, qos: String(qos) }, n);
+  const t = metrics.tally;
+  for (const [kind, n] of staged.received) t.add(metrics.readingsReceived, `r|${kind}`, () => ({ kind }), n);
+  for (const r of staged.accepted) t.add(metrics.readingsAccepted, `a|${r.kind}|${qos}`, () => ({ kind: r.kind, qos: String(qos) }));
   if (staged.accepted.length > staged.fresh.length) {
     const fresh = new Set(staged.fresh);
-    for (const r of staged.accepted) if (!fresh.has(r)) metrics.readingsDuplicate.inc({ kind: r.kind });
+    for (const r of staged.accepted) if (!fresh.has(r)) t.add(metrics.readingsDuplicate, `d|${r.kind}`, () => ({ kind: r.kind }));
   }
   // Counted by QARTOD test: each value not passed, and each spike settled one reading later.
-  for (const r of staged.fresh) for (const p in r.quality) for (const test in r.quality[p]!.tests) metrics.readingsFlagged.inc({ flag: test, kind: r.kind });
-  for (const rev of staged.revisions) for (const x of rev.settled) metrics.readingsFlagged.inc({ flag: x.test, kind: rev.kind });
-  for (const r of staged.rejected) metrics.readingsRejected.inc({ reason: r.rejection.reason, kind: r.kind });
+  for (const r of staged.fresh) for (const p in r.quality) for (const test in r.quality[p]!.tests) t.add(metrics.readingsFlagged, `f|${test}|${r.kind}`, () => ({ flag: test, kind: r.kind }));
+  for (const rev of staged.revisions) for (const x of rev.settled) t.add(metrics.readingsFlagged, `f|${x.test}|${rev.kind}`, () => ({ flag: x.test, kind: rev.kind }));
+  for (const r of staged.rejected) t.add(metrics.readingsRejected, `x|${r.rejection.reason}|${r.kind}`, () => ({ reason: r.rejection.reason, kind: r.kind }));
 }

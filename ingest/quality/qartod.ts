@@ -58,7 +58,7 @@ export interface FlatRun {
 }
 
 /**
- * Extends the run with a new value (in time order): the run becomes the longest stretch of latest
+ * Extends the run with a new value (in time order; the run is updated in place): the run becomes the longest stretch of latest
  * values whose range stays under the tolerance — on a slow drift the window slides, it does not
  * restart — then keeps what `keepMs` (the fail duration) needs. Never latches: a value that leaves
  * the range of its neighbours ends the run.
@@ -83,7 +83,10 @@ export function extendFlatRun(run: FlatRun | undefined, tsMs: number, value: num
   let keepFrom = start;
   while (keepFrom + 1 < points.length - 1 && points[keepFrom + 1]![0] <= tsMs - keepMs) keepFrom++;
   if (keepFrom > 0) points.splice(0, keepFrom);
-  return { sinceMs: points[0]![0], lastMs: tsMs, points };
+  // Updated in place (one run per parameter, copied by the quality snapshot): no garbage per value.
+  run.sinceMs = points[0]![0];
+  run.lastMs = tsMs;
+  return run;
 }
 
 /** The run has lasted failS → fail, suspectS → suspect (ioos_qc flat_line_test). */
