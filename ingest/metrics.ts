@@ -62,6 +62,8 @@ export function createMetrics(opts0: { processMetrics?: boolean } = {}) {
     brokerRefused: new Counter({ name: 'quantrac_broker_refused_total', help: 'Refused MQTT connections, publishes and subscriptions', labelNames: ['what', 'reason'], ...opts }),
     brokerInflightHolds: new Counter({ name: 'quantrac_broker_inflight_holds_total', help: 'Times an MQTT client reached MQTT_MAX_INFLIGHT and its socket stopped being read', ...opts }),
     brokerInflightPeak: new Gauge({ name: 'quantrac_broker_inflight_peak', help: 'Most publishes of one MQTT client inside the ingest pipeline at once since start (at most MQTT_MAX_INFLIGHT)', ...opts }),
+    storeLaneResyncs: new Counter({ name: 'quantrac_store_lane_resyncs_total', help: 'Times the store lane fell behind the hand-off of the now lane’s outcomes (LOG_HAND_OFF_RECORDS) and rebuilt its own quality state from a snapshot', ...opts }),
+    storeLaneReplayed: new Counter({ name: 'quantrac_store_lane_replayed_records_total', help: 'Log records the store lane replayed to rebuild its quality state after falling behind the hand-off', ...opts }),
     consumerErrors: new Counter({ name: 'quantrac_consumer_errors_total', help: 'Log records a consumer lane could not process (reported and skipped for that lane)', labelNames: ['consumer'], ...opts }),
     alertLaneLagSeconds: new Gauge({ name: 'quantrac_alert_lane_lag_seconds', help: 'How far the now lane (alerts, live streams, dead letters) is behind the log: seconds since the receive time of the last publish it applied, while records wait (0 when caught up)', ...opts }),
     logReleasedPosition: new Gauge({ name: 'quantrac_log_released_position', help: 'Log position every consumer has passed (segment × 2^32 + offset)', ...opts }),

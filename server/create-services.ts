@@ -236,6 +236,11 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
   const encode = createLineEncoder(registry);
   const storeLane: StoreLane = createStoreLane({
     ...(handOff ? { handOff } : {}),
+    onResync(replayed) {
+      metrics.storeLaneResyncs.inc();
+      metrics.storeLaneReplayed.inc(replayed);
+      log.warn({ replayed }, 'the store lane fell behind the now lane’s hand-off: rebuilt its quality state from a snapshot');
+    },
     reader: readers[1]!,
     stage: createReadingStage(registry, stageOptions),
     encode,

@@ -49,6 +49,8 @@ export interface StoreLaneOptions {
   readonly onStaged?: (staged: StagedPublish, qos: 0 | 1) => void;
   /** The now lane's outcomes of the reading stage, taken instead of running it again. */
   readonly handOff?: StagedHandOff;
+  /** The lane fell behind the hand-off's bound and rebuilt its own stage's state, replaying this many records. */
+  readonly onResync?: (replayedRecords: number) => void;
 }
 
 interface Pending {
@@ -99,8 +101,6 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
   /** Receive time of the last publish confirmed, for the age of what waits beyond `pending`. */
   let releasedReceivedAt = 0;
   opts.handOff?.onProduced(() => events.emit('commit'));
-  const dbg = { followed: 0, own: 0, resyncs: 0, replayed: 0, waits: 0, jumps: 0 };
-  if (process.env.DBG_HANDOFF) setInterval(() => console.error('handoff', JSON.stringify(dbg), opts.handOff?.size()), 2000).unref();
 
   const addCandidate = (s: LaneSnapshot) => {
     if (s.position <= durableSnapshotAt || s.position <= (candidates.at(-1)?.position ?? -1)) return;
@@ -150,7 +150,7 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
 
   /** Brings the own stage's state to `readAt`: the newest snapshot at or before it, then the records in between. */
   async function resync(): Promise<void> {
-    dbg.resyncs++;
+    let replayed = 0;
     let from = base;
     for (const c of candidates) if (c.position <= readAt && (!from || c.position > from.position)) from = c;
     opts.stage.restore(from?.state);
@@ -166,12 +166,13 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
         }
         if (slice.due()) await slice.pause();
         ownOutcome(entry.body);
-        dbg.replayed++;
+        replayed++;
       }
       if (done || next <= at) break;
       at = next;
     }
     stageAt = readAt;
+    opts.onResync?.(replayed);
   }
 
   function push(item: Pending): number {
@@ -201,17 +202,15 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
           readAt = e.next;
           stageAt = undefined;
           took++;
-          dbg.followed++;
         }
         if (took > 0) continue;
-        if (handOff.ahead(readAt)) { dbg.waits++; break; } // the now lane hands it over soon (onProduced wakes the writer)
+        if (handOff.ahead(readAt)) break; // the now lane hands it over soon (onProduced wakes the writer)
         // The now lane's read started further on (an empty stretch: a segment's end, a released or
         // skipped segment id): if nothing lies in between, this lane's next record is that one too.
         const oldest = handOff.oldest();
         if (oldest && oldest.from > readAt && (await opts.reader.read(readAt, 1)).entries[0]?.position === oldest.position) {
           if (stageAt === readAt) stageAt = oldest.from;
           readAt = oldest.from;
-          dbg.jumps++;
           continue;
         }
         if (stageAt !== readAt) await resync();
@@ -221,7 +220,6 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
         if (slice.due()) await slice.pause(); // the now lane and the API share this thread
         const item = itemOf(ownOutcome(entry.body), entry.next, entry.position);
         stageAt = entry.next;
-        dbg.own++;
         if ((soon || Date.now() - takenAtMs >= opts.snapshotEveryMs) && (candidates.at(-1)?.position ?? -1) <= confirmed) {
           soon = false;
           addCandidate({ position: entry.next, state: opts.stage.snapshot() });

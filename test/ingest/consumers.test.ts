@@ -104,7 +104,7 @@ function nowLane(h: Harness, opts: { stage?: ReadingStage; onRecordError?: (err:
   return { lane, seen, service };
 }
 
-function storeLane(h: Harness, onRecordError?: (err: unknown, p: LogPosition) => void, opts: { stage?: ReadingStage; yieldTo?: UrgentWork; handOff?: StagedHandOff; name?: string } = {}): StoreLane {
+function storeLane(h: Harness, onRecordError?: (err: unknown, p: LogPosition) => void, opts: { stage?: ReadingStage; yieldTo?: UrgentWork; handOff?: StagedHandOff; name?: string; onResync?: (replayed: number) => void } = {}): StoreLane {
   const encode = createLineEncoder(registry);
   const lane = createStoreLane({
     reader: reader(h),
@@ -117,6 +117,7 @@ function storeLane(h: Harness, onRecordError?: (err: unknown, p: LogPosition) =>
     checkpointEveryMs: 0,
     ...(onRecordError ? { onRecordError } : {}),
     ...(opts.handOff ? { handOff: opts.handOff } : {}),
+    ...(opts.onResync ? { onResync: opts.onResync } : {}),
   });
   h.log.onCommitted(() => lane.notify());
   closers.push(() => lane.close());
@@ -434,7 +435,8 @@ describe('durable log consumers', () => {
     const h = await openLog({ segmentBytes: 1 << 20, maxBytes: 8 << 20 });
     const handOff = createStagedHandOff(5);
     const following = countingStage();
-    const store = storeLane(h, undefined, { stage: following, handOff });
+    const resyncs: number[] = [];
+    const store = storeLane(h, undefined, { stage: following, handOff, onResync: (n) => resyncs.push(n) });
     const reference = storeLane(h, undefined, { name: 'reference' });
     await store.open();
     await reference.open();
@@ -457,6 +459,7 @@ describe('durable log consumers', () => {
     written.push(...(await drainStore(store)));
     reference1.push(...(await drainStore(reference)));
     expect(following.calls).toBeGreaterThan(40); // the replay to its position, then its own pass
+    expect(resyncs).toEqual([20]); // no snapshot yet: from the log's start to its position
     expect(written).toEqual(reference1);
     const revision = written.find((l) => l.includes(`station=${AIR[1]!.id}`) && l.includes(`${T0 + 4 * 60_000}`) && !l.includes('seq='));
     expect(revision, written.join('\n')).toBeDefined();
