@@ -161,6 +161,27 @@ export async function startPipeline(o: Pick<IngestBenchOptions, 'influxUrl' | 'r
   return { child, ...ready, credentials };
 }
 
+function steadySlope(samples: [number, number][]): number {
+  const steady = samples.filter(([t]) => t >= 1);
+  return steady.length > 1 ? linearRegression(steady).m : 0;
+}
+
+function minuteTroughs(samples: [number, number][]): number[] {
+  const out: number[] = [];
+  for (const [t, mb] of samples) {
+    const minute = Math.floor(t);
+    out[minute] = Math.round(Math.min(out[minute] ?? Infinity, mb));
+  }
+  return out.filter((x) => x !== undefined);
+}
+
+async function threadHeaps(http: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${http}/metrics`)).text().catch(() => '');
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^quantrac_thread_heap_used_bytes\{thread="([^"]+)"\} ([0-9.e+]+)$/gm)) out[m[1]!] = Number(m[2]);
+  return out;
+}
+
 async function pointsWritten(http: string): Promise<number> {
   const text = await (await fetch(`${http}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith('quantrac_points_written_total '));
@@ -198,11 +219,23 @@ export async function benchPipeline(o: IngestBenchOptions): Promise<RateResult &
 }
 
 /** RSS of the pipeline every 5 s over `durationS` at a fixed rate; slope in MB per minute. */
-export async function benchSoak(o: IngestBenchOptions, ratePerS: number, durationS: number): Promise<{ ratePerS: number; achievedPerS: number; samplesMb: number[]; slopeMbPerMin: number; firstMinuteMb: number; lastMinuteMb: number }> {
+export async function benchSoak(
+  o: IngestBenchOptions,
+  ratePerS: number,
+  durationS: number,
+): Promise<{ ratePerS: number; achievedPerS: number; samplesMb: number[]; slopeMbPerMin: number; steadySlopeMbPerMin: number; heapTroughsMb: Record<string, number[]>; heapSamplesMb: Record<string, number[]>; firstMinuteMb: number; lastMinuteMb: number }> {
   const p = await startPipeline(o, `soak_${Date.now()}`);
   const samples: [number, number][] = [];
+  /** JavaScript heap in use per thread (quantrac_thread_heap_used_bytes), MB. */
+  const heaps: Record<string, [number, number][]> = {};
   const t0 = Date.now();
-  const sampler = setInterval(() => samples.push([(Date.now() - t0) / 60_000, rssKb(p.child.pid!) / 1024]), 5000);
+  const sampler = setInterval(() => {
+    const t = (Date.now() - t0) / 60_000;
+    samples.push([t, rssKb(p.child.pid!) / 1024]);
+    void threadHeaps(p.http).then((h) => {
+      for (const [thread, bytes] of Object.entries(h)) (heaps[thread] ??= []).push([t, bytes / 2 ** 20]);
+    });
+  }, 5000);
   try {
     const soakLoad = load(o);
     const cycles = Math.ceil((ratePerS * durationS) / soakLoad.total);
@@ -221,6 +254,13 @@ export async function benchSoak(o: IngestBenchOptions, ratePerS: number, duratio
       achievedPerS: r.acked / (r.elapsedMs / 1000),
       samplesMb: mb.map((m) => Math.round(m)),
       slopeMbPerMin: samples.length > 1 ? linearRegression(samples).m : 0,
+      // After the first minute: the heap has grown to its working size (JIT, windows and caches
+      // filled); what still grows from there on is what a leak would look like.
+      steadySlopeMbPerMin: steadySlope(samples),
+      // The heap in use swings with each garbage collection; its lowest point of each minute is
+      // close to what is live (a leak raises it minute after minute).
+      heapTroughsMb: Object.fromEntries(Object.entries(heaps).map(([t, xs]) => [t, minuteTroughs(xs)])),
+      heapSamplesMb: Object.fromEntries(Object.entries(heaps).map(([t, xs]) => [t, xs.map(([, m]) => Math.round(m))])),
       firstMinuteMb: avg(samples.filter(([t]) => t <= 1).map(([, m]) => m)),
       lastMinuteMb: avg(samples.filter(([t]) => t >= durationS / 60 - 1).map(([, m]) => m)),
     };

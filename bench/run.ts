@@ -67,7 +67,7 @@ async function ingestBench(o: IngestBenchOptions): Promise<void> {
     log(`ingest: 5-minute soak at ${fmt(rate)} readings/s (80% of the top rate)…`);
     const s = await benchSoak(o, rate, 300);
     result.soak = s;
-    md += `\n## RSS soak: 5 minutes at 80% of the top rate\n\nTarget ${fmt(s.ratePerS)}/s, achieved ${fmt(s.achievedPerS)}/s. RSS first minute ${s.firstMinuteMb.toFixed(0)} MB, last minute ${s.lastMinuteMb.toFixed(0)} MB, slope ${s.slopeMbPerMin.toFixed(2)} MB/min.\nSamples (MB, every 5 s): ${s.samplesMb.join(' ')}\n`;
+    md += `\n## RSS soak: 5 minutes at 80% of the top rate\n\nTarget ${fmt(s.ratePerS)}/s, achieved ${fmt(s.achievedPerS)}/s. RSS first minute ${s.firstMinuteMb.toFixed(0)} MB, last minute ${s.lastMinuteMb.toFixed(0)} MB, slope ${s.slopeMbPerMin.toFixed(2)} MB/min over the whole run, ${s.steadySlopeMbPerMin.toFixed(2)} MB/min after the first minute (warm-up). Lowest JavaScript heap in use of each minute (close to what is live), by thread: ${Object.entries(s.heapTroughsMb).map(([t, xs]) => `${t} ${xs.join(' → ')} MB`).join('; ')}.\nSamples (MB, every 5 s): ${s.samplesMb.join(' ')}\n${Object.entries(s.heapSamplesMb).map(([t, xs]) => `Heap of the ${t} thread (MB, every 5 s): ${xs.join(' ')}\n`).join('')}`;
   }
   save('ingest', result, md);
 }

@@ -1,5 +1,6 @@
 // Prometheus metrics of the pipeline (served at /metrics by the API). Counters come in parallel
 // sets (STYLE.md 7): readings received/accepted/rejected/flagged, points written/rejected.
+import { getHeapStatistics } from 'node:v8';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { StagedPublish } from './consumers/reading-stage.ts';
 
@@ -23,7 +24,7 @@ class Tally {
   }
 }
 
-export function createMetrics(opts0: { processMetrics?: boolean } = {}) {
+export function createMetrics(opts0: { processMetrics?: boolean; thread?: string } = {}) {
   const registry = new Registry();
   const tally = new Tally();
   const tallied = { collect: () => tally.flush() };
@@ -74,6 +75,15 @@ export function createMetrics(opts0: { processMetrics?: boolean } = {}) {
     alertDeliveries: new Counter({ name: 'quantrac_alert_deliveries_total', help: 'Webhook delivery attempts and drops by outcome (sent, failed, retried, dropped)', labelNames: ['channel', 'outcome'], ...opts }),
     alertDeliveryQueue: new Gauge({ name: 'quantrac_alert_delivery_queue', help: 'Alert deliveries waiting, by queue (fanout, webhooks)', labelNames: ['queue'], ...opts }),
     alertDeliveryLogErrors: new Counter({ name: 'quantrac_alert_delivery_log_errors_total', help: 'Failed writes to the webhook delivery log (deliveries went on)', ...opts }),
+    threadHeapUsed: new Gauge({
+      name: 'quantrac_thread_heap_used_bytes',
+      help: 'JavaScript heap in use by each thread of the process (embedded server: broker, services; a cluster role: main), read at collection',
+      labelNames: ['thread'],
+      ...opts,
+      collect() {
+        this.set({ thread: opts0.thread ?? (opts0.processMetrics === false ? 'services' : 'main') }, getHeapStatistics().used_heap_size);
+      },
+    }),
     fileReadErrors: new Counter({ name: 'quantrac_file_read_errors_total', help: 'Unusable new versions of an operator-edited file (the last good version kept serving), by file', labelNames: ['file'], ...opts }),
   };
 }

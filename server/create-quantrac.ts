@@ -60,7 +60,7 @@ const SERVICES_ENTRY = new URL('./services-worker.ts', import.meta.url);
 
 export async function startQuantrac(config: Readonly<Config>, log: Logger = pino({ level: config.LOG_LEVEL })): Promise<Quantrac> {
   const registry = loadRegistry(config.REGISTRY_PATH);
-  const metrics = createMetrics();
+  const metrics = createMetrics({ thread: 'broker' });
   const targets = influxTargets(config);
   const influx = createInfluxHttp(targets.raw);
   const rollupInflux = createInfluxHttp(targets.rollups);

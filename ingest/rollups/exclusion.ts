@@ -17,7 +17,7 @@ const NOT_MEASURING = new Set(['calibrating', 'faulty', 'fault', 'maintenance', 
 
 /** Parameter → flag from the `qc` field ("pm25:spike,no2:fail"). */
 function qcFlagOf(qc: unknown, param: string): string | undefined {
-  if (typeof qc !== 'string' || qc === '') return undefined;
+  if (typeof qc !== 'string' || qc === '' || !qc.includes(`${param}:`)) return undefined;
   for (const part of qc.split(',')) {
     const colon = part.indexOf(':');
     if (colon > 0 && part.slice(0, colon) === param) return part.slice(colon + 1);
@@ -39,11 +39,11 @@ export function isValidValue(row: RawRow, param: string): boolean {
   // A value stored as failed at once is not under `param` (it is `{param}_unusable`, contracts/quality.ts);
   // a spike judged failed one reading later is, with `{param}_qc` = 4 and `qc` "param:spike=4".
   // Fast path (rollups call this for every value of every row): a stored flag decides on its own,
-  // as in qualityFromRow; only a row without one needs its `qc` text parsed.
+  // as in qualityFromRow; only a row without one whose `qc` text names this parameter needs it parsed.
   const stored = row[flagField(param)];
   if (typeof stored === 'number' && (QARTOD_FLAGS as readonly number[]).includes(stored)) {
     if (stored === QARTOD.fail) return false;
-  } else if (typeof row.qc === 'string' && row.qc !== '' && qualityFromRow(row, [param])[param]?.flag === QARTOD.fail) return false;
+  } else if (typeof row.qc === 'string' && row.qc.includes(`${param}:`) && qualityFromRow(row, [param])[param]?.flag === QARTOD.fail) return false;
   const flag = qcFlagOf(row.qc, param);
   return flag === undefined || !FAILED_FLAGS.has(String(flag));
 }
