@@ -241,7 +241,12 @@ export function createQualityChecker(opts: QualityOptions): QualityChecker {
           }
         }
         ps.before = ps.prev?.value;
-        ps.prev = { tsMs: reading.ts, value, stored };
+        if (ps.prev) {
+          // In place (the snapshot copies it): no garbage per value.
+          ps.prev.tsMs = reading.ts;
+          ps.prev.value = value;
+          ps.prev.stored = stored;
+        } else ps.prev = { tsMs: reading.ts, value, stored };
       }
 
       const revisions: QualityRevision[] = settledBy ? [] : NO_REVISIONS;

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { parameterSpec, REQUIRED_TOGETHER } from '../../contracts/parameters.ts';
 import { parseStationStatus } from '../../contracts/quality.ts';
-import { SeqSchema, WireReadingSchema, WireTimestampSchema, type Reading, type Rejection } from '../../contracts/reading.ts';
+import { SeqSchema, WireReadingSchema, WireTimestampSchema, type Reading, type Rejection, type WireReading } from '../../contracts/reading.ts';
 import type { Registry, Station } from '../../contracts/stations.ts';
 
 export interface ValidateContext {
@@ -32,10 +32,30 @@ function allowed(station: Station, name: string): boolean {
   return parameterSpec(station.kind, name) !== undefined;
 }
 
-export function validateReading(candidate: unknown, ctx: ValidateContext): Validated {
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The envelope as WireReadingSchema reads it. Hot path: an object whose `values` is an object is
+ * what the schema accepts, and only its known fields are read below, so it is taken as it is;
+ * anything else goes through the schema, for its exact message.
+ */
+function envelopeOf(candidate: unknown): { ok: true; wire: WireReading } | { ok: false; detail: string } {
+  if (isObject(candidate) && candidate.ts !== undefined && isObject(candidate.values)) return { ok: true, wire: candidate as WireReading };
   const envelope = WireReadingSchema.safeParse(candidate);
-  if (!envelope.success) return fail('schema', z.prettifyError(envelope.error).replace(/\n/g, '; '));
-  const wire = envelope.data;
+  return envelope.success ? { ok: true, wire: envelope.data } : { ok: false, detail: z.prettifyError(envelope.error).replace(/\n/g, '; ') };
+}
+
+/** Epoch ms from `ts` as WireTimestampSchema reads it (NaN when it refuses it); a whole number skips the schema. */
+function timestampOf(ts: unknown): number {
+  if (typeof ts === 'number' && Number.isSafeInteger(ts) && ts >= 0) return ts;
+  const parsed = WireTimestampSchema.safeParse(ts);
+  return parsed.success ? (typeof parsed.data === 'number' ? parsed.data : Date.parse(parsed.data)) : NaN;
+}
+
+export function validateReading(candidate: unknown, ctx: ValidateContext): Validated {
+  const envelope = envelopeOf(candidate);
+  if (!envelope.ok) return fail('schema', envelope.detail);
+  const wire = envelope.wire;
 
   const bodyStation = wire.station;
   if (bodyStation !== undefined && typeof bodyStation !== 'string') return fail('schema', '"station" must be a string');
@@ -50,8 +70,7 @@ export function validateReading(candidate: unknown, ctx: ValidateContext): Valid
     return fail('not_authorized', `station ${stationId} does not belong to gateway ${ctx.gatewayId}`, stationId);
   }
 
-  const tsParsed = WireTimestampSchema.safeParse(wire.ts);
-  const ts = tsParsed.success ? (typeof tsParsed.data === 'number' ? tsParsed.data : Date.parse(tsParsed.data)) : NaN;
+  const ts = timestampOf(wire.ts);
   if (!Number.isFinite(ts)) {
     return fail('bad_timestamp', '"ts" must be ISO 8601 with an offset or epoch milliseconds', stationId);
   }
@@ -63,7 +82,8 @@ export function validateReading(candidate: unknown, ctx: ValidateContext): Valid
   }
 
   let seq: number | undefined;
-  if (wire.seq !== undefined) {
+  if (typeof wire.seq === 'number' && Number.isSafeInteger(wire.seq) && wire.seq >= 0) seq = wire.seq;
+  else if (wire.seq !== undefined) {
     const parsed = SeqSchema.safeParse(wire.seq);
     if (!parsed.success) return fail('bad_seq', '"seq" must be a non-negative integer', stationId);
     seq = parsed.data;

@@ -55,6 +55,9 @@ describe('validate', () => {
 
   it.each<[string, unknown, Partial<ValidateContext>]>([
     ['schema', { ts: 1 }, {}],
+    ['schema', { values: { pm25: 12.5, pm10: 30 } }, {}],
+    ['schema', { ...ok, values: [12.5] }, {}],
+    ['schema', [ok], {}],
     ['schema', { ...ok, station: 7 }, {}],
     ['schema', ok, { topicStationId: undefined }],
     ['unknown_station', { ...ok, station: 'air-999' }, { topicStationId: undefined }],
@@ -71,10 +74,14 @@ describe('validate', () => {
     ['bad_timestamp', { ...ok, ts: '2026-11-23 10:00' }, {}],
     ['bad_timestamp', { ...ok, ts: '2026-11-23T10:00:00' }, {}],
     ['bad_timestamp', { ...ok, ts: -5 }, {}],
+    ['bad_timestamp', { ...ok, ts: 2 ** 60 }, {}],
+    ['bad_timestamp', { ...ok, ts: 1.5 }, {}],
     ['timestamp_in_future', { ...ok, ts: NOW + 10 * 60_000 }, {}],
     ['timestamp_too_old', { ...ok, ts: NOW - 8 * 86_400_000 }, {}],
     ['bad_seq', { ...ok, seq: -1 }, {}],
     ['bad_seq', { ...ok, seq: 1.5 }, {}],
+    ['bad_seq', { ...ok, seq: 2 ** 60 }, {}],
+    ['bad_seq', { ...ok, seq: '1' }, {}],
   ])('rejects as %s: %j', (reason, candidate, extra) => {
     const v = validateReading(candidate, ctx(extra));
     expect(v.ok).toBe(false);
