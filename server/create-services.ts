@@ -21,7 +21,6 @@ import { createLiveHub } from '../api/live-hub.ts';
 import { createNowView, type NowView } from '../api/now-view.ts';
 import { createRollupConsumer } from '../ingest/rollups/consumer.ts';
 import { startRollupLoop } from '../ingest/rollups/loop.ts';
-import { readingKeysOfLines } from '../ingest/sink/line-protocol.ts';
 import { influxTargets } from './influx-targets.ts';
 import { loadTls, type TlsFiles } from '../broker/listeners.ts';
 import { createReadingStage, type ReadingStageOptions } from '../ingest/consumers/reading-stage.ts';
@@ -278,7 +277,7 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
           );
         }
       },
-      onStored: (lines) => rollups.onReadings(readingKeysOfLines(lines)),
+      onStored: (_lines, upTo) => rollups.onReadings(storeLane.pointKeysUpTo(upTo)),
       onError: (err) => log.error({ err }, 'InfluxDB writer loop failed; continuing'),
     },
   );

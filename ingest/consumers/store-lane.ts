@@ -17,6 +17,7 @@ import type { Reading } from '../../contracts/reading.ts';
 import { decodeRecord } from '../log/records.ts';
 import type { LogPosition, LogReader } from '../log/types.ts';
 import type { WriterSource } from '../sink/influx-writer.ts';
+import { readingKeysOfLines } from '../sink/line-protocol.ts';
 import type { LaneSnapshot, LaneStateStore } from './lane-state.ts';
 import type { ReadingStage, StagedPublish } from './reading-stage.ts';
 import type { HandedRecord, StagedHandOff } from './staged-hand-off.ts';
@@ -57,6 +58,8 @@ interface Pending {
   readonly next: LogPosition;
   readonly lines: string[];
   readonly readings: Reading[];
+  /** Earlier readings whose points this record writes again (settled quality flags). */
+  readonly revised: { readonly stationId: string; readonly ts: number }[];
   readonly bytes: number;
   /** Receive time of the record's publish (0 for other records). */
   readonly receivedAt: number;
@@ -73,6 +76,11 @@ export interface StoreLane extends WriterSource<LogPosition> {
   holds(): LogPosition;
   /** Takes a snapshot at the next record boundary (the log is short of space: let it release). */
   snapshotSoon(): void;
+  /**
+   * Station and time of every point read and not yet released up to `upTo` (the writer's batch
+   * just confirmed): readings and revised readings, without parsing the lines back.
+   */
+  pointKeysUpTo(upTo: LogPosition): { stationId: string; ts: number }[];
   /** Age of the oldest record read and not yet confirmed by InfluxDB, ms (0 when drained). */
   oldestUnwrittenMs(): number;
   /** Saves the checkpoint now (shutdown). */
@@ -114,18 +122,24 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
 
   /** A record's points and readings, from its outcome. */
   function itemOf(record: HandedRecord, next: LogPosition, position: LogPosition): Pending {
-    const item: { -readonly [K in keyof Pending]: Pending[K] } = { next, lines: [], readings: [], bytes: 0, receivedAt: 0 };
+    const item: { -readonly [K in keyof Pending]: Pending[K] } = { next, lines: [], readings: [], revised: [], bytes: 0, receivedAt: 0 };
     try {
       if (record.kind === 'publish') {
         item.receivedAt = record.receivedAt;
         const staged = record.staged;
         if (staged && next > replayUntil) opts.onStaged?.(staged, record.qos);
         if (staged) {
-          for (const rev of staged.revisions) item.lines.push(opts.encodeRevision(rev));
+          for (const rev of staged.revisions) {
+            item.lines.push(opts.encodeRevision(rev));
+            item.revised.push({ stationId: rev.stationId, ts: rev.ts });
+          }
           for (const r of staged.accepted) item.readings.push(r);
         }
         for (const r of item.readings) item.lines.push(opts.encode(r));
-      } else if (record.kind === 'line') item.lines.push(record.line);
+      } else if (record.kind === 'line') {
+        item.lines.push(record.line);
+        item.revised.push(...readingKeysOfLines([record.line])); // a quantrac 0.1 record
+      }
       else if (record.kind === 'error') throw record.err;
     } catch (err) {
       opts.onRecordError?.(err, position);
@@ -266,6 +280,15 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
       checkpointAtMs = 0;
     },
     checkpoint: () => confirmed,
+    pointKeysUpTo(upTo) {
+      const keys: { stationId: string; ts: number }[] = [];
+      for (const p of pending) {
+        if (p.next > upTo) break;
+        for (const r of p.readings) keys.push({ stationId: r.stationId, ts: r.ts });
+        for (const k of p.revised) keys.push(k);
+      }
+      return keys;
+    },
     holds: () => durableSnapshotAt,
     startPosition: () => confirmed,
     async read(from, maxRecords, maxBytes) {

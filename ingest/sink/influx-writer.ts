@@ -47,14 +47,14 @@ export interface WriterOptions {
   readonly maxPointsPerS: number;
 }
 
-export interface WriterHooks {
+export interface WriterHooks<P = unknown> {
   onWritten?(points: number, seconds: number): void;
   onRetry?(err: RetryableWriteError | DatabaseMissingError, delayMs: number): void;
   /**
    * The lines InfluxDB has confirmed, before the spool may release them: a returned promise is
    * awaited first (the rollups make their marks durable here, so a crash cannot skip a bucket).
    */
-  onStored?(lines: readonly string[]): Promise<void> | void;
+  onStored?(lines: readonly string[], upTo: P): Promise<void> | void;
   /** A line InfluxDB refused for good, with the database's reason. */
   onRejectedLine?(line: string, reason: string): void;
   /** An unexpected failure of the loop itself (e.g. reading the spool); the loop carries on. */
@@ -74,7 +74,7 @@ export interface InfluxWriter {
 
 class StoppedError extends Error {}
 
-export function createInfluxWriter<P>(spool: WriterSource<P>, http: InfluxHttp, opts: WriterOptions, hooks: WriterHooks = {}): InfluxWriter {
+export function createInfluxWriter<P>(spool: WriterSource<P>, http: InfluxHttp, opts: WriterOptions, hooks: WriterHooks<P> = {}): InfluxWriter {
   let cursor: P = spool.startPosition();
   let running = false;
   let stopping = false;
@@ -202,7 +202,7 @@ export function createInfluxWriter<P>(spool: WriterSource<P>, http: InfluxHttp, 
         if (err instanceof StoppedError) return true;
         throw err;
       }
-      await hooks.onStored?.(records);
+      await hooks.onStored?.(records, next);
       cursor = next;
       await spool.release(cursor);
       return false;
