@@ -17,6 +17,13 @@ export async function openValidationsBucket(nc: NatsConnection, replicas = 3): P
 }
 
 export interface KvValidationStore extends ValidationStore {
+  /**
+   * The bucket revision the watch has delivered up to (in order): every change at or before it has
+   * been applied and passed to `onChange`.
+   */
+  watchedRevision(): number;
+  /** The range of every mark whose key changed after `revision` (made or undone since), as far as known. */
+  changedSince(revision: number): MarkChange[];
   add(...args: Parameters<ValidationStore['add']>): Promise<ValidationMark>;
   revoke(...args: Parameters<ValidationStore['revoke']>): Promise<ValidationMark | undefined>;
   close(): Promise<void>;
@@ -32,7 +39,15 @@ export interface KvValidationStoreOptions {
    * the station and range whose values it changed — the old mark's and the new one's, once each.
    * Called after the change is in `index()`. For the rollups to recompute the hours it touches.
    */
-  readonly onChange?: (change: { station: string; fromMs: number; toMs: number }) => void;
+  readonly onChange?: (change: MarkChange) => void;
+}
+
+/** The values a change of marks made count or not again: a station and a range, at a bucket revision. */
+export interface MarkChange {
+  readonly station: string;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly revision: number;
 }
 
 function decode(e: KvEntry): { mark: ValidationMark } | { problem: string } {
@@ -100,16 +115,18 @@ export async function createKvValidationStore(kv: KV, opts: KvValidationStoreOpt
     const after = decoded && 'mark' in decoded ? decoded.mark : undefined;
     watched.set(e.key, after);
     if (e.revision <= storedBefore) return; // a mark already stored when the watch started: not a change
-    const ranges = new Map<string, { station: string; fromMs: number; toMs: number }>();
-    for (const m of [before, after]) if (m) ranges.set(`${m.station}\0${m.from}\0${m.to}`, { station: m.station, fromMs: Date.parse(m.from), toMs: Date.parse(m.to) });
+    const ranges = new Map<string, MarkChange>();
+    for (const m of [before, after]) if (m) ranges.set(`${m.station}\0${m.from}\0${m.to}`, { station: m.station, fromMs: Date.parse(m.from), toMs: Date.parse(m.to), revision: e.revision });
     for (const r of ranges.values()) opts.onChange(r);
   };
 
+  let watchedUpTo = 0;
   const watch = await kv.watch();
   void (async () => {
     for await (const e of watch) {
       apply(e);
       changed(e);
+      watchedUpTo = Math.max(watchedUpTo, e.revision);
     }
   })().catch(() => undefined); // a watch that ends: this process's own changes still apply
   for await (const key of await kv.keys()) await load(key);
@@ -118,6 +135,14 @@ export async function createKvValidationStore(kv: KV, opts: KvValidationStoreOpt
     marks: () => view().marks,
     index: () => view().index,
     revision: () => `kv:${changes}`,
+    watchedRevision: () => watchedUpTo,
+    changedSince(revision) {
+      const out: MarkChange[] = [];
+      for (const v of latest.values()) {
+        if (v.revision > revision && v.mark) out.push({ station: v.mark.station, fromMs: Date.parse(v.mark.from), toMs: Date.parse(v.mark.to), revision: v.revision });
+      }
+      return out;
+    },
     problem: () => undefined, // a bad entry leaves out that mark only; changes to the others go on
     async add(m, nowMs = Date.now()) {
       const mark = newMark(m, nowMs);

@@ -14,9 +14,20 @@ import type { DirtyHour, DirtySet } from './dirty-set.ts';
 export interface KvDirtySet extends DirtySet {
   /** Makes this set the key's only writer and loads the marks a predecessor left (call once, first). */
   claim(): Promise<void>;
+  /**
+   * The revision of officers' validation marks (bucket quantrac_validations) up to which every change
+   * has been marked here, as the key holds it (undefined: never recorded). A writer taking the
+   * partition over marks the changes after it: those made while no writer ran the partition.
+   */
+  validationsApplied(): number | undefined;
+  /** Marks the hours a change of validation marks touches and records its revision, in one write. */
+  markValidations(readings: Iterable<{ readonly stationId: string; readonly ts: number }>, revision: number): Promise<void>;
 }
 
-/** `{version, stations: {id: [hour numbers since the epoch]}}`: compact (the key's value is bounded by NATS's max payload). */
+/**
+ * `{version, stations: {id: [hour numbers since the epoch]}, validations?: revision}`: compact (the
+ * key's value is bounded by NATS's max payload).
+ */
 const FORMAT_VERSION = 1;
 
 export const rollupsPendingKey = (partition: number) => `rollups-p${partition}`;
@@ -30,16 +41,18 @@ export function createKvDirtySet(kv: KV, key: string): KvDirtySet {
   let changes = 0;
   let savedChanges = 0;
   let writing: Promise<void> = Promise.resolve();
+  let validations: number | undefined;
 
   const encode = () => {
     const stations: Record<string, number[]> = {};
     for (const [s, hours] of marks) if (hours.size > 0) stations[s] = [...hours.keys()].map((h) => h / HOUR_MS);
-    return JSON.stringify({ version: FORMAT_VERSION, stations });
+    return JSON.stringify({ version: FORMAT_VERSION, stations, ...(validations !== undefined ? { validations } : {}) });
   };
 
   function load(value: string): void {
     try {
-      const saved = JSON.parse(value) as { stations?: Record<string, number[]> };
+      const saved = JSON.parse(value) as { stations?: Record<string, number[]>; validations?: unknown };
+      if (typeof saved.validations === 'number' && Number.isSafeInteger(saved.validations)) validations = saved.validations;
       for (const [s, hours] of Object.entries(saved.stations ?? {})) {
         for (const h of hours) if (Number.isSafeInteger(h)) add(s, h * HOUR_MS, 0);
       }
@@ -88,6 +101,16 @@ export function createKvDirtySet(kv: KV, key: string): KvDirtySet {
     async mark(readings) {
       generation++;
       for (const r of readings) add(r.stationId, hourStart(r.ts), generation);
+      if (changes > savedChanges) await persist();
+    },
+    validationsApplied: () => validations,
+    async markValidations(readings, revision) {
+      generation++;
+      for (const r of readings) add(r.stationId, hourStart(r.ts), generation);
+      if (validations === undefined || revision > validations) {
+        validations = revision;
+        changes++;
+      }
       if (changes > savedChanges) await persist();
     },
     take() {

@@ -3,11 +3,11 @@
 // undo a mark — so they leave out the values the API processes leave out, by the same predicate.
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { createKvValidationStore, openValidationsBucket, VALIDATIONS_BUCKET, type KvValidationStoreOptions } from '../../api/kv-validation-store.ts';
+import { createKvValidationStore, openValidationsBucket, VALIDATIONS_BUCKET, type KvValidationStore, type KvValidationStoreOptions } from '../../api/kv-validation-store.ts';
 import type { ValidationStore } from '../../api/validation-store.ts';
 
 /** What a role reads of the marks: no add or revoke. */
-export interface ValidationMarksView extends Pick<ValidationStore, 'index' | 'marks'> {
+export interface ValidationMarksView extends Pick<ValidationStore, 'index' | 'marks'>, Pick<KvValidationStore, 'watchedRevision' | 'changedSince'> {
   /** Marks in force (not undone), for /healthz. */
   active(): number;
   close(): Promise<void>;
@@ -22,6 +22,8 @@ export async function watchValidationMarks(nc: NatsConnection, log: Logger, onCh
   return {
     index: () => store.index(),
     marks: () => store.marks(),
+    watchedRevision: () => store.watchedRevision(),
+    changedSince: (revision) => store.changedSince(revision),
     active: () => store.marks().filter((m) => m.revokedAt === undefined).length,
     close: () => store.close(),
   };

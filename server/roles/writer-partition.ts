@@ -18,7 +18,7 @@ import { createJetStreamReader } from '../../ingest/log/jetstream-reader.ts';
 import { createKvLaneState } from '../../ingest/log/kv-lane-state.ts';
 import type { Metrics } from '../../ingest/metrics.ts';
 import { createRollupConsumer, type RollupConsumer } from '../../ingest/rollups/consumer.ts';
-import { createKvDirtySet, rollupsPendingKey } from '../../ingest/rollups/kv-dirty-set.ts';
+import { createKvDirtySet, rollupsPendingKey, type KvDirtySet } from '../../ingest/rollups/kv-dirty-set.ts';
 import { startRollupLoop } from '../../ingest/rollups/loop.ts';
 import { createLineEncoder, readingKeysOfLines } from '../../ingest/sink/line-protocol.ts';
 import { createInfluxWriter, type WriterOptions } from '../../ingest/sink/influx-writer.ts';
@@ -64,6 +64,8 @@ export interface WriterPartitionDeps {
 export interface WriterPartition extends PartitionConsumer {
   readonly lane: StoreLane;
   readonly rollups: RollupConsumer;
+  /** The partition's record of officers' validation changes marked for recomputation (kv-dirty-set.ts). */
+  readonly validations: Pick<KvDirtySet, 'validationsApplied' | 'markValidations'>;
 }
 
 export async function startWriterPartition(d: WriterPartitionDeps, p: number): Promise<WriterPartition> {
@@ -132,6 +134,7 @@ export async function startWriterPartition(d: WriterPartitionDeps, p: number): P
   return {
     lane,
     rollups,
+    validations: dirty,
     async stop(handedOver) {
       stopped = true;
       await writer.stop(handedOver ? 0 : d.drainMs);

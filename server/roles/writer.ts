@@ -33,6 +33,7 @@ import { startPartitionRunner } from './partition-runner.ts';
 import { publishDeadLetter } from './dead-letters.ts';
 import { startRoleHealth } from './role-health.ts';
 import { watchValidationMarks } from './validation-marks.ts';
+import type { MarkChange } from '../../api/kv-validation-store.ts';
 import { nowLaneName, startWriterPartition, storeLaneName, type WriterPartition } from './writer-partition.ts';
 
 export { nowLaneName, storeLaneName } from './writer-partition.ts';
@@ -56,11 +57,18 @@ export async function startWriter(config: Readonly<Config>, log: Logger): Promis
   let written = 0;
   // A change of marks is rolled up again by the writer owning the station's partition: its gateway's
   // (an anonymous development client's records are partitioned by the station id: that one too).
+  // Each partition records the marks' revision it has applied (in its rollup marks, one write); a
+  // writer taking a partition over marks what changed after it — changes made while no writer ran it.
+  const partitionsOfStation = (station: string): Set<number> => {
+    const gatewayId = registry.get(station)?.gatewayId;
+    return new Set([station, ...(gatewayId ? [gatewayId] : [])].map((k) => partitionOf(k, logOptions.partitions)));
+  };
+  const noteChanges = (p: number, partition: WriterPartition, changes: readonly MarkChange[], revision: number): Promise<void> =>
+    partition.validations.markValidations(changes.flatMap(touchedHours), revision).catch((err: unknown) => log.error({ err, partition: p, changes: changes.length }, 'could not mark rollups for recomputation after a validation change'));
   const marks = await watchValidationMarks(nc, log, (change) => {
-    const gatewayId = registry.get(change.station)?.gatewayId;
-    const keys = new Set([change.station, ...(gatewayId ? [gatewayId] : [])]);
-    for (const p of new Set([...keys].map((k) => partitionOf(k, logOptions.partitions)))) {
-      partitions.get(p)?.rollups.onReadings(touchedHours(change)).catch((err: unknown) => log.error({ err, station: change.station, partition: p }, 'could not mark rollups for recomputation after a validation change'));
+    for (const p of partitionsOfStation(change.station)) {
+      const partition = partitions.get(p);
+      if (partition) void noteChanges(p, partition, [change], change.revision);
     }
   });
 
@@ -110,6 +118,11 @@ export async function startWriter(config: Readonly<Config>, log: Logger): Promis
           p,
         );
         partitions.set(p, partition);
+        // After set(): a change the watch delivers from now on reaches the partition through onChange.
+        const upTo = marks.watchedRevision();
+        const missed = marks.changedSince(partition.validations.validationsApplied() ?? 0).filter((c) => partitionsOfStation(c.station).has(p));
+        if (missed.length > 0) log.info({ partition: p, changes: missed.length }, 'validation changes made while no writer ran the partition: their hours marked for recomputation');
+        await noteChanges(p, partition, missed, upTo);
         return {
           async stop(handedOver) {
             partitions.delete(p);

@@ -86,7 +86,7 @@ it('an entry that is not a mark is left out and reported', async () => {
 it('a watcher is told of the marks made, undone and deleted after it started (not of those already there), after its index has them', async () => {
   const [a] = stores as [KvValidationStore];
   const before = await a.add({ station: 'air-003', parameter: 'pm25', fromMs: T, toMs: T + H, status: 'invalid', reason: 'made before the watcher', by: 'lan' });
-  const changes: { station: string; fromMs: number; toMs: number; excludedThen: boolean }[] = [];
+  const changes: { station: string; fromMs: number; toMs: number; revision: number; excludedThen: boolean }[] = [];
   const nc = await connect({ servers: cluster.urls[1]! });
   try {
     // The writers' and evaluators' use: read-only, told of changes (server/roles/validation-marks.ts).
@@ -96,10 +96,16 @@ it('a watcher is told of the marks made, undone and deleted after it started (no
     expect(watcher.marks().some((m) => m.id === before.id)).toBe(true);
     const made = await a.add({ station: 'air-004', parameter: 'pm10', fromMs: T + 2 * H, toMs: T + 5 * H, status: 'invalid', reason: 'inlet blocked', by: 'lan' });
     await eventually(async () => (changes.length >= 1 ? true : undefined), 5000, 'the new mark reported');
-    expect(changes).toEqual([{ station: 'air-004', fromMs: T + 2 * H, toMs: T + 5 * H, excludedThen: true }]);
+    expect(changes).toEqual([{ station: 'air-004', fromMs: T + 2 * H, toMs: T + 5 * H, revision: expect.any(Number), excludedThen: true }]);
     await a.revoke(made.id, 'lan', 'inlet fine');
     await eventually(async () => (changes.length >= 2 ? true : undefined), 5000, 'the undo reported');
-    expect(changes[1]).toEqual({ station: 'air-004', fromMs: T + 2 * H, toMs: T + 5 * H, excludedThen: false });
+    expect(changes[1]).toEqual({ station: 'air-004', fromMs: T + 2 * H, toMs: T + 5 * H, revision: expect.any(Number), excludedThen: false });
+    expect(changes[1]!.revision).toBeGreaterThan(changes[0]!.revision);
+    // What changed after a revision, for a writer taking a partition over (server/roles/writer.ts).
+    expect(watcher.watchedRevision()).toBeGreaterThanOrEqual(changes[1]!.revision);
+    expect(watcher.changedSince(changes[0]!.revision - 1).map((c) => c.station)).toEqual(['air-004']); // the mark made before is older
+    expect(watcher.changedSince(0).map((c) => c.station)).toEqual(expect.arrayContaining(['air-003', 'air-004'])); // and the earlier tests' marks
+    expect(watcher.changedSince(changes[1]!.revision)).toEqual([]);
     await (await openValidationsBucket(ncs[0]!)).delete(before.id);
     await eventually(async () => (changes.length >= 3 ? true : undefined), 5000, 'the deletion reported');
     expect(changes[2]).toMatchObject({ station: 'air-003', fromMs: T, toMs: T + H });

@@ -4,7 +4,8 @@
 // leaves its values out of the writer's hourly rollup, which is recomputed, and comes back when the
 // mark is undone; and a value inside a mark does not escalate the evaluator's alert — the embedded
 // server's test/e2e/alert-exclusions.test.ts case, here across processes. A mark made while no
-// writer runs is applied by `npm run rollups` (NATS_URL set: it reads the marks from the bucket).
+// writer runs is applied by `npm run rollups` (NATS_URL set: it reads the marks from the bucket),
+// and by the writer that takes the partition over, on its own.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -178,4 +179,16 @@ it('a mark made while no writer runs is left out by npm run rollups with NATS_UR
   const rebuilt = await hour(baseMs + HOUR_MS);
   expect({ mean: rebuilt?.pm10_mean, min: rebuilt?.pm10_min, max: rebuilt?.pm10_max, count: rebuilt?.pm10_count }).toEqual({ ...kept, mean: expect.closeTo(kept.mean, 9) });
   expect(rebuilt?.pm25_count).toBe(12);
+}, 60_000);
+
+it('a mark made while no writer runs is applied by the writer that takes the partition over (no command needed)', async () => {
+  // The writer is still stopped (the test before). Readings 16–19 (minutes 80–100) of pm25 marked.
+  await mark('air-001', 'pm25', baseMs + 80 * 60_000, baseMs + 100 * 60_000, 'calibration drift');
+  expect((await hour(baseMs + HOUR_MS))?.pm25_count).toBe(12);
+  const next = await startServerProcess({ ...env, QUANTRAC_ROLE: 'writer', QUANTRAC_NAME: 'writer-2' });
+  procs.push(next);
+  const kept = aggregate([12, 13, 14, 15, 20, 21, 22, 23].map(pm25));
+  const recomputed = await eventually(async () => ((await hour(baseMs + HOUR_MS))?.pm25_count === kept.count ? hour(baseMs + HOUR_MS) : undefined), 30_000, 'the hour recomputed by the writer that took the partition over');
+  expect({ mean: recomputed?.pm25_mean, min: recomputed?.pm25_min, max: recomputed?.pm25_max, count: recomputed?.pm25_count }).toEqual({ ...kept, mean: expect.closeTo(kept.mean, 9) });
+  expect(recomputed?.pm10_count).toBe(8); // the pm10 mark of the test before still holds
 }, 60_000);

@@ -70,3 +70,22 @@ it('a mark whose write failed is written with the next mark, even when that adds
   // A writer retries the batch: the same readings again must not resolve without a durable write.
   await expect(b.mark([{ stationId: 'air-002', ts: H0 }])).rejects.toBeInstanceOf(LaneFencedError);
 });
+
+it('the revision of officers\' validation changes a partition has marked is written with its marks and claimed by the next owner', async () => {
+  const kv = await openLaneStateBucket(nc);
+  const a = createKvDirtySet(kv, rollupsPendingKey(9));
+  await a.claim();
+  expect(a.validationsApplied()).toBeUndefined(); // never recorded: the next owner marks every change it knows
+  await a.markValidations([{ stationId: 'air-001', ts: H0 + 5 }], 7);
+  await a.markValidations([], 4); // an older revision does not move it back
+  const b = createKvDirtySet(kv, rollupsPendingKey(9));
+  await b.claim();
+  expect(b.validationsApplied()).toBe(7);
+  expect(sorted(b.take().hours)).toEqual(['air-001@0']);
+  await b.clear(b.take().token);
+  await b.markValidations([], 9); // no hour, a newer revision: still written
+  const c = createKvDirtySet(kv, rollupsPendingKey(9));
+  await c.claim();
+  expect(c.validationsApplied()).toBe(9);
+  expect(c.size()).toBe(0);
+});
