@@ -84,7 +84,9 @@ describe('acknowledged readings survive', () => {
     const dir = tempDir();
     let influxd: LocalInfluxd = await startLocalInfluxd({ dir: join(dir, 'influxd') });
     cleanups.push(() => influxd.stop());
-    const t: TestQuantrac = await startTestQuantrac({ INFLUX_URL: influxd.url, INFLUX_TIMEOUT_MS: '1000', WRITE_BACKOFF_MAX_MS: '500' });
+    // A small hand-off (LOG_HAND_OFF_RECORDS): the store lane falls past it during the outage and
+    // afterwards runs its own reading stage again from a quality snapshot (asserted below).
+    const t: TestQuantrac = await startTestQuantrac({ INFLUX_URL: influxd.url, INFLUX_TIMEOUT_MS: '1000', WRITE_BACKOFF_MAX_MS: '500', LOG_HAND_OFF_RECORDS: '200', LOG_SNAPSHOT_EVERY_MS: '500' });
     cleanups.push(() => t.stop());
     const pub = startPublisher({ url: t.mqttUrl, gateways: await gateways(t.q.config.credentialsPath), countPerStation: 400, baseMs: Date.now() - 3_600_000, inflight: 20 });
     cleanups.push(() => pub.stop());
@@ -102,6 +104,7 @@ describe('acknowledged readings survive', () => {
     await pub.done;
     expect(pub.acked.size).toBe(400 * STATIONS.length);
     await expectAllAckedOnce(pub, t.database, influxd.url);
+    expect(await metric(t.httpUrl, 'quantrac_store_lane_resyncs_total')).toBeGreaterThan(0);
   });
 
   it('InfluxDB answering 503 and hanging requests behind a fault-injecting proxy', async () => {
