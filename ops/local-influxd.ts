@@ -1,7 +1,7 @@
 // Runs a private influxd (Debian's InfluxDB 1.x) with its data in a project folder, on free ports,
 // for `npm start`, the tests and the benchmarks. It never touches a system-wide InfluxDB.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, writeFileSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
@@ -38,8 +38,7 @@ export class InfluxdStartError extends Error {
 }
 
 /** A port that is free now (bound and released), preferring `preferred`. */
-export async function freePort(preferred = 0): Promise<number> {
-  const tryPort = (port: number) =>
+const tryPort = (port: number) =>
     new Promise<number | undefined>((done) => {
       const srv = createServer();
       srv.once('error', () => done(undefined));
@@ -49,6 +48,8 @@ export async function freePort(preferred = 0): Promise<number> {
         srv.close(() => done(got));
       });
     });
+
+export async function freePort(preferred = 0): Promise<number> {
   if (preferred > 0) {
     const got = await tryPort(preferred);
     if (got !== undefined) return got;
@@ -56,6 +57,33 @@ export async function freePort(preferred = 0): Promise<number> {
   const any = await tryPort(0);
   if (any === undefined) throw new InfluxdStartError('no free TCP port on 127.0.0.1');
   return any;
+}
+
+/** The kernel's ephemeral ports (what listen(0) and outgoing connections are handed). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isSafeInteger(low) && low > 2048 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/**
+ * A free port for a server that must get the same one back after a restart (a test stops it for a
+ * while): taken below the kernel's ephemeral range, so no listen(0) of another process (freePort)
+ * or outgoing connection is handed it meanwhile — the race a port from listen(0) loses once the
+ * server is down. Random within up to 12,000 ports below that range; `preferred` first.
+ */
+export async function restartablePort(preferred = 0, not: readonly number[] = []): Promise<number> {
+  if (preferred > 0 && !not.includes(preferred) && (await tryPort(preferred)) === preferred) return preferred;
+  const high = ephemeralLow();
+  const low = Math.max(1025, high - 12_000);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (!not.includes(port) && (await tryPort(port)) === port) return port;
+  }
+  throw new InfluxdStartError(`no free TCP port on 127.0.0.1 between ${low} and ${high}`);
 }
 
 function configText(dir: string, httpPort: number, rpcPort: number, retentionCheckInterval = '30m'): string {
@@ -144,9 +172,9 @@ const running = (child: ChildProcess) => child.exitCode === null && child.signal
 export async function startLocalInfluxd(opts: LocalInfluxdOptions): Promise<LocalInfluxd> {
   const dir = resolve(opts.dir);
   for (const sub of ['meta', 'data', 'wal']) mkdirSync(join(dir, sub), { recursive: true });
-  const httpPort = await freePort(opts.preferredHttpPort ?? 0);
-  let rpcPort = await freePort(0);
-  while (rpcPort === httpPort) rpcPort = await freePort(0);
+  // Below the ephemeral range: restart() binds them again after the server was down a while.
+  const httpPort = await restartablePort(opts.preferredHttpPort ?? 0);
+  const rpcPort = await restartablePort(0, [httpPort]);
   const configPath = join(dir, 'influxd.conf');
   writeFileSync(configPath, configText(dir, httpPort, rpcPort, opts.retentionCheckInterval));
   const url = `http://127.0.0.1:${httpPort}`;
@@ -169,7 +197,9 @@ export async function startLocalInfluxd(opts: LocalInfluxdOptions): Promise<Loca
   const restart = async () => {
     if (running(current.child)) throw new InfluxdStartError('influxd is still running: stop() or kill() it first');
     // Else a server that took the port meanwhile would answer the /ping meant for this one.
-    if ((await freePort(httpPort)) !== httpPort) throw new InfluxdStartError(`port ${httpPort} was taken meanwhile`);
+    for (const port of [httpPort, rpcPort]) {
+      if ((await freePort(port)) !== port) throw new InfluxdStartError(`port ${port} was taken meanwhile`);
+    }
     current = await run(dir, configPath, url, readyTimeoutMs);
   };
   return {

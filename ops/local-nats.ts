@@ -4,7 +4,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { freePort } from './local-influxd.ts';
+import { restartablePort } from './local-influxd.ts';
 
 export class NatsStartError extends Error {
   override readonly name = 'NatsStartError';
@@ -98,12 +98,10 @@ ${routes.join('\n')}
 `;
 }
 
+/** Below the ephemeral range (restartablePort): a server SIGKILLed and restarted gets its ports back. */
 async function distinctFreePorts(count: number, preferredFirst: number): Promise<number[]> {
   const ports: number[] = [];
-  while (ports.length < count) {
-    const p = await freePort(ports.length === 0 ? preferredFirst : 0);
-    if (!ports.includes(p)) ports.push(p);
-  }
+  while (ports.length < count) ports.push(await restartablePort(ports.length === 0 ? preferredFirst : 0, ports));
   return ports;
 }
 

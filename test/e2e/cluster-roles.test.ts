@@ -27,7 +27,7 @@ import { backtestStored } from '../../ingest/alerts/backtest-source.ts';
 import { parseRules } from '../../ingest/alerts/rules.ts';
 import { createInfluxHttp } from '../../ingest/influx/influx-http.ts';
 import { LOG_DEFAULTS } from '../../ingest/log/jetstream-log.ts';
-import { freePort, startLocalInfluxd, type LocalInfluxd } from '../../ops/local-influxd.ts';
+import { freePort, restartablePort, startLocalInfluxd, type LocalInfluxd } from '../../ops/local-influxd.ts';
 import { startLocalHaproxy, type LocalHaproxy } from '../../ops/local-haproxy.ts';
 import { createAuditLog } from '../../server/audit-log.ts';
 import { parseConfig } from '../../server/config.ts';
@@ -97,7 +97,7 @@ beforeAll(async () => {
     DATA_DIR: dir,
     LOG_LEVEL: 'warn',
   };
-  const edgePorts = [await freePort(), await freePort()];
+  const edgePorts = [await restartablePort(), await restartablePort()];
   for (const port of edgePorts) {
     const edge = await startServerProcess({ ...env, QUANTRAC_ROLE: 'edge', MQTT_HOST: '127.0.0.1', MQTT_PORT: String(port), MQTT_PROXY_PROTOCOL: 'true' });
     procs.push(edge);

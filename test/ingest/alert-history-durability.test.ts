@@ -27,7 +27,7 @@ import type { Alert, AlertEvent } from '../../contracts/alerts.ts';
 import type { DeliveryRecord } from '../../contracts/alerts-api.ts';
 import { DEFAULT_RULES_PATH } from '../../ingest/alerts/rules.ts';
 import type { WebhookBody } from '../../ingest/alerts/delivery/webhooks.ts';
-import { freePort } from '../../ops/local-influxd.ts';
+import { restartablePort } from '../../ops/local-influxd.ts';
 import { eventually, influxUrl, uniqueDatabase } from '../support/influx.ts';
 import { startPublisher, type Publisher, type PublisherGateway } from '../support/publisher.ts';
 import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
@@ -123,9 +123,9 @@ async function runSetup(name: string) {
     INFLUX_DATABASE: uniqueDatabase(`history_${name}`),
     DATA_DIR: dataDir,
     MQTT_HOST: '127.0.0.1',
-    MQTT_PORT: String(await freePort()),
+    MQTT_PORT: String(await restartablePort()),
     HTTP_HOST: '127.0.0.1',
-    HTTP_PORT: String(await freePort()),
+    HTTP_PORT: String(await restartablePort()),
     ALERT_RULES_PATH: rulesPath,
     ALERT_TICK_MS: '200',
     ALERT_WEBHOOKS: JSON.stringify([`${receiverUrl}${hookPath}`]),

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, startLocalInfluxd, type LocalInfluxd } from '../../ops/local-influxd.ts';
+import { restartablePort, startLocalInfluxd, type LocalInfluxd } from '../../ops/local-influxd.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { eventually, influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
 import { fleetGateways, startPublisher, storedCounts, type Publisher, type PublisherGateway } from '../support/publisher.ts';
@@ -41,9 +41,9 @@ async function processSetup(prefix: string) {
     INFLUX_DATABASE: database,
     DATA_DIR: dataDir,
     MQTT_HOST: '127.0.0.1',
-    MQTT_PORT: String(await freePort()),
+    MQTT_PORT: String(await restartablePort()),
     HTTP_HOST: '127.0.0.1',
-    HTTP_PORT: String(await freePort()),
+    HTTP_PORT: String(await restartablePort()),
   };
   return { dataDir, database, env };
 }

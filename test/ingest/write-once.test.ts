@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../ops/local-influxd.ts';
+import { restartablePort } from '../../ops/local-influxd.ts';
 import { countAtBoundary, type BoundaryCount } from '../support/boundary-count.ts';
 import { startFaultProxy, type FaultMode, type FaultProxy } from '../support/fault-proxy.ts';
 import { eventually, influxRows, influxUrl, uniqueDatabase } from '../support/influx.ts';
@@ -74,7 +74,7 @@ async function processSetup(proxy: FaultProxy) {
   const dataDir = mkdtempSync(join(tmpdir(), 'quantrac-write-once-'));
   cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
   const database = uniqueDatabase('once');
-  const env = { ...serverProcessEnv(database, dataDir), INFLUX_URL: proxy.url, MQTT_PORT: String(await freePort()), HTTP_PORT: String(await freePort()) };
+  const env = { ...serverProcessEnv(database, dataDir), INFLUX_URL: proxy.url, MQTT_PORT: String(await restartablePort()), HTTP_PORT: String(await restartablePort()) };
   return { dataDir, database, env };
 }
 
