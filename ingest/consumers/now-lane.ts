@@ -206,6 +206,9 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
         }
         from = e.next;
       }
+      // A stretch the reader stepped over with no record in it (a segment's end, a released or
+      // skipped segment, a damaged tail): handed over too, so the store lane steps over it as well.
+      if (handOff && next > from) handOff.put({ from, position: next, next, record: { kind: 'other' } });
       readAt = next;
       handOff?.produced(readAt);
       if (caughtUpWaiters.length > 0) {

@@ -27,9 +27,10 @@ export type HandedRecord =
 
 export interface HandedEntry {
   /**
-   * Where a reader stood before this record: the previous record's `next`, or where the producer's
-   * read started (the first record's position can lie beyond it, past a segment header or a damaged
-   * stretch skipped). A consumer at `from` reads this record next.
+   * Where a reader stood before this record: the previous entry's `next` (the first record of a read
+   * can lie beyond it, past a segment's end). A consumer at `from` reads this record next. A stretch
+   * the producer's reader stepped over with no record in it is an entry too (kind 'other', `next`
+   * past the stretch), so the entries chain from one `next` to the following `from`.
    */
   readonly from: LogPosition;
   readonly position: LogPosition;
@@ -48,8 +49,6 @@ export interface StagedHandOff {
   setActive(active: boolean): void;
   /** Consumer: the outcome of the record a reader at `position` reads next, if still held; drops it and every older one. */
   take(position: LogPosition): HandedEntry | undefined;
-  /** Consumer: the oldest outcome held. */
-  oldest(): HandedEntry | undefined;
   /** Consumer: the producer runs and has not reached `position` yet (its outcome will come here). */
   ahead(position: LogPosition): boolean;
   /** Consumer: the snapshots offered since the last call, oldest first. */
@@ -112,6 +111,5 @@ export function createStagedHandOff(maxRecords = HAND_OFF_RECORDS): StagedHandOf
     },
     onProduced: (listener) => void listeners.push(listener),
     size: () => queue.length - head,
-    oldest: () => queue[head],
   };
 }

@@ -219,14 +219,6 @@ export function createStoreLane(opts: StoreLaneOptions): StoreLane {
         }
         if (took > 0) continue;
         if (handOff.ahead(readAt)) break; // the now lane hands it over soon (onProduced wakes the writer)
-        // The now lane's read started further on (an empty stretch: a segment's end, a released or
-        // skipped segment id): if nothing lies in between, this lane's next record is that one too.
-        const oldest = handOff.oldest();
-        if (oldest && oldest.from > readAt && (await opts.reader.read(readAt, 1)).entries[0]?.position === oldest.position) {
-          if (stageAt === readAt) stageAt = oldest.from;
-          readAt = oldest.from;
-          continue;
-        }
         if (stageAt !== readAt) await resync();
       }
       const { entries, next } = await opts.reader.read(readAt, opts.readRecords ?? 2000);
