@@ -37,6 +37,7 @@ import { countStaged, createMetrics, type Metrics } from '../ingest/metrics.ts';
 import { observeBacktestWorkers } from '../ingest/alerts/backtest-off-thread.ts';
 import { createLineEncoder } from '../ingest/sink/line-protocol.ts';
 import { createInfluxWriter, type InfluxWriter, type WriterOptions } from '../ingest/sink/influx-writer.ts';
+import { countedWriterHooks } from '../ingest/sink/writer-hooks.ts';
 import { createAuditLog } from './audit-log.ts';
 import type { Config } from './config.ts';
 import { createAlerts } from './create-alerts.ts';
@@ -256,27 +257,19 @@ export async function startServices(config: Readonly<Config>, log: Logger, logEn
     influx,
     writerOptions(config),
     {
-      onWritten: (n, s) => {
-        metrics.pointsWritten.inc(n);
-        metrics.writeBatchSeconds.observe(s);
-      },
-      onRetry: (err, delayMs) => {
-        metrics.writeRetries.inc({ status: 'status' in err && err.status ? String(err.status) : 'network' });
-        log.warn({ err: err.message, delayMs: Math.round(delayMs) }, 'InfluxDB write failed; retrying');
-      },
-      onRejectedLine: (line, reason) => {
-        metrics.pointsRejected.inc();
-        log.error({ line: line.slice(0, 300), reason }, 'InfluxDB refused a point; dead-lettered');
-        const station = /,station=([^, ]+)/.exec(line)?.[1];
-        const gatewayId = station ? registry.get(station)?.gatewayId : undefined;
-        if (gatewayId) {
-          broker.publish(
-            gatewayDeadLetterTopic(gatewayId),
-            JSON.stringify({ reason: 'database_rejected', detail: reason, topic: '', station, payload: line.slice(0, 1024), rejectedAt: new Date().toISOString() }),
-            0,
-          );
-        }
-      },
+      ...countedWriterHooks(metrics, log, {
+        onRejectedLine: (line, reason) => {
+          const station = /,station=([^, ]+)/.exec(line)?.[1];
+          const gatewayId = station ? registry.get(station)?.gatewayId : undefined;
+          if (gatewayId) {
+            broker.publish(
+              gatewayDeadLetterTopic(gatewayId),
+              JSON.stringify({ reason: 'database_rejected', detail: reason, topic: '', station, payload: line.slice(0, 1024), rejectedAt: new Date().toISOString() }),
+              0,
+            );
+          }
+        },
+      }),
       onStored: (_lines, upTo) => rollups.onReadings(storeLane.pointKeysUpTo(upTo)),
       onError: (err) => log.error({ err }, 'InfluxDB writer loop failed; continuing'),
     },

@@ -20,8 +20,9 @@ import type { Metrics } from '../../ingest/metrics.ts';
 import { createRollupConsumer, type RollupConsumer } from '../../ingest/rollups/consumer.ts';
 import { createKvDirtySet, rollupsPendingKey, type KvDirtySet } from '../../ingest/rollups/kv-dirty-set.ts';
 import { startRollupLoop } from '../../ingest/rollups/loop.ts';
-import { createLineEncoder, readingKeysOfLines } from '../../ingest/sink/line-protocol.ts';
+import { createLineEncoder } from '../../ingest/sink/line-protocol.ts';
 import { createInfluxWriter, type WriterOptions } from '../../ingest/sink/influx-writer.ts';
+import { countedWriterHooks } from '../../ingest/sink/writer-hooks.ts';
 import type { PartitionConsumer } from './partition-runner.ts';
 
 /** Lane names in the checkpoint bucket, per partition (the release rule reads them all). */
@@ -101,22 +102,9 @@ export async function startWriterPartition(d: WriterPartitionDeps, p: number): P
   }
   const rollupLoop = startRollupLoop(rollups, d.rollupFlushIntervalMs, log);
   const writer = createInfluxWriter(lane, d.influx, d.writer, {
-    onWritten: (n, s) => {
-      m.pointsWritten.inc(n);
-      d.onWritten(n);
-      m.writeBatchSeconds.observe(s);
-    },
-    onRetry: (err, delayMs) => {
-      m.writeRetries.inc({ status: 'status' in err && err.status ? String(err.status) : 'network' });
-      log.warn({ err: err.message, delayMs: Math.round(delayMs) }, 'InfluxDB write failed; retrying');
-    },
-    onRejectedLine: (line, reason) => {
-      m.pointsRejected.inc();
-      log.error({ line: line.slice(0, 300), reason }, 'InfluxDB refused a point; dead-lettered');
-      d.onRejectedLine(line, reason);
-    },
-    onStored: async (lines) => {
-      await rollups.onReadings(readingKeysOfLines(lines));
+    ...countedWriterHooks(m, log, { onWritten: d.onWritten, onRejectedLine: d.onRejectedLine }),
+    onStored: async (_lines, upTo) => {
+      await rollups.onReadings(lane.pointKeysUpTo(upTo));
       if (rollups.pending() > MAX_PENDING_HOURS) await rollupLoop.flushNow();
     },
     onError: (err) => log.error({ err }, 'InfluxDB writer loop failed; continuing'),
