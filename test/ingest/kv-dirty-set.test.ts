@@ -1,30 +1,19 @@
 // The rollups' pending hours in the replicated KV bucket (cluster mode) against a real 3-node
 // JetStream cluster: what one owner marked is what the next claims, cleared marks stay cleared,
 // and once a new owner has claimed the key the old one can mark nothing more.
-import type { NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { HOUR_MS } from '../../contracts/rollups.ts';
 import { LaneFencedError, openLaneStateBucket } from '../../ingest/log/kv-lane-state.ts';
 import { createKvDirtySet, rollupsPendingKey } from '../../ingest/rollups/kv-dirty-set.ts';
-import { startClusterWithLog, type ClusterWithLog } from '../support/nats-cluster.ts';
+import { useClusterWithLog } from '../support/nats-cluster.ts';
 
-let bed: ClusterWithLog | undefined;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  bed = await startClusterWithLog();
-  nc = bed.nc;
-}, 60_000);
-
-afterAll(async () => {
-  await bed?.close();
-});
+const bed = useClusterWithLog();
 
 const H0 = Date.UTC(2026, 9, 10, 5);
 const sorted = (hours: { stationId: string; hourMs: number }[]) => hours.map((h) => `${h.stationId}@${(h.hourMs - H0) / HOUR_MS}`).sort();
 
 it('a new owner takes over the marks the old one made durable; after its claim the old owner is fenced', async () => {
-  const kv = await openLaneStateBucket(nc);
+  const kv = await openLaneStateBucket(bed.nc);
   const a = createKvDirtySet(kv, rollupsPendingKey(5));
   await a.claim();
   expect(a.size()).toBe(0);
@@ -58,7 +47,7 @@ it('a new owner takes over the marks the old one made durable; after its claim t
 });
 
 it('a mark whose write failed is written with the next mark, even when that adds no new hour', async () => {
-  const kv = await openLaneStateBucket(nc);
+  const kv = await openLaneStateBucket(bed.nc);
   const a = createKvDirtySet(kv, rollupsPendingKey(7));
   await a.claim();
   await a.mark([{ stationId: 'air-001', ts: H0 }]);
@@ -72,7 +61,7 @@ it('a mark whose write failed is written with the next mark, even when that adds
 });
 
 it('the revision of officers\' validation changes a partition has marked is written with its marks and claimed by the next owner', async () => {
-  const kv = await openLaneStateBucket(nc);
+  const kv = await openLaneStateBucket(bed.nc);
   const a = createKvDirtySet(kv, rollupsPendingKey(9));
   await a.claim();
   expect(a.validationsApplied()).toBeUndefined(); // never recorded: the next owner marks every change it knows

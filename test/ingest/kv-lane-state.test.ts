@@ -2,27 +2,17 @@
 // cluster: what one owner saved is what the next loads, and once a new owner has claimed the lane
 // the old one (a lost lease, a pause) can save nothing more; a release purges the log below the
 // oldest snapshot of the named lanes only.
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createJetStreamAppender, LOG_DEFAULTS } from '../../ingest/log/jetstream-log.ts';
 import { LaneFencedError, LaneStateSaveError, createKvLaneState, openLaneStateBucket, releaseSnapshotted } from '../../ingest/log/kv-lane-state.ts';
-import { startClusterWithLog, type ClusterWithLog } from '../support/nats-cluster.ts';
+import { useClusterWithLog } from '../support/nats-cluster.ts';
 
-let bed: ClusterWithLog | undefined;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  bed = await startClusterWithLog();
-  nc = bed.nc;
-}, 60_000);
-
-afterAll(async () => {
-  await bed?.close();
-});
+const bed = useClusterWithLog();
 
 it('a new owner resumes from what the old one saved; after its claim the old owner is fenced', async () => {
-  const kv = await openLaneStateBucket(nc);
+  const kv = await openLaneStateBucket(bed.nc);
   const a = createKvLaneState(kv, 'now-p3');
   await a.claim();
   expect(await a.loadCheckpoint()).toBeUndefined();
@@ -42,24 +32,24 @@ it('a new owner resumes from what the old one saved; after its claim the old own
 });
 
 it('the release purges the log below the oldest snapshot, and not at all while a lane has none', async () => {
-  const kv = await openLaneStateBucket(nc);
-  const appender = createJetStreamAppender(nc, { ...LOG_DEFAULTS });
+  const kv = await openLaneStateBucket(bed.nc);
+  const appender = createJetStreamAppender(bed.nc, { ...LOG_DEFAULTS });
   for (let i = 0; i < 10; i++) await appender.appendTick(1_000 * i);
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(bed.nc);
   const lanes = ['store-p9', 'now-p9'];
   const x = createKvLaneState(kv, lanes[0]!);
   await x.claim();
   await x.saveSnapshot({ position: 40, state: {} });
-  expect(await releaseSnapshotted(nc, kv, LOG_DEFAULTS.stream, lanes)).toBeUndefined();
+  expect(await releaseSnapshotted(bed.nc, kv, LOG_DEFAULTS.stream, lanes)).toBeUndefined();
   const y = createKvLaneState(kv, lanes[1]!);
   await y.claim();
   await y.saveSnapshot({ position: 25, state: {} });
-  expect(await releaseSnapshotted(nc, kv, LOG_DEFAULTS.stream, lanes)).toBe(25);
+  expect(await releaseSnapshotted(bed.nc, kv, LOG_DEFAULTS.stream, lanes)).toBe(25);
   expect((await jsm.streams.info(LOG_DEFAULTS.stream)).state.first_seq).toBe(25);
 });
 
 it('a save that fails for another reason than a newer owner (the cluster out of reach) is not taken for fencing', async () => {
-  const own = await connect({ servers: [...bed!.cluster.urls] });
+  const own = await connect({ servers: [...bed.cluster.urls] });
   const kv = await openLaneStateBucket(own);
   const a = createKvLaneState(kv, 'store-p5');
   await a.claim();
@@ -70,21 +60,21 @@ it('a save that fails for another reason than a newer owner (the cluster out of 
   expect(failed).toBeInstanceOf(LaneStateSaveError);
   expect(failed).not.toBeInstanceOf(LaneFencedError);
   // Nobody else wrote: what it saved last is still there, and a new owner fences it as before.
-  const b = createKvLaneState(await openLaneStateBucket(nc), 'store-p5');
+  const b = createKvLaneState(await openLaneStateBucket(bed.nc), 'store-p5');
   await b.claim();
   expect(await b.loadCheckpoint()).toBe(10);
   await b.saveCheckpoint(30);
-  expect(await createKvLaneState(await openLaneStateBucket(nc), 'store-p5').loadCheckpoint()).toBe(30);
+  expect(await createKvLaneState(await openLaneStateBucket(bed.nc), 'store-p5').loadCheckpoint()).toBe(30);
 });
 
 // The claim's settle check (nats-server#4320, CLAIM_SETTLE_MS) guards a race this test could not
 // make happen at this save rate (it passes with the check disabled too): what it shows is that a
 // claim made while the old owner keeps saving holds, fences the old owner, and leaves the new free.
 it('a claim made while the old owner is still saving holds: the old owner is fenced, the new one is not', async () => {
-  const urls = bed!.cluster.urls;
+  const urls = bed.cluster.urls;
   const other = await connect({ servers: urls[1]! });
   try {
-    const kvA = await openLaneStateBucket(nc);
+    const kvA = await openLaneStateBucket(bed.nc);
     const kvB = await openLaneStateBucket(other);
     const fencedNewOwners: number[] = [];
     for (let round = 0; round < 6; round++) {

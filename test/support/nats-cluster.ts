@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll } from 'vitest';
 import type { AlertEvent } from '../../contracts/alerts.ts';
 import { ensureAlertStream, followAlertEvents } from '../../ingest/alerts/event-stream.ts';
 import { ensureJetStreamLog } from '../../ingest/log/jetstream-log.ts';
@@ -70,6 +71,28 @@ export async function startClusterWithLog(): Promise<ClusterWithLog> {
     async close() {
       await nc.close();
       await cluster.close();
+    },
+  };
+}
+
+/**
+ * One cluster with the log for a whole test file: started before its tests, closed after them.
+ * Read `nc` and `cluster` inside the tests (they exist once beforeAll has run).
+ */
+export function useClusterWithLog(): { readonly nc: NatsConnection; readonly cluster: TestNatsCluster } {
+  let bed: ClusterWithLog | undefined;
+  beforeAll(async () => {
+    bed = await startClusterWithLog();
+  }, 60_000);
+  afterAll(async () => {
+    await bed?.close();
+  });
+  return {
+    get nc() {
+      return bed!.nc;
+    },
+    get cluster() {
+      return bed!.cluster;
     },
   };
 }
