@@ -162,7 +162,26 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
     }
   }
 
+  /** A save is running; `again`: a persist asked for meanwhile, done at the next record boundary. */
+  let inFlight = false;
+  let again: { snapshot: boolean } | undefined;
+
+  /**
+   * Saves the checkpoint (and a snapshot when due) at `readAt`; call only at a record boundary.
+   * One save at a time and never awaited by the reading loop: the store lane follows this lane
+   * through the hand-off, so a slow disk must not hold up storage behind an fsync here. A persist
+   * asked for while a save runs is done at the next boundary after it.
+   */
   function persist(force: boolean, snapshotNow: boolean): Promise<void> {
+    if (inFlight && !force) {
+      again = { snapshot: (again?.snapshot ?? false) || snapshotNow };
+      return saving;
+    }
+    if (again) {
+      force = true;
+      snapshotNow ||= again.snapshot;
+      again = undefined;
+    }
     const now = Date.now();
     const position = readAt;
     let snapshot: { position: LogPosition; state: LaneState } | undefined;
@@ -173,14 +192,21 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
     }
     if (!snapshot && !force && now - checkpointAtMs < opts.checkpointEveryMs) return saving;
     checkpointAtMs = now;
-    saving = saving.then(async () => {
-      // Checkpoint first: on disk the snapshot is never ahead of the checkpoint.
-      await opts.state.saveCheckpoint(position);
-      if (snapshot) {
-        await opts.state.saveSnapshot(snapshot);
-        durableSnapshotAt = snapshot.position;
-      }
-    });
+    inFlight = true;
+    // After a failed save too (a full disk): the next one is tried.
+    saving = saving
+      .catch(() => undefined)
+      .then(async () => {
+        // Checkpoint first: on disk the snapshot is never ahead of the checkpoint.
+        await opts.state.saveCheckpoint(position);
+        if (snapshot) {
+          await opts.state.saveSnapshot(snapshot);
+          durableSnapshotAt = snapshot.position;
+        }
+      })
+      .finally(() => {
+        inFlight = false;
+      });
     saving.catch(() => undefined);
     return saving;
   }
@@ -189,7 +215,9 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
     while (running) {
       if (readAt >= opts.reader.end()) {
         for (const w of caughtUpWaiters.splice(0)) w.resolve();
-        await Promise.race([opts.reader.waitBeyond(readAt), stopped]);
+        // Idle at a record boundary: a persist asked for during the last save is done now.
+        if (again && !inFlight) persist(false, false).catch(() => undefined);
+        await Promise.race([opts.reader.waitBeyond(readAt), stopped, ...(again ? [saving.catch(() => undefined)] : [])]);
         continue;
       }
       const { entries, next } = await opts.reader.read(readAt, opts.readRecords ?? 512);
@@ -216,10 +244,9 @@ export function createNowLane(opts: NowLaneOptions): NowLane {
         caughtUpWaiters = caughtUpWaiters.filter((w) => w.at > readAt);
         for (const w of done) w.resolve();
       }
-      // Cleared before the await: a snapshotSoon() arriving while this one is saved is kept.
       const snapshotNow = soon;
       soon = false;
-      await persist(false, snapshotNow).catch(() => undefined);
+      persist(false, snapshotNow).catch(() => undefined);
       // Yield to the event loop between batches: the API and WebSockets share this thread.
       if (entries.length >= (opts.readRecords ?? 512)) await new Promise((r) => setImmediate(r));
     }

@@ -184,5 +184,5 @@ describe('acknowledged readings survive', () => {
     expect(pub.acked.size).toBe(400 * STATIONS.length);
     await expectAllAckedOnce(pub, t.database, influxUrl());
     expect((await fetch(`${t.httpUrl}/readyz`)).status).toBe(200);
-  });
+  }, 120_000);
 });
